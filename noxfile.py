@@ -1,0 +1,68 @@
+"""Developer and CI entry points: `nox -s tests`, `lint`, `typecheck`, `demo`, `bench`, `external`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests"]
+nox.options.download_python = "never"
+
+ROOT = Path(__file__).parent
+MEMBERS = ["shared/core", "shared/sandbox"] + sorted(
+    str(p.parent.relative_to(ROOT)) for p in ROOT.glob("packages/*/pyproject.toml")
+)
+TEST_DEPS = ["pytest>=8", "pytest-asyncio>=1.0", "anyio>=4", "trustme>=1.1", "hypothesis>=6", "proxy.py>=2.4"]
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def install_workspace(session: nox.Session, *extra: str) -> None:
+    """Install every member editable in one pip call, so local core satisfies the services' requirement."""
+    args: list[str] = []
+    for member in MEMBERS:
+        args += ["-e", member]
+    session.install(*args, *extra)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite: core, sandbox, servers, security and reliability, against the sandbox over HTTPS."""
+    install_workspace(session, *TEST_DEPS)
+    session.run("python", "-m", "pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    install_workspace(session, "mypy>=1.11", *TEST_DEPS)
+    session.run("mypy", "shared/core/src", "shared/sandbox/src", *[f"{m}/src" for m in MEMBERS[2:]])
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Start the sandbox, configure the four servers as a desktop client would, and run a transcript."""
+    install_workspace(session)
+    session.run("python", "demo/run_demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    install_workspace(session)
+    session.run("python", "bench/run_bench.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def external(session: nox.Session) -> None:
+    """Drive the servers with programs nobody here wrote: the MCP Inspector CLI and the conformance suite."""
+    install_workspace(session, *TEST_DEPS)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "external", *session.posargs)

@@ -1,0 +1,358 @@
+"""Settings: one frozen object built from the environment and CLI flags.
+
+`SETTINGS` is the single table of every option: the parser, the CLI flags and the README's
+configuration table are all derived from it, so they cannot drift apart. This module imports
+only the standard library and attrs, so `--help`, `--version` and `--print-config` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import ConfigError
+from .keys import KeySource, resolve_key
+
+ENVIRONMENTS = ("production", "staging", "development")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+TRANSPORTS = ("stdio", "streamable-http")
+DEFAULT_BASE_URL = "https://api.unizo.ai"
+
+
+# --- value parsers: each raises ValueError with the accepted values ---------------------------
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"an integer from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"a number of seconds from {low:g} to {high:g}") from None
+        if not low < value <= high:
+            raise ValueError(f"a number of seconds above {low:g} and at most {high:g}")
+        return value
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("true or false")
+
+
+def parse_names(raw: str) -> frozenset[str]:
+    names = frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+    bad = sorted(n for n in names if not n.replace("_", "").isalnum())
+    if bad:
+        raise ValueError(f"comma-separated tool or service names (not {bad[0]!r})")
+    return names
+
+
+def parse_base_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme == "http":
+        raise ValueError(
+            "an https:// URL; plain http is refused because the API key would travel unencrypted"
+        )
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("an https:// URL such as https://api.unizo.ai")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("an https:// URL without credentials, query or fragment")
+    return value
+
+
+def parse_file(raw: str) -> Path:
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ValueError(f"a readable PEM file (cannot read {path})")
+    return path
+
+
+def _text(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("a non-empty value")
+    return value
+
+
+def parse_port(raw: str) -> int:
+    return _int_in(1, 65535)(raw)
+
+
+@attrs.frozen
+class SettingDef:
+    """One option: its variable, flag, default, meaning and parser."""
+
+    env: str
+    field: str
+    default: str | None
+    meaning: str
+    parse: Callable[[str], Any] | None = None
+    flag: str | None = None
+    # "client": read by every server; "server": MCP-serving behaviour. Key rows have no field.
+    group: str = "client"
+
+
+SETTINGS: tuple[SettingDef, ...] = (
+    SettingDef("UNIZO_API_KEY", "", None, "the API key (required unless a variable below supplies it)"),
+    SettingDef(
+        "UNIZO_<SERVICE>_API_KEY",
+        "",
+        None,
+        "service-specific key; wins over UNIZO_API_KEY for that service's server",
+    ),
+    SettingDef(
+        "UNIZO_API_KEY_FILE",
+        "",
+        None,
+        "read the key from a file (secret managers, rotation); re-read when the file changes",
+        flag="--api-key-file",
+    ),
+    SettingDef(
+        "UNIZO_BASE_URL",
+        "base_url",
+        DEFAULT_BASE_URL,
+        "API base URL; must be https (http:// is refused)",
+        parse_base_url,
+        "--base-url",
+    ),
+    SettingDef(
+        "UNIZO_ENVIRONMENT",
+        "environment",
+        "production",
+        "production, staging or development; checked against the key's own environment",
+        _choice(*ENVIRONMENTS),
+        "--environment",
+    ),
+    SettingDef(
+        "UNIZO_CA_BUNDLE",
+        "ca_bundle",
+        None,
+        "extra CA file (corporate TLS inspection, private deployments); SSL_CERT_FILE is honoured too",
+        parse_file,
+        "--ca-bundle",
+    ),
+    SettingDef(
+        "UNIZO_RETRY_ATTEMPTS", "retry_attempts", "3", "retries after the first try", _int_in(0, 10), "--retry-attempts"
+    ),
+    SettingDef(
+        "UNIZO_RETRY_DELAY", "retry_delay_ms", "1000", "first backoff delay, ms", _int_in(1, 60_000), "--retry-delay"
+    ),
+    SettingDef(
+        "UNIZO_MAX_RETRY_DELAY",
+        "max_retry_delay_ms",
+        "10000",
+        "cap on one backoff delay, ms; a longer server hint ends the retries",
+        _int_in(1, 600_000),
+        "--max-retry-delay",
+    ),
+    SettingDef(
+        "UNIZO_RATE_LIMIT", "rate_limit", "100", "requests per minute per key", _int_in(1, 1_000_000), "--rate-limit"
+    ),
+    SettingDef(
+        "UNIZO_DAILY_QUOTA", "daily_quota", "10000", "requests per day per key", _int_in(1, 100_000_000), "--daily-quota"
+    ),
+    SettingDef(
+        "UNIZO_MAX_CONCURRENCY",
+        "max_concurrency",
+        "5",
+        "simultaneous requests per key",
+        _int_in(1, 100),
+        "--max-concurrency",
+    ),
+    SettingDef("UNIZO_TIMEOUT", "timeout", "30", "seconds per request", _float_in(0, 600), "--timeout"),
+    SettingDef(
+        "UNIZO_LOG_LEVEL", "log_level", "info", "debug, info, warning, error", _choice(*LOG_LEVELS), "--log-level"
+    ),
+    SettingDef(
+        "UNIZO_LOG_AUTH",
+        "log_auth",
+        "false",
+        "log authentication events (key fingerprint, verification result, 401/403 detail)",
+        parse_bool,
+        "--log-auth",
+    ),
+    SettingDef(
+        "UNIZO_INTEGRATION_ID",
+        "integration_id",
+        None,
+        "default integration for data tools; UNIZO_<SERVICE>_INTEGRATION_ID wins for that service",
+        _text,
+        "--integration-id",
+    ),
+    SettingDef(
+        "UNIZO_READ_ONLY",
+        "read_only",
+        "false",
+        "expose only read tools (hidden tools are also refused when called)",
+        parse_bool,
+        "--read-only",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_TOOLS",
+        "tools",
+        None,
+        "allow-list of tool names (comma-separated); all when unset",
+        parse_names,
+        "--tools",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_EXCLUDE_TOOLS",
+        "exclude_tools",
+        None,
+        "tool names never exposed (comma-separated); always wins",
+        parse_names,
+        "--exclude-tools",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_SERVICES",
+        "services",
+        None,
+        "unizo-mcp-server only: the services to serve (comma-separated); all installed when unset",
+        parse_names,
+        "--services",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_TRANSPORT",
+        "transport",
+        "stdio",
+        "stdio or streamable-http",
+        _choice(*TRANSPORTS),
+        "--transport",
+        "server",
+    ),
+    SettingDef("UNIZO_HOST", "host", "127.0.0.1", "bind address for streamable-http", _text, "--host", "server"),
+    SettingDef("UNIZO_PORT", "port", "8000", "port for streamable-http", parse_port, "--port", "server"),
+    SettingDef(
+        "UNIZO_ALLOW_REMOTE",
+        "allow_remote",
+        "false",
+        "allow binding streamable-http to a non-loopback address",
+        parse_bool,
+        "--allow-remote",
+        "server",
+    ),
+    SettingDef(
+        "HTTP_PROXY, HTTPS_PROXY, NO_PROXY",
+        "",
+        None,
+        "honoured for API calls; proxy credentials are never logged",
+    ),
+)
+
+SETTINGS_BY_ENV = {s.env: s for s in SETTINGS if s.field}
+
+
+@attrs.frozen
+class Settings:
+    """Everything a server needs to run, validated. Immutable: build a new one to change it."""
+
+    service: str | None
+    api_key: KeySource | None
+    base_url: str = DEFAULT_BASE_URL
+    environment: str = "production"
+    ca_bundle: Path | None = None
+    retry_attempts: int = 3
+    retry_delay_ms: int = 1000
+    max_retry_delay_ms: int = 10_000
+    rate_limit: int = 100
+    daily_quota: int = 10_000
+    max_concurrency: int = 5
+    timeout: float = 30.0
+    log_level: str = "info"
+    log_auth: bool = False
+    integration_id: str | None = None
+    read_only: bool = False
+    tools: frozenset[str] | None = None
+    exclude_tools: frozenset[str] = frozenset()
+    services: frozenset[str] | None = None
+    transport: str = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_remote: bool = False
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.base_url}/api/v1"
+
+    def key(self) -> str:
+        """The current key value. Never log or return it."""
+        if self.api_key is None:
+            raise ConfigError("No API key is configured for this command")
+        return self.api_key.get()
+
+
+def load_settings(
+    service: str | None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    require_key: bool = True,
+) -> Settings:
+    """Build Settings for `service` ("edr", ...; None for the all-in-one server).
+
+    `overrides` maps variable names to raw strings (from CLI flags) and wins over `environ`.
+    Raises ConfigError with one line naming the variable and the accepted values.
+    """
+    env = dict(os.environ if environ is None else environ)
+    env.update(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS_BY_ENV.values():
+        raw = env.get(setting.env)
+        if setting.env == "UNIZO_INTEGRATION_ID" and service:
+            raw = env.get(f"UNIZO_{service.upper()}_INTEGRATION_ID") or raw
+        if raw is None or (raw.strip() == "" and setting.default is None):
+            continue
+        assert setting.parse is not None
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid {setting.env}: expected {exc}") from None
+    if values.get("max_retry_delay_ms", 10_000) < values.get("retry_delay_ms", 1000):
+        raise ConfigError("Invalid UNIZO_MAX_RETRY_DELAY: expected a value at least UNIZO_RETRY_DELAY")
+    api_key = resolve_key(service, env) if require_key else _optional_key(service, env)
+    return Settings(service=service, api_key=api_key, **values)
+
+
+def _optional_key(service: str | None, env: Mapping[str, str]) -> KeySource | None:
+    try:
+        return resolve_key(service, dict(env))
+    except ConfigError:
+        return None

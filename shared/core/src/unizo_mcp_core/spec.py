@@ -1,0 +1,217 @@
+"""Declarative tool specs: what a service package writes, and all it writes.
+
+A service is a `ServiceSpec` holding `ToolSpec`s. The core turns them into MCP tools, JSON
+Schemas, HTTP requests, policy decisions and README tables. Annotations are derived from the
+permission a tool needs, so they cannot disagree with what the tool does.
+This module imports only attrs: the fast CLI paths load it without the MCP SDK.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+import attrs
+
+ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
+Location = Literal["path", "query", "body", "file", "header"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+class Permission(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@attrs.frozen
+class Param:
+    """One tool argument: snake_case for the model, camelCase (or `wire`) on the wire."""
+
+    name: str
+    type: ParamType
+    description: str
+    location: Location = "query"
+    required: bool = False
+    default: Any = NO_DEFAULT
+    wire: str | None = None
+    enum: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    items: ParamType | None = None  # element type of an array
+    min_items: int | None = None
+    max_items: int | None = None
+    base64: bool = False  # a string of base64 that is decoded to bytes before sending (file uploads)
+
+    @property
+    def wire_name(self) -> str:
+        return self.wire or camel_case(self.name)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+def path_param(name: str, description: str, **kw: Any) -> Param:
+    return Param(name, "string", description, location="path", required=True, min_length=1, **kw)
+
+
+def query_param(name: str, type: ParamType, description: str, **kw: Any) -> Param:
+    return Param(name, type, description, location="query", **kw)
+
+
+def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param:
+    return Param(name, type, description, location="body", **kw)
+
+
+PAGING: tuple[Param, ...] = (
+    Param("offset", "integer", "Number of records to skip.", default=0, minimum=0),
+    Param("limit", "integer", "Number of records to return (1-100).", default=20, minimum=1, maximum=100),
+    Param(
+        "sort",
+        "string",
+        "Comma-separated fields to sort by; prefix a field with '-' for descending.",
+        max_length=200,
+    ),
+)
+
+# The parameter every data tool takes; optional when the core can resolve it (env or single integration).
+INTEGRATION_ID = Param(
+    "integration_id",
+    "string",
+    "Unizo integration id; optional when only one integration exists or UNIZO_INTEGRATION_ID is set.",
+    location="header",
+    wire="integrationId",
+    min_length=1,
+    max_length=200,
+)
+
+
+@attrs.frozen
+class Annotations:
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool = True
+
+    def as_mcp(self) -> dict[str, bool]:
+        return {
+            "readOnlyHint": self.read_only,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": self.open_world,
+        }
+
+
+@attrs.frozen
+class ToolSpec:
+    """One MCP tool backed by one HTTP call under /api/v1 (or a core-provided discovery handler)."""
+
+    name: str = attrs.field()
+    description: str
+    method: Method
+    path: str  # template with snake_case placeholders: "/edr/devices/{device_id}"
+    permission: Permission
+    params: tuple[Param, ...] = ()
+    title: str | None = None
+    body_format: Literal["json", "multipart"] = "json"
+    # "http": a plain API call; "connectors"/"integrations": the core's discovery handlers.
+    handler: Literal["http", "connectors", "integrations"] = "http"
+
+    @name.validator
+    def _check_name(self, _: attrs.Attribute[str], value: str) -> None:
+        if not TOOL_NAME.match(value):
+            raise ValueError(f"tool name {value!r} must match {TOOL_NAME.pattern}")
+
+    @property
+    def needs_integration(self) -> bool:
+        return self.handler == "http"
+
+    @property
+    def paginated(self) -> bool:
+        return any(p.name == "limit" for p in self.params)
+
+    @property
+    def annotations(self) -> Annotations:
+        if self.permission is Permission.READ:
+            return Annotations(read_only=True, destructive=False, idempotent=True)
+        if self.permission is Permission.DELETE:
+            return Annotations(read_only=False, destructive=True, idempotent=True)
+        return Annotations(read_only=False, destructive=False, idempotent=self.method == "PUT")
+
+    def path_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.location == "path")
+
+
+def list_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
+    """A paged GET: path params first, then offset/limit/sort, then any filters."""
+    return ToolSpec(name, description, "GET", path, Permission.READ, (*params, *PAGING), title=title)
+
+
+def get_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
+    return ToolSpec(name, description, "GET", path, Permission.READ, tuple(params), title=title)
+
+
+@attrs.frozen
+class ServiceSpec:
+    """A Unizo service (category) and the tools its server exposes."""
+
+    name: str  # "edr": tool prefix, permission scope, env infix (UNIZO_EDR_API_KEY)
+    title: str  # "EDR / XDR"
+    description: str  # one paragraph for the server's MCP instructions and README
+    tools: tuple[ToolSpec, ...]
+    package: str  # "unizo-mcp-edr"
+    version: str
+    connectors: tuple[str, ...] = ()  # examples for docs: ("crowdstrike", "sentinelone")
+
+    @property
+    def category(self) -> str:
+        return self.name.upper()
+
+    @property
+    def key_variable(self) -> str:
+        return f"UNIZO_{self.name.upper()}_API_KEY"
+
+    def all_tools(self) -> tuple[ToolSpec, ...]:
+        """The discovery tools every service has, then the declared ones."""
+        return (*discovery_tools(self.name, self.title), *self.tools)
+
+
+def discovery_tools(service: str, title: str) -> tuple[ToolSpec, ...]:
+    return (
+        ToolSpec(
+            f"{service}_list_connectors",
+            f"List the {title} connectors (vendors) that have integrations in this Unizo account.",
+            "POST",
+            "/integrations/search",
+            Permission.READ,
+            handler="connectors",
+        ),
+        ToolSpec(
+            f"{service}_list_integrations",
+            f"List the {title} integrations (id and name) of one connector; use an id as integration_id.",
+            "POST",
+            "/integrations/search",
+            Permission.READ,
+            (Param("connector", "string", "Connector name from the list_connectors tool.", required=True, min_length=1),),
+            handler="integrations",
+        ),
+    )
