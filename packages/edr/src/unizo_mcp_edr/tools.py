@@ -1,0 +1,52 @@
+"""The EDR / XDR tools: declarations only; the core does the rest."""
+
+from __future__ import annotations
+
+from unizo_mcp_core.spec import ServiceSpec, get_tool, list_tool, path_param
+
+from . import __version__
+
+DEVICE_ID = path_param("device_id", "From edr_list_devices.")
+ALERT_ID = path_param("alert_id", "From edr_list_device_alerts.")
+
+SERVICE = ServiceSpec(
+    name="edr",
+    title="EDR / XDR",
+    description=(
+        "Endpoint detection and response through Unizo: the devices an EDR/XDR vendor manages "
+        "(platform, OS, hostnames, IPs, agent) and the security alerts raised on each device."
+    ),
+    package="unizo-mcp-edr",
+    version=__version__,
+    connectors=("crowdstrike", "sentinelone"),
+    tools=(
+        list_tool(
+            "edr_list_devices",
+            "List managed endpoint devices (id, state, platform, OS, hostnames, IPs).",
+            "/edr/devices",
+            title="List devices",
+        ),
+        get_tool(
+            "edr_get_device_details",
+            "Get one device: platform, OS, network addresses, agent, cloud metadata, tags.",
+            "/edr/devices/{device_id}",
+            DEVICE_ID,
+            title="Get device details",
+        ),
+        list_tool(
+            "edr_list_device_alerts",
+            "List the security alerts of one device (title, severity, state, status).",
+            "/edr/devices/{device_id}/alerts",
+            DEVICE_ID,
+            title="List device alerts",
+        ),
+        get_tool(
+            "edr_get_device_alert_details",
+            "Get one alert of a device: description, severity, vendor and source details.",
+            "/edr/devices/{device_id}/alerts/{alert_id}",
+            DEVICE_ID,
+            ALERT_ID,
+            title="Get device alert details",
+        ),
+    ),
+)

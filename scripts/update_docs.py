@@ -1,0 +1,150 @@
+"""Regenerate the generated sections of every package README from the tool declarations.
+
+    python scripts/update_docs.py           rewrite stale sections
+    python scripts/update_docs.py --check   exit 1 and list the stale READMEs (CI, tests)
+
+A section is the text between `<!-- BEGIN GENERATED: name -->` and `<!-- END GENERATED: name -->`.
+Service READMEs have `config` (the mcpServers entry) and `tools` (the tools table); the
+all-in-one server's README has `services` and `config`. The content comes from
+`unizo_mcp_core.docs`, so the READMEs say exactly what the code declares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ROOT / "packages"
+ALL_IN_ONE = "server"
+SECTION = re.compile(
+    r"(?P<begin><!-- BEGIN GENERATED: (?P<name>[a-z0-9_-]+) -->\n)"
+    r"(?P<body>.*?)"
+    r"(?P<end><!-- END GENERATED: (?P=name) -->)",
+    re.DOTALL,
+)
+
+
+def _import_service(package_dir: Path) -> Any:
+    """The SERVICE declared in packages/<name>/src/unizo_mcp_<name>/tools.py, installed or not."""
+    src = package_dir / "src"
+    if str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    module = importlib.import_module(f"unizo_mcp_{package_dir.name}.tools")
+    return module.SERVICE
+
+
+def service_dirs(root: Path = ROOT) -> list[Path]:
+    """Every service package (not the all-in-one server), sorted by name."""
+    return sorted(
+        p.parent
+        for p in (root / "packages").glob("*/pyproject.toml")
+        if p.parent.name != ALL_IN_ONE
+        and (p.parent / "src" / f"unizo_mcp_{p.parent.name}" / "tools.py").is_file()
+    )
+
+
+def _json_block(value: Mapping[str, Any]) -> str:
+    return "```json\n" + json.dumps(value, indent=2) + "\n```\n"
+
+
+def service_sections(service: Any) -> dict[str, str]:
+    from unizo_mcp_core import docs
+
+    return {
+        "config": _json_block(docs.config_entry(service)),
+        "tools": docs.tools_table(service).rstrip("\n") + "\n",
+    }
+
+
+def server_sections(services: list[Any]) -> dict[str, str]:
+    from unizo_mcp_core import docs
+
+    rows = ["| service | package | tools | permissions its tools need |", "|---|---|---|---|"]
+    for svc in sorted(services, key=lambda s: s.name):
+        actions = sorted({t.permission.value for t in svc.all_tools()})
+        needs = ", ".join(f"`{svc.name}:{a}`" for a in actions)
+        link = f"[{svc.package}](../{svc.name}/README.md)"
+        rows.append(f"| `{svc.name}` ({svc.title}) | {link} | {len(svc.all_tools())} | {needs} |")
+    return {
+        "services": "Services of `unizo-mcp-server[all]`:\n\n" + "\n".join(rows) + "\n",
+        "config": _json_block(docs.config_entry(None)),
+    }
+
+
+def expected_sections(root: Path = ROOT) -> dict[Path, dict[str, str]]:
+    """README path → {section name: generated content}."""
+    services = {d: _import_service(d) for d in service_dirs(root)}
+    out: dict[Path, dict[str, str]] = {d / "README.md": service_sections(s) for d, s in services.items()}
+    server_dir = root / "packages" / ALL_IN_ONE
+    if (server_dir / "README.md").is_file():
+        out[server_dir / "README.md"] = server_sections(list(services.values()))
+    return out
+
+
+def render(text: str, sections: Mapping[str, str], *, where: str = "README") -> str:
+    """`text` with each generated section replaced; every section must be present exactly once."""
+    found = [m.group("name") for m in SECTION.finditer(text)]
+    problems = []
+    if missing := sorted(set(sections) - set(found)):
+        problems.append(f"no markers for section(s) {', '.join(missing)}")
+    if unknown := sorted(set(found) - set(sections)):
+        problems.append(f"unknown section(s) {', '.join(unknown)}")
+    if duplicated := sorted({n for n in found if found.count(n) > 1}):
+        problems.append(f"duplicated section(s) {', '.join(duplicated)}")
+    if problems:
+        raise ValueError(f"{where}: " + "; ".join(problems))
+
+    def replace(m: re.Match[str]) -> str:
+        return m.group("begin") + sections[m.group("name")] + m.group("end")
+
+    return SECTION.sub(replace, text)
+
+
+def stale_files(root: Path = ROOT) -> list[Path]:
+    """READMEs whose generated sections differ from what the declarations produce."""
+    stale = []
+    for path, sections in expected_sections(root).items():
+        text = path.read_text(encoding="utf-8")
+        if render(text, sections, where=str(path)) != text:
+            stale.append(path)
+    return stale
+
+
+def update(root: Path = ROOT) -> list[Path]:
+    """Rewrite the stale READMEs; returns them."""
+    written = []
+    for path, sections in expected_sections(root).items():
+        text = path.read_text(encoding="utf-8")
+        new = render(text, sections, where=str(path))
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a README is stale; change nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            sys.stderr.write(f"stale: {path.relative_to(ROOT)}\n")
+        if stale:
+            sys.stderr.write("Regenerate them with: python scripts/update_docs.py\n")
+            return 1
+        return 0
+    for path in update():
+        sys.stdout.write(f"updated: {path.relative_to(ROOT)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
