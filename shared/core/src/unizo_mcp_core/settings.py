@@ -307,6 +307,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allow_remote: bool = False
+    # UNIZO_<SERVICE>_INTEGRATION_ID values as (service, id) pairs, for the all-in-one server.
+    integration_ids: tuple[tuple[str, str], ...] = ()
+
+    def integration_id_for(self, service: str) -> str | None:
+        """The default integration of `service`: UNIZO_<SERVICE>_INTEGRATION_ID, then UNIZO_INTEGRATION_ID."""
+        return dict(self.integration_ids).get(service) or self.integration_id
 
     @property
     def api_root(self) -> str:
@@ -345,6 +351,17 @@ def load_settings(
             values[setting.field] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"Invalid {setting.env}: expected {exc}") from None
+    per_service = []
+    for name, raw in sorted(env.items()):
+        if name.startswith("UNIZO_") and name.endswith("_INTEGRATION_ID") and name != "UNIZO_INTEGRATION_ID":
+            svc = name[len("UNIZO_") : -len("_INTEGRATION_ID")].lower()
+            if not raw.strip() or (service and svc != service):
+                continue
+            try:
+                per_service.append((svc, _text(raw)))
+            except ValueError as exc:
+                raise ConfigError(f"Invalid {name}: expected {exc}") from None
+    values["integration_ids"] = tuple(per_service)
     if values.get("max_retry_delay_ms", 10_000) < values.get("retry_delay_ms", 1000):
         raise ConfigError("Invalid UNIZO_MAX_RETRY_DELAY: expected a value at least UNIZO_RETRY_DELAY")
     api_key = resolve_key(service, env) if require_key else _optional_key(service, env)

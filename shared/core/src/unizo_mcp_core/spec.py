@@ -83,12 +83,12 @@ def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param
 
 
 PAGING: tuple[Param, ...] = (
-    Param("offset", "integer", "Number of records to skip.", default=0, minimum=0),
-    Param("limit", "integer", "Number of records to return (1-100).", default=20, minimum=1, maximum=100),
+    Param("offset", "integer", "Records to skip.", default=0, minimum=0),
+    Param("limit", "integer", "Page size.", default=20, minimum=1, maximum=100),
     Param(
         "sort",
         "string",
-        "Comma-separated fields to sort by; prefix a field with '-' for descending.",
+        "Sort fields, comma-separated; '-' prefix = descending.",
         max_length=200,
     ),
 )
@@ -97,7 +97,7 @@ PAGING: tuple[Param, ...] = (
 INTEGRATION_ID = Param(
     "integration_id",
     "string",
-    "Unizo integration id; optional when only one integration exists or UNIZO_INTEGRATION_ID is set.",
+    "Optional when unambiguous or configured.",
     location="header",
     wire="integrationId",
     min_length=1,

@@ -1,0 +1,308 @@
+"""One command line for every Unizo MCP server: `run(SERVICE)` is a service package's whole `main()`.
+
+Flags are derived from `settings.SETTINGS` (each names its environment twin; flags win over the
+environment). `--help`, `--version` and `--print-config` import only the standard library, attrs and
+the fast core modules; serving, `--test-auth` and `--verify-connection` load the rest lazily.
+Stdout carries nothing but the MCP protocol (stdio) or the requested output; everything else goes to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+from . import __version__ as core_version
+from .docs import ALL_IN_ONE_PACKAGE, config_entry, exit_codes_text
+from .errors import ConfigError, ExitCode, UnizoError
+from .keys import key_variables
+from .settings import SETTINGS, SettingDef, Settings, load_settings, parse_bool
+from .spec import ServiceSpec
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "build_parser",
+    "configure_logging",
+    "discover_services",
+    "main",
+    "print_config_env",
+    "run",
+    "select_services",
+    "user_agent",
+]
+
+ENTRY_POINT_GROUP = "unizo_mcp.services"
+
+POLICY_TEXT = (
+    "tool policy (first match hides a tool; hidden tools are also refused when called): "
+    "--exclude-tools > --read-only > the key's permissions on the service > --tools allow-list"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(int(ExitCode.CONFIG))
+
+
+def _flag_settings(service: ServiceSpec | None) -> list[SettingDef]:
+    return [s for s in SETTINGS if s.flag and not (service is not None and s.env == "UNIZO_SERVICES")]
+
+
+def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentParser:
+    """The parser for `prog`; `service` is a ServiceSpec or None for the all-in-one server."""
+    if service is not None:
+        about = f"Unizo {service.title} MCP server. {service.description}"
+    else:
+        about = "Unizo MCP server for every installed Unizo service (narrow with --services)."
+    epilog = f"{POLICY_TEXT}.\n\nexit codes:\n{exit_codes_text()}"
+    parser = _Parser(
+        prog=prog,
+        description=about,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_argument_group("actions (default: serve MCP)")
+    modes = actions.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--test-auth", action="store_true", help="verify the API key, print what it may do, exit"
+    )
+    modes.add_argument(
+        "--verify-connection",
+        action="store_true",
+        help="check settings, DNS, TCP, proxy, TLS, health, key, permission, rate limit, latency; exit",
+    )
+    modes.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the mcpServers JSON entry for this server (no key), exit",
+    )
+    actions.add_argument("--version", action="store_true", help="print the version and exit")
+    options = parser.add_argument_group("settings (each flag overrides its environment variable)")
+    for setting in _flag_settings(service):
+        assert setting.flag is not None
+        default = f"; default {setting.default}" if setting.default is not None else ""
+        help_text = f"{setting.meaning} (env {setting.env}{default})".replace("%", "%%")
+        dest = setting.flag[2:].replace("-", "_")
+        if setting.parse is parse_bool:
+            options.add_argument(
+                setting.flag, dest=dest, nargs="?", const="true", default=None, metavar="BOOL", help=help_text
+            )
+        else:
+            metavar = (setting.field or dest).upper()
+            options.add_argument(setting.flag, dest=dest, default=None, metavar=metavar, help=help_text)
+    return parser
+
+
+def _overrides(
+    service: ServiceSpec | None, namespace: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(environment without keys a flag replaces, overrides from flags) for `load_settings`."""
+    env = dict(environ)
+    overrides: dict[str, str] = {}
+    name = service.name if service is not None else None
+    for setting in _flag_settings(service):
+        assert setting.flag is not None
+        raw = getattr(namespace, setting.flag[2:].replace("-", "_"), None)
+        if raw is None:
+            continue
+        overrides[setting.env] = raw
+        if setting.env == "UNIZO_API_KEY_FILE":
+            for variable in key_variables(name):  # the flag wins over every key variable
+                env.pop(variable, None)
+        if setting.env == "UNIZO_INTEGRATION_ID" and name:
+            overrides[f"UNIZO_{name.upper()}_INTEGRATION_ID"] = raw
+    return env, overrides
+
+
+def user_agent(
+    services: Sequence[ServiceSpec], package: str | None = None, version: str | None = None
+) -> str:
+    """The User-Agent of API calls: "unizo-mcp-edr/0.1.0 unizo-mcp-core/0.1.0"."""
+    if package is None and len(services) == 1:
+        package, version = services[0].package, services[0].version
+    head = f"{package or 'unizo-mcp-server'}/{version or core_version}"
+    return f"{head} unizo-mcp-core/{core_version}"
+
+
+def discover_services() -> dict[str, ServiceSpec]:
+    """Installed service packages (entry-point group `unizo_mcp.services`), by service name."""
+    from importlib.metadata import entry_points  # not on the fast paths of single-service servers
+
+    found: dict[str, ServiceSpec] = {}
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        try:
+            spec = point.load()
+        except Exception as exc:  # a broken package must not take the others down
+            sys.stderr.write(f"warning: cannot load Unizo service {point.name!r} ({point.value}): {exc}\n")
+            continue
+        if isinstance(spec, ServiceSpec):
+            found.setdefault(spec.name, spec)
+        else:
+            sys.stderr.write(
+                f"warning: entry point {point.name!r} ({point.value}) is not a ServiceSpec; ignored\n"
+            )
+    return found
+
+
+def select_services(installed: Mapping[str, ServiceSpec], wanted: frozenset[str] | None) -> list[ServiceSpec]:
+    """The services the all-in-one server runs: all installed, or those named by --services."""
+    if not installed:
+        raise ConfigError(
+            "No Unizo service package is installed",
+            hint="Install one, e.g. pip install unizo-mcp-edr, or pip install 'unizo-mcp-server[all]'.",
+        )
+    if wanted is None:
+        return [installed[n] for n in sorted(installed)]
+    unknown = sorted(n for n in wanted if n not in installed)
+    if unknown:
+        raise ConfigError(
+            f"Unknown service(s) in --services/UNIZO_SERVICES: {', '.join(unknown)}; "
+            f"installed: {', '.join(sorted(installed))}"
+        )
+    return [installed[n] for n in sorted(wanted)]
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, frozenset | set):
+        return ",".join(sorted(value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[str, str]:
+    """The non-default, non-secret settings as environment variables for the mcpServers entry."""
+    defaults = Settings(service=settings.service, api_key=None)
+    env: dict[str, str] = {}
+    for setting in SETTINGS:
+        if not setting.field or setting.field == "integration_ids":
+            continue
+        if service is not None and setting.env == "UNIZO_SERVICES":
+            continue
+        value = getattr(settings, setting.field)
+        if value != getattr(defaults, setting.field) and value is not None:
+            env[setting.env] = _render(value)
+    if service is None:
+        for svc, integration in settings.integration_ids:
+            env[f"UNIZO_{svc.upper()}_INTEGRATION_ID"] = integration
+    if settings.api_key is not None and settings.api_key.file is not None:
+        env["UNIZO_API_KEY_FILE"] = str(settings.api_key.file)
+    return env
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logging to stderr through the core's redaction filter, before any MCPServer is built."""
+    from .redaction import configure_logging as configure
+
+    configure(settings.log_level, log_auth=settings.log_auth)
+
+
+def _fail(prog: str, exc: UnizoError) -> int:
+    text = " ".join(exc.describe().split())
+    sys.stderr.write(f"{prog}: {'error: ' if isinstance(exc, ConfigError) else ''}{text}\n")
+    sys.stderr.flush()
+    return int(exc.exit_code)
+
+
+def main(
+    service: ServiceSpec | None,
+    *,
+    package: str | None = None,
+    version: str | None = None,
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """The CLI; returns the exit code (see `run`)."""
+    prog = package or (service.package if service is not None else ALL_IN_ONE_PACKAGE)
+    version = version or (service.version if service is not None else core_version)
+    parser = build_parser(service, prog)
+    namespace = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if namespace.version:
+        sys.stdout.write(f"{prog} {version} (unizo-mcp-core {core_version})\n")
+        sys.stdout.flush()
+        return int(ExitCode.OK)
+    env, overrides = _overrides(service, namespace, os.environ if environ is None else environ)
+    name = service.name if service is not None else None
+    try:
+        if namespace.verify_connection:
+            return _verify_connection(prog, service, name, env, overrides, version)
+        settings = load_settings(name, env, overrides, require_key=not namespace.print_config)
+        services = (
+            [service] if service is not None else select_services(discover_services(), settings.services)
+        )
+        if namespace.print_config:
+            entry = config_entry(service, command=prog, env=print_config_env(settings, service))
+            sys.stdout.write(json.dumps(entry, indent=2) + "\n")
+            sys.stdout.flush()
+            sys.stderr.write(
+                "note: the MCP client's config file will hold your key (or its placeholder): "
+                "keep it readable only by you (chmod 600 <file>).\n"
+            )
+            return int(ExitCode.OK)
+        from .transport import check_bind
+
+        check_bind(settings)
+    except UnizoError as exc:
+        return _fail(prog, exc)
+    configure_logging(settings)
+    try:
+        if namespace.test_auth:
+            from .diagnostics import run_test_auth
+
+            return run_test_auth(settings, services, package=prog, version=version)
+        from .transport import serve
+
+        if service is None:  # the all-in-one server: its own name and version, whatever it serves
+            serve(settings, services, name="unizo", version=version, package=prog)
+        else:
+            serve(settings, services, package=prog, version=version)
+        return int(ExitCode.OK)
+    except UnizoError as exc:
+        return _fail(prog, exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        logging.getLogger("unizo_mcp.cli").exception("unexpected internal error")
+        sys.stderr.write(f"{prog}: unexpected internal error; see the log above\n")
+        return int(ExitCode.INTERNAL)
+
+
+def _verify_connection(
+    prog: str,
+    service: ServiceSpec | None,
+    name: str | None,
+    env: Mapping[str, str],
+    overrides: Mapping[str, str],
+    version: str | None,
+) -> int:
+    from .diagnostics import run_verify_connection
+
+    def load() -> tuple[Settings, list[ServiceSpec]]:
+        settings = load_settings(name, env, overrides)
+        services = (
+            [service] if service is not None else select_services(discover_services(), settings.services)
+        )
+        return settings, services
+
+    return run_verify_connection(load, package=prog, version=version)
+
+
+def run(
+    service: ServiceSpec | None,
+    *,
+    package: str | None = None,
+    version: str | None = None,
+    argv: Sequence[str] | None = None,
+) -> NoReturn:
+    """Run the server's CLI and exit. `service` is the package's ServiceSpec; None = all-in-one server."""
+    sys.exit(main(service, package=package, version=version, argv=argv))

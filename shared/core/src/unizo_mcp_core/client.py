@@ -1,0 +1,651 @@
+"""`UnizoClient`: the only code that talks HTTP to Unizo.
+
+One aiohttp session per client (created lazily inside the running loop), TLS always verified
+(`tls.create_ssl_context`), proxies from HTTP(S)_PROXY/NO_PROXY (`trust_env`), the key read
+from its source on every attempt (so a rotated key file is picked up), client-side rate
+limiting (`ratelimit.RateLimiter`), retries through `backoff` driven by the pure
+`retry.decide_retry`, and every failure mapped to a `UnizoError` subclass whose message says
+what failed and never contains the key, a header or proxy credentials.
+
+    client = UnizoClient(settings, user_agent="unizo-mcp-edr/0.1.0 unizo-mcp-core/0.1.0")
+    async with client:
+        resp = await client.request("GET", "/edr/devices", integration_id="...", params={"limit": 20})
+        info = await client.verify_key()
+        health = await client.health()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json as jsonlib
+import logging
+import socket
+import ssl
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import backoff
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from .errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectError,
+    DnsError,
+    EnvironmentMismatchError,
+    InvalidKeyError,
+    InvalidResponseError,
+    MissingPermissionError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProxyError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    RequestTimeoutError,
+    TlsError,
+    ToolInputError,
+    UnizoError,
+)
+from .keys import fingerprint
+from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
+from .redaction import register_proxy_secrets, scrub
+from .responses import ApiResponse, KeyInfo, error_from_response, parse_key_info
+from .retry import IDEMPOTENT_METHODS, RetryDecision, RetryPolicy, decide_retry
+from .settings import Settings
+from .tls import create_ssl_context
+
+__all__ = ["ApiResponse", "KeyInfo", "RateLimitStatus", "UnizoClient"]
+
+log = logging.getLogger("unizo_mcp.client")
+retry_log = logging.getLogger("unizo_mcp.retry")
+auth_log = logging.getLogger("unizo_mcp.auth")
+
+Multipart = Mapping[str, "str | bytes | tuple[str, bytes, str]"]
+
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+class _Failure(Exception):
+    """One attempt failed: the mapped error, and whether the request may have reached the server."""
+
+    def __init__(self, error: UnizoError, *, sent: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.sent = sent
+
+
+class _Retry(Exception):
+    """Carries a failed attempt and the decision about it through backoff."""
+
+    def __init__(self, error: UnizoError, decision: RetryDecision, attempt: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.decision = decision
+        self.attempt = attempt
+
+
+def _retry_delay(exc: _Retry) -> float:
+    return exc.decision.delay
+
+
+def _give_up(exc: Exception) -> bool:
+    return not (isinstance(exc, _Retry) and exc.decision.retry)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_query_value(v) for v in value)
+    return str(value)
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    return {str(k): _query_value(v) for k, v in params.items() if v is not None}
+
+
+def _form(multipart: Multipart) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, value in multipart.items():
+        if isinstance(value, tuple):
+            filename, content, content_type = value
+            form.add_field(name, content, filename=filename, content_type=content_type)
+        elif isinstance(value, bytes):
+            form.add_field(name, value, filename=name, content_type="application/octet-stream")
+        else:
+            form.add_field(name, str(value))
+    return form
+
+
+def _proxy_label(url: URL) -> str:
+    """The proxy aiohttp uses for `url`, as scheme://host:port without credentials, or ''."""
+    try:
+        proxies = urllib.request.getproxies()
+        if url.host and urllib.request.proxy_bypass(url.host):
+            return ""
+        raw = proxies.get(url.scheme or "https") or proxies.get("all")
+        if not raw:
+            return ""
+        proxy = URL(raw if "://" in raw else f"http://{raw}")
+        return str(proxy.with_user(None).with_path("").with_query(None))
+    except (ValueError, TypeError):
+        return ""
+
+
+class UnizoClient:
+    """Async client for the Unizo API; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        user_agent: str,
+        clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._settings = settings
+        self._user_agent = user_agent
+        self._clock: Clock = clock or SystemClock()
+        self._limiter = limiter or RateLimiter.from_settings(settings, clock=self._clock)
+        self._policy = RetryPolicy.from_settings(settings)
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._ssl_context: ssl.SSLContext | None = None
+        self._logged_key: str | None = None
+        register_proxy_secrets()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> UnizoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed and self._session_loop is loop:
+            return self._session
+        if self._ssl_context is None:
+            self._ssl_context = create_ssl_context(self._settings.ca_bundle)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._ssl_context),
+            timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
+            trust_env=True,
+            headers={"User-Agent": self._user_agent, "Accept": "application/json"},
+        )
+        self._session_loop = loop
+        return self._session
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    @property
+    def rate_limit_status(self) -> RateLimitStatus | None:
+        """The last `X-RateLimit-*` headers the API sent, or None before any."""
+        return self._limiter.status
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        integration_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        multipart: Multipart | None = None,
+        idempotent: bool | None = None,
+    ) -> ApiResponse:
+        """Call `{base}/api/v1{path}`; `path` is already percent-encoded.
+
+        GET/HEAD/PUT/DELETE are idempotent; POST/PATCH only when `idempotent=True` (for example a
+        search). Raises a UnizoError subclass on any failure, after the retries the rules allow.
+        """
+        method = method.upper()
+        if json is not None and multipart is not None:
+            raise ValueError("pass json or multipart, not both")
+        if integration_id is not None and (not integration_id.isprintable() or not integration_id.strip()):
+            raise ToolInputError("integration_id must be non-empty printable text")
+        clean = "/" + quote(path.lstrip("/"), safe=_PATH_SAFE)
+        display = f"/api/v1{clean}"
+        url = URL(f"{self._settings.api_root}{clean}", encoded=True)
+
+        def headers(correlation_id: str) -> dict[str, str]:
+            values = {"apikey": self._current_key(), "correlationId": correlation_id}
+            if integration_id:
+                values["integrationId"] = integration_id
+            return values
+
+        return await self._call(
+            method,
+            url,
+            display,
+            headers,
+            params=_clean_params(params),
+            json=json,
+            multipart=multipart,
+            idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            limited=True,
+        )
+
+    async def verify_key(self) -> KeyInfo:
+        """`GET {base}/v1/auth/verify`; on 404 falls back to a cheap authenticated read.
+
+        Raises the mapped AuthenticationError/PermissionDeniedError when the key is refused, and
+        EnvironmentMismatchError when the key belongs to another environment than UNIZO_ENVIRONMENT.
+        """
+        url = URL(f"{self._settings.base_url}/v1/auth/verify", encoded=True)
+
+        def headers(correlation_id: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {self._current_key()}", "correlationId": correlation_id}
+
+        try:
+            resp = await self._call("GET", url, "/v1/auth/verify", headers, idempotent=True, limited=False)
+        except NotFoundError as exc:
+            if exc.error_code not in (None, "AP-4040003"):
+                raise
+            info = await self._verify_by_read()
+        else:
+            info = parse_key_info(resp.data)
+            if not info.valid:
+                error = InvalidKeyError(
+                    "GET /v1/auth/verify: the API reports the key as not valid", status=resp.status
+                )
+                self._log_auth_failure(error)
+                raise error
+        self._check_environment(info)
+        if self._settings.log_auth:
+            perms = (
+                "unknown"
+                if info.permissions is None
+                else ", ".join(f"{s}:{'/'.join(sorted(a))}" for s, a in sorted(info.permissions.items()))
+                or "none"
+            )
+            auth_log.info(
+                "key %s verified: key id %s, environment %s, permissions %s",
+                self._key_fingerprint(),
+                info.key_id or "unknown",
+                info.environment or "unknown",
+                perms,
+            )
+        return info
+
+    async def health(self) -> ApiResponse:
+        """`GET {base}/health`, without the key."""
+        url = URL(f"{self._settings.base_url}/health", encoded=True)
+
+        def headers(correlation_id: str) -> dict[str, str]:
+            return {"correlationId": correlation_id}
+
+        return await self._call("GET", url, "/health", headers, idempotent=True, limited=False)
+
+    # --- internals: key and auth logging -----------------------------------------------------------
+
+    def _current_key(self) -> str:
+        key = self._settings.key()
+        if not key.isprintable() or any(ch.isspace() for ch in key):
+            source = self._settings.api_key
+            raise ConfigError(
+                f"The API key from {source.origin if source else 'the configuration'} contains whitespace or "
+                "control characters; it must be the key alone, on one line"
+            )
+        if self._settings.log_auth:
+            label = fingerprint(key)
+            if label != self._logged_key:
+                source = self._settings.api_key
+                origin = source.origin if source is not None else "?"
+                if self._logged_key is None:
+                    auth_log.info("using API key %s from %s", label, origin)
+                else:
+                    auth_log.info("API key changed (from %s): now using %s", origin, label)
+                self._logged_key = label
+        return key
+
+    def _key_fingerprint(self) -> str:
+        try:
+            return fingerprint(self._settings.key())
+        except UnizoError:
+            return "(no key)"
+
+    def _log_auth_failure(self, error: UnizoError) -> None:
+        if self._settings.log_auth:
+            auth_log.warning(
+                "key %s refused: HTTP %s, errorCode %s, correlationId %s: %s",
+                self._key_fingerprint(),
+                error.status,
+                error.error_code or "-",
+                error.correlation_id or "-",
+                error.message,
+            )
+
+    def _check_environment(self, info: KeyInfo) -> None:
+        if info.environment and info.environment.lower() != self._settings.environment:
+            error = EnvironmentMismatchError(
+                f"The API key belongs to the {info.environment} environment, but UNIZO_ENVIRONMENT is "
+                f"{self._settings.environment}"
+            )
+            self._log_auth_failure(error)
+            raise error
+
+    async def _verify_by_read(self) -> KeyInfo:
+        log.debug("GET /v1/auth/verify answered 404; verifying the key with an integrations search")
+        # MissingPermissionError: the key authenticated; it just may not search integrations.
+        with contextlib.suppress(MissingPermissionError):
+            await self.request(
+                "POST",
+                "/integrations/search",
+                json={"pagination": {"offset": 0, "limit": 1}},
+                idempotent=True,
+            )
+        return KeyInfo(valid=True)
+
+    # --- internals: one call with retries ------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        url: URL,
+        display: str,
+        headers: Callable[[str], dict[str, str]],
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        multipart: Multipart | None = None,
+        idempotent: bool,
+        limited: bool,
+    ) -> ApiResponse:
+        correlation_id = str(uuid.uuid4())
+        attempt = 0
+
+        async def once() -> ApiResponse:
+            nonlocal attempt
+            try:
+                return await self._attempt(
+                    method,
+                    url,
+                    display,
+                    headers(correlation_id),
+                    correlation_id,
+                    attempt,
+                    params=params,
+                    json=json,
+                    multipart=multipart,
+                    limited=limited,
+                )
+            except _Failure as failure:
+                decision = decide_retry(
+                    attempt, failure.error, idempotent=idempotent, policy=self._policy, sent=failure.sent
+                )
+                current = attempt
+                if decision.retry:
+                    attempt += 1
+                raise _Retry(failure.error, decision, current) from None
+
+        def on_backoff(details: Any) -> None:
+            exc = details.get("exception")
+            reason = exc.decision.reason if isinstance(exc, _Retry) else "?"
+            retry_log.info(
+                "%s %s: retry %d of %d in %.3f s (%s)",
+                method,
+                display,
+                details.get("tries", 0),
+                self._policy.attempts,
+                details.get("wait") or 0.0,
+                reason,
+            )
+
+        retrying: Callable[[], Awaitable[ApiResponse]] = backoff.on_exception(
+            backoff.runtime,
+            _Retry,
+            value=_retry_delay,
+            jitter=None,
+            logger=None,
+            max_tries=self._policy.attempts + 1,
+            giveup=_give_up,
+            on_backoff=on_backoff,
+        )(once)
+        try:
+            return await retrying()
+        except _Retry as final:
+            raise self._final_error(final) from None
+
+    def _final_error(self, final: _Retry) -> UnizoError:
+        error, decision = final.error, final.decision
+        suffix = ""
+        if decision.beyond_cap and decision.retry_after is not None:
+            suffix = f"; retry after {decision.retry_after:.0f} s"
+            if decision.retry_after < 1:
+                suffix = f"; retry after {decision.retry_after:.1f} s"
+        elif final.attempt > 0:
+            suffix = f" (gave up after {final.attempt} {'retry' if final.attempt == 1 else 'retries'})"
+        if suffix:
+            retry_log.warning("%s%s", error.message, suffix)
+            error = type(error)(
+                error.message.rstrip(".") + suffix,
+                hint=error.hint,
+                status=error.status,
+                error_code=error.error_code,
+                correlation_id=error.correlation_id,
+                retry_after=error.retry_after if error.retry_after is not None else decision.retry_after,
+            )
+        return error
+
+    async def _attempt(
+        self,
+        method: str,
+        url: URL,
+        display: str,
+        headers: dict[str, str],
+        correlation_id: str,
+        attempt: int,
+        *,
+        params: Mapping[str, str] | None,
+        json: Any,
+        multipart: Multipart | None,
+        limited: bool,
+    ) -> ApiResponse:
+        session = self._get_session()
+        gate: AbstractAsyncContextManager[Slot | None] = self._limiter.slot() if limited else nullcontext()
+        async with gate as slot:
+            log.debug("%s %s: attempt %d, correlationId %s", method, display, attempt + 1, correlation_id)
+            started = self._clock.now()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=_form(multipart) if multipart is not None else None,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as resp:
+                    body = await resp.read()
+                    status = resp.status
+                    resp_headers = CIMultiDictProxy(CIMultiDict(resp.headers))
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, TimeoutError, OSError, ssl.SSLError) as exc:
+                error, sent = self._transport_error(exc, method, display, url, correlation_id)
+                log.debug("%s %s: %s", method, display, error.message)
+                raise _Failure(error, sent=sent) from None
+            if limited:
+                self._limiter.observe(resp_headers, slot)
+        elapsed = self._clock.now() - started
+        echoed = resp_headers.get("correlationId") or correlation_id
+        log.debug("%s %s: HTTP %d in %.3f s", method, display, status, elapsed)
+
+        if 200 <= status < 300:
+            return ApiResponse(
+                status=status,
+                headers=resp_headers,
+                data=self._decode(body, resp_headers, method, display, status, echoed),
+                correlation_id=echoed,
+                elapsed=elapsed,
+            )
+        try:
+            data: Any = jsonlib.loads(body) if body else None
+        except ValueError:
+            data = None
+        error = error_from_response(
+            status, data, resp_headers, method=method, path=display, now=self._clock.time()
+        )
+        if error.correlation_id is None:
+            error.correlation_id = echoed
+        if isinstance(error, AuthenticationError | PermissionDeniedError):
+            self._log_auth_failure(error)
+        if isinstance(error, QuotaExhaustedError) and limited:
+            self._limiter.exhaust_daily_quota()
+        if (
+            isinstance(error, RateLimitedError)
+            and error.retry_after
+            and error.error_code != "concurrency_limit_exceeded"
+        ):
+            self._limiter.block(error.retry_after)
+        raise _Failure(error, sent=True)
+
+    def _decode(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        method: str,
+        display: str,
+        status: int,
+        correlation_id: str,
+    ) -> Any:
+        if not body:
+            return None
+        content_type = headers.get("Content-Type", "")
+        is_json = "json" in content_type or body.lstrip()[:1] in (b"{", b"[")
+        try:
+            text = body.decode("utf-8")
+            return jsonlib.loads(text) if is_json else text
+        except ValueError:
+            raise _Failure(
+                InvalidResponseError(
+                    f"{method} {display} failed: the response body is not valid JSON (truncated?)",
+                    status=status,
+                    correlation_id=correlation_id,
+                ),
+                sent=True,
+            ) from None
+
+    # --- internals: transport failures --------------------------------------------------------
+
+    def _transport_error(
+        self, exc: BaseException, method: str, display: str, url: URL, correlation_id: str
+    ) -> tuple[UnizoError, bool]:
+        """Map an aiohttp/OS exception; returns (error, sent) where sent=False means certainly not sent."""
+        what = f"{method} {display} failed"
+        host = url.host or "?"
+        endpoint = f"{host}:{url.port}" if url.port else host
+        if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
+            proxy = _proxy_label(url)
+            if isinstance(exc, aiohttp.ClientProxyConnectionError) or (proxy and exc.host != url.host):
+                label = proxy or f"{exc.host}:{exc.port}"
+                if _is_dns_failure(exc):
+                    text = f"{what}: the proxy host name {exc.host} could not be resolved (proxy {label})"
+                else:
+                    text = f"{what}: could not connect to the proxy {label} ({_reason(exc)})"
+                return ProxyError(text), False
+        if isinstance(exc, aiohttp.ClientHttpProxyError):
+            proxy = _proxy_label(url) or "the proxy"
+            hint = None
+            if exc.status == 407:
+                hint = (
+                    "The proxy asks for credentials or refused them: put the right user and password in "
+                    "HTTPS_PROXY (http://user:password@host:port)."
+                )
+            return (
+                ProxyError(
+                    f"{what}: the proxy {proxy} refused to open a tunnel to {endpoint} "
+                    f"({exc.status} {scrub(exc.message or '')})",
+                    hint=hint,
+                    status=exc.status,
+                ),
+                False,
+            )
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            detail = getattr(exc.certificate_error, "verify_message", None) or _reason(exc)
+            return TlsError(f"{what}: the TLS certificate of {host} could not be verified ({detail})"), False
+        if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+            return TlsError(f"{what}: the TLS handshake with {host} failed ({_reason(exc)})"), False
+        if _is_dns_failure(exc):
+            return DnsError(f"{what}: the host name {host} could not be resolved ({_reason(exc)})"), False
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return ConnectError(f"{what}: could not connect to {endpoint} ({_reason(exc)})"), False
+        if isinstance(exc, TimeoutError):
+            return (
+                RequestTimeoutError(
+                    f"{what}: no answer within {self._settings.timeout:g} s (UNIZO_TIMEOUT)",
+                    correlation_id=correlation_id,
+                ),
+                True,
+            )
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return (
+                ConnectError(
+                    f"{what}: the server closed the connection before answering",
+                    correlation_id=correlation_id,
+                ),
+                True,
+            )
+        if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+            return (
+                InvalidResponseError(
+                    f"{what}: the response was truncated or malformed ({_reason(exc)})",
+                    correlation_id=correlation_id,
+                ),
+                True,
+            )
+        error: NetworkError = ConnectError(
+            f"{what}: the connection failed ({_reason(exc)})", correlation_id=correlation_id
+        )
+        return error, True
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    return isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror) or isinstance(
+        getattr(exc, "os_error", None), socket.gaierror
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, credential-free description of a transport exception."""
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        text = os_error.strerror
+    elif isinstance(exc, aiohttp.ClientResponseError):
+        text = f"{exc.status} {exc.message}"
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return scrub(text.strip().rstrip(".")) or type(exc).__name__

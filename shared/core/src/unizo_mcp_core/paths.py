@@ -1,0 +1,71 @@
+"""Safe rendering of path templates: no tool argument can steer a request to another endpoint.
+
+A path value is refused (with `ToolInputError` naming the parameter) when it is empty, `.` or
+contains `..`, contains `/` or `\\`, `?`, `#` or `%` (encoded input is refused rather than decoded
+twice), contains control, format or line-separator characters, starts with `-`, or is too long.
+Accepted values are percent-encoded with nothing left unescaped but RFC 3986 unreserved characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from .errors import ToolInputError
+
+__all__ = ["MAX_VALUE_LENGTH", "check_value", "placeholders", "render_path"]
+
+MAX_VALUE_LENGTH = 256
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+_FORBIDDEN_CHARS = {
+    "/": "'/'",
+    "\\": "'\\'",
+    "?": "'?'",
+    "#": "'#'",
+    "%": "'%' (send the value decoded, not percent-encoded)",
+}
+# Cc control, Cf format (zero-width, bidi), Cs surrogates, Zl/Zp line and paragraph separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The `{name}` placeholders of a path template, in order."""
+    return tuple(_PLACEHOLDER.findall(template))
+
+
+def check_value(name: str, value: object, *, what: str = "a path parameter") -> str:
+    """Return `value` as a string if it is safe as one path segment (or header value); else raise."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ToolInputError(f"Refused {name}: {what} must be a string")
+    text = str(value)
+    if not text or not text.strip():
+        raise ToolInputError(f"Refused {name}: {what} cannot be empty")
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ToolInputError(f"Refused {name}: {what} is limited to {MAX_VALUE_LENGTH} characters")
+    if text in (".", "..") or ".." in text:
+        raise ToolInputError(f"Refused {name}: {what} cannot be '.' or contain '..'")
+    for char, shown in _FORBIDDEN_CHARS.items():
+        if char in text:
+            raise ToolInputError(f"Refused {name}: {what} cannot contain {shown}")
+    for char in text:
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            raise ToolInputError(
+                f"Refused {name}: {what} cannot contain control or invisible characters (U+{ord(char):04X})"
+            )
+    if text.startswith("-"):
+        raise ToolInputError(f"Refused {name}: {what} cannot start with '-'")
+    if text != text.strip():
+        raise ToolInputError(f"Refused {name}: {what} cannot start or end with whitespace")
+    return text
+
+
+def render_path(template: str, values: Mapping[str, object]) -> str:
+    """Fill `template` ("/edr/devices/{device_id}") with checked, percent-encoded values."""
+    names = placeholders(template)
+    missing = [n for n in names if values.get(n) is None]
+    if missing:
+        raise ToolInputError(f"Missing required path parameter {', '.join(missing)}")
+    encoded = {n: quote(check_value(n, values[n]), safe="") for n in names}
+    return _PLACEHOLDER.sub(lambda m: encoded[m.group(1)], template)

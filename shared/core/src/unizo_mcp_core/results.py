@@ -1,0 +1,76 @@
+"""Tool results: compact structured content on success, one actionable paragraph on failure."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.types import CallToolResult, TextContent
+
+from .errors import UnizoError
+from .keys import known_secrets
+
+__all__ = ["compact", "error_result", "error_text", "refusal_result", "split_envelope", "success_result"]
+
+log = logging.getLogger("unizo_mcp.results")
+
+INTERNAL_ERROR_TEXT = (
+    "an unexpected internal error occurred in the MCP server; nothing about it is shown here. "
+    "The server log (stderr) has the details; retry, and report the problem if it persists."
+)
+
+
+def compact(value: Any) -> Any:
+    """Drop `None` values (recursively, in objects and lists)."""
+    if isinstance(value, Mapping):
+        return {str(k): compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [compact(v) for v in value if v is not None]
+    return value
+
+
+def split_envelope(body: Any) -> tuple[Any, Any]:
+    """`{"data": ..., "pagination": ...}` → (data, pagination); any other body is the data itself."""
+    if isinstance(body, Mapping) and "data" in body and set(body) <= {"data", "pagination"}:
+        return body["data"], body.get("pagination")
+    return body, None
+
+
+def _scrub(text: str) -> str:
+    for secret in known_secrets():
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def success_result(data: Any, pagination: Any = None) -> CallToolResult:
+    """`{data, pagination?}` as structured content, plus the same as compact JSON text."""
+    structured: dict[str, Any] = {"data": compact(data)}
+    if pagination is not None:
+        structured["pagination"] = compact(pagination)
+    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False, default=str)
+    return CallToolResult(
+        content=[TextContent(type="text", text=_scrub(text))], structured_content=structured
+    )
+
+
+def refusal_result(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=_scrub(text))], is_error=True)
+
+
+def error_text(tool: str, exc: BaseException) -> str:
+    """ "<tool> failed: <describe()>"; never the internals of an unexpected exception."""
+    if isinstance(exc, UnizoError):
+        return _scrub(f"{tool} failed: {exc.describe()}")
+    return f"{tool} failed: {INTERNAL_ERROR_TEXT}"
+
+
+def error_result(tool: str, exc: BaseException) -> CallToolResult:
+    """The MCP tool error (`isError`) for `exc`; unexpected exceptions are logged with their traceback."""
+    if not isinstance(exc, UnizoError):
+        log.error("%s raised an unexpected %s", tool, type(exc).__name__, exc_info=exc)
+    else:
+        log.info("%s failed: %s", tool, exc.describe())
+    return refusal_result(error_text(tool, exc))

@@ -1,0 +1,147 @@
+"""`ToolSpec` → JSON Schema for the MCP `inputSchema`, and validation of call arguments against it.
+
+Schemas are built from the spec alone (never inferred from a Python signature), are deterministic
+(properties in declaration order), and kept short: every tool definition costs context on every turn.
+Schema generation imports only the standard library; validation imports `jsonschema` lazily (it comes
+with the MCP SDK and is only needed while serving).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .spec import INTEGRATION_ID, Param, ToolSpec
+
+__all__ = ["argument_validator", "input_schema", "param_schema", "tool_params", "validate_arguments"]
+
+_MAX_SHOWN = 60  # characters of a rejected value quoted back in an error message
+
+
+def tool_params(tool: ToolSpec) -> tuple[Param, ...]:
+    """The arguments a tool takes: its declared params, plus `integration_id` for data tools."""
+    if tool.needs_integration and not any(p.name == INTEGRATION_ID.name for p in tool.params):
+        return (*tool.params, INTEGRATION_ID)
+    return tool.params
+
+
+def _number(value: float, integer: bool) -> int | float:
+    return int(value) if integer and float(value).is_integer() else value
+
+
+def param_schema(param: Param) -> dict[str, Any]:
+    """The JSON Schema of one argument."""
+    schema: dict[str, Any] = {"type": param.type}
+    if param.description:
+        schema["description"] = param.description
+    if param.enum is not None:
+        schema["enum"] = list(param.enum)
+    integer = param.type == "integer"
+    if param.minimum is not None:
+        schema["minimum"] = _number(param.minimum, integer)
+    if param.maximum is not None:
+        schema["maximum"] = _number(param.maximum, integer)
+    if param.min_length is not None:
+        schema["minLength"] = param.min_length
+    if param.max_length is not None:
+        schema["maxLength"] = param.max_length
+    if param.pattern is not None:
+        schema["pattern"] = param.pattern
+    if param.type == "array":
+        if param.items is not None:
+            schema["items"] = {"type": param.items}
+        if param.min_items is not None:
+            schema["minItems"] = param.min_items
+        if param.max_items is not None:
+            schema["maxItems"] = param.max_items
+    if param.has_default and param.default is not None:
+        schema["default"] = param.default
+    return schema
+
+
+def input_schema(tool: ToolSpec) -> dict[str, Any]:
+    """The tool's `inputSchema`: an object with every argument, `required`, no extra properties.
+
+    `integration_id` is never required in the schema: the core resolves it from the environment or
+    the single visible integration, and a failed resolution is a tool error listing the choices.
+    """
+    params = tool_params(tool)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {p.name: param_schema(p) for p in params},
+    }
+    required = [p.name for p in params if p.required]
+    if required:
+        schema["required"] = required
+    schema["additionalProperties"] = False
+    return schema
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
+    """One short clause per schema violation, naming the argument; never echoes long values."""
+    path = ".".join(str(part) for part in error.absolute_path)
+    where = path or "arguments"
+    keyword = error.validator
+    limit = error.validator_value
+    value = error.instance
+    if keyword == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(value) - set(allowed)) if isinstance(value, Mapping) else []
+        names = ", ".join(repr(n) for n in extra) or "?"
+        return f"unknown argument {names} (accepted: {', '.join(allowed) or 'none'})"
+    if keyword == "required":
+        missing = [n for n in limit if isinstance(value, Mapping) and n not in value]
+        return f"missing required argument {', '.join(repr(n) for n in missing)}"
+    if keyword == "type":
+        return f"{where}: expected {limit}, got {type(value).__name__} {_shown(value)}"
+    if keyword == "enum":
+        return f"{where}: {_shown(value)} is not one of {', '.join(map(str, limit))}"
+    if keyword == "minimum":
+        return f"{where}: {_shown(value)} is below the minimum {limit}"
+    if keyword == "maximum":
+        return f"{where}: {_shown(value)} is above the maximum {limit}"
+    if keyword == "minLength":
+        return f"{where}: must be at least {limit} character(s) long"
+    if keyword == "maxLength":
+        return f"{where}: must be at most {limit} characters long"
+    if keyword == "pattern":
+        return f"{where}: does not match the pattern {limit}"
+    if keyword == "minItems":
+        return f"{where}: needs at least {limit} item(s)"
+    if keyword == "maxItems":
+        return f"{where}: accepts at most {limit} items"
+    message = str(error.message)
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return f"{where}: {message}"
+
+
+def argument_validator(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """A compiled checker for `schema`: arguments → every violation as a short sentence (empty when valid)."""
+    import jsonschema  # lazy: pulled in by the MCP SDK, needed only while serving
+
+    frozen = dict(schema)
+    jsonschema.Draft202012Validator.check_schema(frozen)
+    validator = jsonschema.Draft202012Validator(frozen)
+
+    def check(arguments: Mapping[str, Any]) -> list[str]:
+        errors = sorted(
+            validator.iter_errors(dict(arguments)),
+            key=lambda e: (list(map(str, e.absolute_path)), e.validator),
+        )
+        return [_describe_error(e, frozen) for e in errors]
+
+    return check
+
+
+def validate_arguments(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[str]:
+    """Every violation of `schema` by `arguments`, as short sentences (empty when valid)."""
+    return argument_validator(schema)(arguments)

@@ -1,0 +1,82 @@
+"""The one SSL context every API call uses: verification always on.
+
+Trust = the system default store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus, when set,
+UNIZO_CA_BUNDLE (a corporate TLS-inspection CA or a private deployment's CA). There is no
+parameter that turns verification off, on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["create_ssl_context"]
+
+
+_CACHE_SIZE = 8
+_cache: dict[tuple[object, ...], ssl.SSLContext] = {}
+_cache_lock = threading.Lock()
+
+
+def _stamp(path: str | Path | None) -> tuple[str, int, int] | None:
+    """Identity of a file's current content (path, mtime, size); a replaced file gets a new stamp."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def create_ssl_context(
+    ca_bundle: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> ssl.SSLContext:
+    """A verifying client context: default store + SSL_CERT_FILE + `ca_bundle`.
+
+    Loading the default store is slow (~0.1 s), so contexts are cached per CA files (and their
+    modification times): treat the returned context as read-only.
+    Raises ConfigError when `ca_bundle` is not a readable PEM file of certificates.
+    """
+    env = os.environ if environ is None else environ
+    cert_file = env.get("SSL_CERT_FILE", "").strip() or None
+    key = (_stamp(ca_bundle), _stamp(cert_file), env.get("SSL_CERT_DIR", ""))
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    context = _build(ca_bundle, cert_file)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = context
+    return context
+
+
+def _build(ca_bundle: Path | None, cert_file: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # create_default_context() already reads SSL_CERT_FILE through OpenSSL's default paths; load
+    # it explicitly too, so it works whatever the platform's default-path behaviour is.
+    if cert_file and os.path.isfile(cert_file):
+        # A broken SSL_CERT_FILE leaves the default store in force, as OpenSSL itself does.
+        with contextlib.suppress(ssl.SSLError, OSError):
+            context.load_verify_locations(cafile=cert_file)
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_bundle))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ConfigError(
+                f"Invalid UNIZO_CA_BUNDLE: expected a PEM file of CA certificates ({ca_bundle}: "
+                f"{getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or exc})"
+            ) from None
+    # Belt and braces: nothing above can weaken these, and nothing below may.
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context

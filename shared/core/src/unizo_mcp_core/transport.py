@@ -1,0 +1,197 @@
+"""Streamable HTTP serving: loopback by default, DNS-rebinding protection always on.
+
+`check_bind()` is pure (used by the CLI before anything else happens); the serving part imports
+the MCP SDK and uvicorn lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, UnizoError
+from .settings import Settings
+from .spec import ServiceSpec
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
+
+__all__ = [
+    "MCP_PATH",
+    "allowed_hosts",
+    "check_bind",
+    "is_loopback",
+    "serve",
+    "serve_http",
+    "transport_security",
+]
+
+MCP_PATH = "/mcp"
+log = logging.getLogger("unizo_mcp.transport")
+_LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse a non-loopback bind without --allow-remote (ConfigError, exit 2)."""
+    if settings.transport != "streamable-http":
+        return
+    if not is_loopback(settings.host) and not settings.allow_remote:
+        raise ConfigError(
+            f"Refusing to serve MCP over HTTP on the non-loopback address {settings.host}: "
+            "anyone who can reach it "
+            "could use this server's API key. Bind 127.0.0.1 (the default), or pass --allow-remote "
+            "(UNIZO_ALLOW_REMOTE=true) behind your own authentication"
+        )
+
+
+def _host_pattern(host: str) -> str:
+    return f"[{host}]:*" if ":" in host and not host.startswith("[") else f"{host}:*"
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """`Host` header values accepted: loopback names, plus the bind address when remote is allowed."""
+    hosts = list(_LOOPBACK_HOSTS)
+    host = settings.host.strip()
+    if not is_loopback(host):
+        names = [host]
+        try:
+            wildcard = ipaddress.ip_address(host.strip("[]")).is_unspecified
+        except ValueError:
+            wildcard = False
+        if wildcard:
+            names = [socket.gethostname(), socket.getfqdn()]
+        hosts += [_host_pattern(n) for n in names if n]
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        hosts.append(_host_pattern(host))
+    return list(dict.fromkeys(hosts))
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Explicit DNS-rebinding protection: foreign `Host` and `Origin` headers are refused."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = allowed_hosts(settings)
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def _bind(settings: Settings) -> socket.socket:
+    host = settings.host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+            hint="Choose another port with --port (UNIZO_PORT).",
+        ) from None
+    return sock
+
+
+async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
+    """Serve `server` at http://host:port/mcp until interrupted."""
+    import uvicorn
+
+    sock = _bind(settings)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, transport_security=transport_security(settings), host=settings.host
+    )
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # uvicorn logs propagate to the root logger: stderr, redacted
+        log_level=settings.log_level,
+        lifespan="on",
+        server_header=False,
+    )
+    port = sock.getsockname()[1]
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    log.info("serving MCP over streamable HTTP at http://%s:%d%s", shown, port, MCP_PATH)
+    try:
+        await uvicorn.Server(config).serve(sockets=[sock])
+    finally:
+        sock.close()
+
+
+async def _serve(
+    settings: Settings,
+    services: Sequence[ServiceSpec],
+    name: str | None,
+    version: str | None,
+    package: str | None,
+) -> None:
+    from .auth import verify_at_startup
+    from .cli import user_agent
+    from .client import UnizoClient
+
+    client = UnizoClient(settings, user_agent=user_agent(services, package, version))
+    try:
+        # Verify before importing the MCP SDK: a refused key fails fast.
+        info = await verify_at_startup(settings, services, client)
+        from .server import prepare_server
+
+        server = await prepare_server(
+            settings, services, client=client, name=name, version=version, package=package, key_info=info
+        )
+        if settings.transport == "streamable-http":
+            await serve_http(server, settings)
+        else:
+            log.info("serving MCP over stdio")
+            await server.run_stdio_async()
+    finally:
+        await client.close()
+
+
+def serve(
+    settings: Settings,
+    services: Sequence[ServiceSpec],
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    package: str | None = None,
+) -> None:
+    """Blocking: verify the key, build the server, serve until the client leaves (stdio EOF) or a signal.
+
+    Raises `UnizoError` for startup refusals (the CLI maps them to exit codes).
+    """
+    try:
+        asyncio.run(_serve(settings, services, name, version, package))
+    except BaseExceptionGroup as group:  # task groups wrap errors; surface the first UnizoError
+        matched, _ = group.split(UnizoError)
+        if matched is not None:
+            raise _first(matched) from None
+        raise
+
+
+def _first(group: BaseExceptionGroup[UnizoError]) -> UnizoError:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    assert isinstance(exc, UnizoError)
+    return exc

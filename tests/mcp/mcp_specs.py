@@ -1,0 +1,111 @@
+"""Test-only service declarations matching contract paths (the real ones live in packages/)."""
+
+from __future__ import annotations
+
+from unizo_mcp_core.spec import (
+    Param,
+    Permission,
+    ServiceSpec,
+    ToolSpec,
+    body_param,
+    get_tool,
+    list_tool,
+    path_param,
+)
+
+DEVICE_ID = path_param("device_id", "Device id.")
+ORG_ID = path_param("organization_id", "Organization id.")
+COLLECTION_ID = path_param("collection_id", "Collection id.")
+TICKET_ID = path_param("ticket_id", "Ticket id.")
+TICKETS = "/ticketing/{organization_id}/collections/{collection_id}/tickets"
+
+EDR = ServiceSpec(
+    name="edr",
+    title="EDR",
+    description="Devices and their alerts from EDR/XDR tools.",
+    tools=(
+        list_tool("edr_list_devices", "List devices.", "/edr/devices"),
+        get_tool("edr_get_device_details", "Get one device.", "/edr/devices/{device_id}", DEVICE_ID),
+        list_tool(
+            "edr_list_device_alerts", "List a device's alerts.", "/edr/devices/{device_id}/alerts", DEVICE_ID
+        ),
+    ),
+    package="unizo-mcp-testedr",
+    version="9.9.1",
+)
+
+CREATE_TICKET = ToolSpec(
+    "ticketing_create_ticket",
+    "Create a ticket.",
+    "POST",
+    TICKETS,
+    Permission.WRITE,
+    (
+        ORG_ID,
+        COLLECTION_ID,
+        body_param("name", "string", "Title.", required=True, min_length=1, max_length=200),
+        body_param("description", "string", "Body text.", required=True),
+        body_param(
+            "type",
+            "string",
+            "Kind of ticket.",
+            required=True,
+            enum=("bug", "feature", "task", "security", "enhancement"),
+        ),
+        body_param("priority", "string", "Priority.", enum=("low", "medium", "high", "critical")),
+        body_param("assignee_ids", "array", "User ids.", items="string", max_items=10),
+        body_param("due_date", "string", "Due date (ISO 8601)."),
+    ),
+    title="Create ticket",
+)
+
+ADD_ATTACHMENT = ToolSpec(
+    "ticketing_add_attachment",
+    "Attach a file to a ticket.",
+    "POST",
+    TICKETS + "/{ticket_id}/attachments",
+    Permission.WRITE,
+    (
+        ORG_ID,
+        COLLECTION_ID,
+        TICKET_ID,
+        Param("file", "string", "File content, base64.", location="file", required=True, base64=True),
+        body_param("file_name", "string", "File name.", required=True, min_length=1),
+        body_param("mime_type", "string", "MIME type."),
+        body_param("description", "string", "What the file is."),
+    ),
+    body_format="multipart",
+)
+
+TICKETING = ServiceSpec(
+    name="ticketing",
+    title="Ticketing",
+    description="Tickets, comments and attachments in ticketing tools.",
+    tools=(
+        list_tool("ticketing_list_organizations", "List organizations.", "/ticketing/organizations"),
+        list_tool(
+            "ticketing_list_collections",
+            "List collections.",
+            "/ticketing/{organization_id}/collections",
+            ORG_ID,
+        ),
+        list_tool("ticketing_list_tickets", "List tickets of a collection.", TICKETS, ORG_ID, COLLECTION_ID),
+        get_tool(
+            "ticketing_get_ticket",
+            "Get one ticket.",
+            TICKETS + "/{ticket_id}",
+            ORG_ID,
+            COLLECTION_ID,
+            TICKET_ID,
+        ),
+        CREATE_TICKET,
+        ADD_ATTACHMENT,
+    ),
+    package="unizo-mcp-testticketing",
+    version="9.9.2",
+)
+
+# A delete tool for pure policy tests (not backed by the sandbox).
+DELETE_TOOL = ToolSpec(
+    "ticketing_delete_label", "Delete a label.", "DELETE", "/x/{label_id}", Permission.DELETE
+)

@@ -1,0 +1,114 @@
+"""CLI pieces in process: service discovery, --services, --print-config details, all-in-one --test-auth."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_specs import EDR, TICKETING
+from unizo_mcp_core import cli, diagnostics
+from unizo_mcp_core.errors import ConfigError
+from unizo_mcp_core.settings import load_settings
+
+KEY = "uz_prod_0123abcd_" + "K" * 32
+GROUP = "unizo_mcp.services"
+
+
+def fake_entry_points(monkeypatch: pytest.MonkeyPatch, *values: tuple[str, str]) -> None:
+    points = importlib.metadata.EntryPoints(importlib.metadata.EntryPoint(n, v, GROUP) for n, v in values)
+
+    def entry_points(**params: Any) -> importlib.metadata.EntryPoints:
+        assert params == {"group": GROUP}
+        return points
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+
+
+def test_discovery_and_selection(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_entry_points(
+        monkeypatch,
+        ("ticketing", "mcp_specs:TICKETING"),
+        ("edr", "mcp_specs:EDR"),
+        ("broken", "no_such_module_xyz:SERVICE"),
+        ("odd", "mcp_specs:CREATE_TICKET"),
+    )
+    found = cli.discover_services()
+    assert found == {"edr": EDR, "ticketing": TICKETING}
+    warnings = capsys.readouterr().err
+    assert "cannot load Unizo service 'broken'" in warnings and "'odd'" in warnings
+    assert cli.select_services(found, None) == [EDR, TICKETING]
+    assert cli.select_services(found, frozenset({"ticketing"})) == [TICKETING]
+    with pytest.raises(ConfigError, match=r"Unknown service.*: scm; installed: edr, ticketing"):
+        cli.select_services(found, frozenset({"scm", "edr"}))
+    with pytest.raises(ConfigError, match="No Unizo service package is installed"):
+        cli.select_services({}, None)
+
+
+def test_all_in_one_print_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_entry_points(monkeypatch, ("edr", "mcp_specs:EDR"), ("ticketing", "mcp_specs:TICKETING"))
+    env = {"UNIZO_API_KEY": KEY, "UNIZO_SERVICES": "edr", "UNIZO_TICKETING_INTEGRATION_ID": "t-1"}
+    code = cli.main(None, argv=["--print-config", "--read-only"], environ=env)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out) == {
+        "mcpServers": {
+            "unizo": {
+                "command": "unizo-mcp-server",
+                "args": [],
+                "env": {
+                    "UNIZO_API_KEY": "${UNIZO_API_KEY}",
+                    "UNIZO_READ_ONLY": "true",
+                    "UNIZO_SERVICES": "edr",
+                    "UNIZO_TICKETING_INTEGRATION_ID": "t-1",
+                },
+            }
+        }
+    }
+    assert KEY not in out
+
+
+def test_print_config_with_a_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    key_file.chmod(0o600)
+    code = cli.main(
+        EDR, argv=["--print-config", "--api-key-file", str(key_file)], environ={"UNIZO_EDR_API_KEY": "x" * 20}
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out)["mcpServers"]["unizo-edr"]["env"] == {"UNIZO_API_KEY_FILE": str(key_file)}
+    assert KEY not in out
+
+
+def test_flags_override_env() -> None:
+    parser = cli.build_parser(EDR, "x")
+    namespace = parser.parse_args(["--timeout", "5", "--read-only", "--integration-id", "flag-id"])
+    env, overrides = cli._overrides(
+        EDR, namespace, {"UNIZO_TIMEOUT": "9", "UNIZO_EDR_INTEGRATION_ID": "env-id"}
+    )
+    settings = load_settings("edr", env, overrides, require_key=False)
+    assert settings.timeout == 5.0 and settings.read_only is True and settings.integration_id == "flag-id"
+    assert settings.integration_id_for("edr") == "flag-id"
+
+
+def test_user_agent() -> None:
+    assert cli.user_agent([EDR]) == "unizo-mcp-testedr/9.9.1 unizo-mcp-core/0.1.0"
+    assert (
+        cli.user_agent([EDR, TICKETING], "unizo-mcp-server", "1.2.3")
+        == "unizo-mcp-server/1.2.3 unizo-mcp-core/0.1.0"
+    )
+
+
+async def test_all_in_one_test_auth_lists_each_service(sandbox: Any) -> None:
+    out = io.StringIO()
+    settings = load_settings(None, {**sandbox.env("edr_only"), "UNIZO_RETRY_ATTEMPTS": "0"})
+    code = await diagnostics.test_auth(settings, [EDR, TICKETING], out=out)
+    lines = out.getvalue().splitlines()
+    assert code == 0
+    assert "  permissions   edr: read, write, delete" in lines
+    assert "  permissions   ticketing: none" in lines
+    assert lines[-1] == "Result: OK: the key is valid and can use edr."

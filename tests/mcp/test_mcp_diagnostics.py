@@ -1,0 +1,277 @@
+"""`--test-auth` and `--verify-connection` in a subprocess against the sandbox (and a real proxy)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_helpers import closed_port, run_cli, sandbox_env
+from unizo_mcp_core.diagnostics import Report, proxy_for
+from unizo_mcp_core.errors import ConnectError
+from unizo_mcp_core.keys import fingerprint
+
+LABELS = [
+    "settings",
+    "DNS",
+    "TCP connect",
+    "TLS handshake",
+    "health",
+    "key",
+    "permission",
+    "read",
+    "rate limit",
+    "latency",
+]
+LINE = re.compile(r"^(✓|✗|!|-) ([A-Za-z ]+): (.*)$")
+
+
+def checklist(stdout: str) -> dict[str, tuple[str, str]]:
+    rows: dict[str, tuple[str, str]] = {}
+    for line in stdout.splitlines():
+        match = LINE.match(line)
+        assert match, f"not a checklist line: {line!r}"
+        rows[match.group(2)] = (match.group(1), match.group(3))
+    return rows
+
+
+# --- --test-auth ---------------------------------------------------------------------------------
+
+
+def test_test_auth_healthy(sandbox: Any) -> None:
+    key = sandbox.keys["full"]
+    result = run_cli(["--test-auth"], sandbox_env(sandbox))
+    assert result.code == 0, result
+    out = result.stdout
+    assert f"key           {fingerprint(key)} from UNIZO_API_KEY" in out
+    assert "name          demo-full" in out
+    assert "environment   production" in out
+    assert re.search(r"expires       2036-01-01T00:00:00Z \(in \d+ days\)", out)
+    assert "organization  Acme Security (org-" in out
+    assert "permissions   edr: read, write, delete" in out
+    assert out.endswith("Result: OK: the key is valid and can use edr.\n")
+    assert key not in out and key not in result.stderr
+    assert "mcp" not in result.heavy  # diagnostics never load the MCP SDK
+
+
+@pytest.mark.parametrize(
+    ("role", "extra", "service", "code", "words"),
+    [
+        ("revoked", {}, "mcp_specs.EDR", 3, "AP-4010005"),
+        ("full", {"UNIZO_API_KEY": "uz_prod_0123abcd_" + "A" * 32}, "mcp_specs.EDR", 3, "AP-4010003"),
+        ("development", {}, "mcp_specs.EDR", 3, "development"),
+        ("edr_only", {}, "mcp_specs.TICKETING", 4, "has no permission on the ticketing service"),
+        ("ip_restricted", {}, "mcp_specs.EDR", 4, "AP-4030003"),
+        ("full", {"UNIZO_BASE_URL": "https://127.0.0.1:{closed}"}, "mcp_specs.EDR", 5, "could not connect"),
+    ],
+)
+def test_test_auth_failures(
+    sandbox: Any, role: str, extra: dict[str, str], service: str, code: int, words: str
+) -> None:
+    extra = {k: v.format(closed=closed_port()) for k, v in extra.items()}
+    result = run_cli(["--test-auth"], sandbox_env(sandbox, role, **extra), service=service)
+    assert result.code == code, result
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Result: FAILED: ") and words in last
+    assert sandbox.keys[role] not in result.stdout + result.stderr
+
+
+def test_startup_refusal_says_what_test_auth_says(sandbox: Any) -> None:
+    env = sandbox_env(sandbox, "edr_only")
+    check = run_cli(["--test-auth"], env, service="mcp_specs.TICKETING")
+    serve = run_cli([], env, service="mcp_specs.TICKETING")
+    assert check.code == serve.code == 4
+    message = check.stdout.splitlines()[-1].removeprefix("Result: FAILED: ")
+    assert serve.stderr_lines[-1] == f"unizo-mcp-testticketing: {message}"
+    assert serve.stdout == ""
+
+
+# --- --verify-connection ---------------------------------------------------------------------------
+
+
+def test_verify_connection_healthy(sandbox: Any) -> None:
+    result = run_cli(["--verify-connection"], sandbox_env(sandbox))
+    assert result.code == 0, result
+    rows = checklist(result.stdout)
+    assert list(rows) == LABELS
+    assert all(mark == "✓" for mark, _ in rows.values()), result.stdout
+    assert (
+        "CN=unizo-sandbox" in rows["TLS handshake"][1]
+        and "issued by O=Unizo Sandbox" in rows["TLS handshake"][1]
+    )
+    assert str(sandbox.ca_file) in rows["TLS handshake"][1]
+    assert re.search(r"\d+ of 100 requests left this minute", rows["rate limit"][1])
+    assert rows["read"][1] == "edr: 2 integration(s) (crowdstrike: 1, sentinelone: 1)"
+    assert rows["permission"][1] == "edr: read, write, delete"
+    assert sandbox.keys["full"] not in result.stdout
+    assert "mcp" not in result.heavy
+
+
+@pytest.mark.parametrize(
+    ("case", "role", "extra", "service", "code", "failed", "remedy"),
+    [
+        (
+            "no key",
+            "full",
+            {"UNIZO_API_KEY": ""},
+            "mcp_specs.EDR",
+            2,
+            "settings",
+            "--help lists every setting",
+        ),
+        ("bad key", "expired", {}, "mcp_specs.EDR", 3, "key", "generate a new key"),
+        (
+            "no permission",
+            "edr_only",
+            {},
+            "mcp_specs.TICKETING",
+            4,
+            "permission",
+            "grant the key ticketing:read",
+        ),
+        ("TLS", "full", {"UNIZO_CA_BUNDLE": ""}, "mcp_specs.EDR", 5, "TLS handshake", "set UNIZO_CA_BUNDLE"),
+        (
+            "closed port",
+            "full",
+            {"UNIZO_BASE_URL": "https://127.0.0.1:{closed}"},
+            "mcp_specs.EDR",
+            5,
+            "TCP connect",
+            "check UNIZO_BASE_URL",
+        ),
+        (
+            "DNS",
+            "full",
+            {"UNIZO_BASE_URL": "https://no-such-host.invalid"},
+            "mcp_specs.EDR",
+            5,
+            "DNS",
+            "did not resolve",
+        ),
+    ],
+)
+def test_verify_connection_failures(
+    sandbox: Any,
+    case: str,
+    role: str,
+    extra: dict[str, str],
+    service: str,
+    code: int,
+    failed: str,
+    remedy: str,
+) -> None:
+    extra = {k: v.format(closed=closed_port()) for k, v in extra.items()}
+    result = run_cli(["--verify-connection"], sandbox_env(sandbox, role, **extra), service=service)
+    assert result.code == code, result
+    rows = checklist(result.stdout)
+    assert [label for label, (mark, _) in rows.items() if mark == "✗"] == [failed], result.stdout
+    detail = rows[failed][1]
+    assert " Remedy: " in detail and remedy in detail
+    before = LABELS[: LABELS.index(failed)]
+    assert all(rows[label][0] == "✓" for label in before)
+    if failed in ("DNS", "TCP connect", "TLS handshake"):
+        assert all(rows[label][0] == "-" for label in LABELS[LABELS.index(failed) + 1 :])
+
+
+# --- through a real proxy (proxy.py) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    port_file = tmp_path_factory.mktemp("proxy") / "port"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--num-workers",
+            "1",
+            "--num-acceptors",
+            "1",
+            "--basic-auth",
+            "agent:pr0xy-s3cret",
+            "--log-level",
+            "ERROR",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, "proxy.py did not start"
+            time.sleep(0.05)
+        yield int(port_file.read_text().split()[0])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_verify_connection_through_proxy(sandbox: Any, proxy: int) -> None:
+    env = sandbox_env(sandbox, HTTPS_PROXY=f"http://agent:pr0xy-s3cret@127.0.0.1:{proxy}")
+    result = run_cli(["--verify-connection"], env)
+    assert result.code == 0, result
+    rows = checklist(result.stdout)
+    assert all(mark == "✓" for mark, _ in rows.values()), result.stdout
+    assert rows["TCP connect"][1].startswith(f"connected through the proxy http://127.0.0.1:{proxy} ")
+    assert "pr0xy-s3cret" not in result.stdout + result.stderr
+    auth = run_cli(["--test-auth"], env)
+    assert auth.code == 0 and "pr0xy-s3cret" not in auth.stdout + auth.stderr
+
+
+def test_proxy_refusing_the_tunnel(sandbox: Any, proxy: int) -> None:
+    env = sandbox_env(sandbox, HTTPS_PROXY=f"http://agent:wrong@127.0.0.1:{proxy}")
+    result = run_cli(["--verify-connection"], env)
+    assert result.code == 5, result
+    rows = checklist(result.stdout)
+    assert rows["TCP connect"][0] == "✓"
+    mark, detail = rows["TLS handshake"]
+    assert (
+        mark == "✗" and f"The proxy http://127.0.0.1:{proxy} refused the tunnel" in detail and "407" in detail
+    )
+    assert "check HTTPS_PROXY/HTTP_PROXY, its credentials" in detail
+    assert "wrong" not in detail
+
+
+# --- pure helpers ----------------------------------------------------------------------------------
+
+
+def test_proxy_for_honours_no_proxy_and_hides_credentials() -> None:
+    found = proxy_for("https://api.unizo.ai", {"HTTPS_PROXY": "http://u:p%40ss@proxy.corp:3128"})
+    assert found is not None and found.shown == "http://proxy.corp:3128" and found.password == "p@ss"
+    assert "p@ss" not in repr(found)
+    assert (
+        proxy_for("https://api.unizo.ai", {"HTTPS_PROXY": "http://proxy:1", "NO_PROXY": ".unizo.ai"}) is None
+    )
+    assert (
+        proxy_for("https://api.unizo.ai", {"https_proxy": "proxy:8080", "no_proxy": "other.com"}) is not None
+    )
+    assert proxy_for("https://api.unizo.ai", {}) is None
+
+
+def test_report_falls_back_to_ascii_marks() -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    report = Report(out)
+    report.ok("DNS", "fine")
+    report.fail("TCP connect", ConnectError("Cannot connect to h:1"))
+    out.flush()
+    assert raw.getvalue().decode().splitlines() == [
+        "[ok] DNS: fine",
+        "[fail] TCP connect: Cannot connect to h:1. Remedy: " + ConnectError.default_hint,
+    ]
+    assert report.exit_code == 5
+    assert isinstance(Path, type) and os.sep

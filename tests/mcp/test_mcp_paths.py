@@ -1,0 +1,74 @@
+"""Path rendering: no argument can steer a request to another endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from unizo_mcp_core.errors import ToolInputError
+from unizo_mcp_core.paths import MAX_VALUE_LENGTH, check_value, render_path
+
+TEMPLATE = "/edr/devices/{device_id}/alerts/{alert_id}"
+
+HOSTILE = [
+    ("", "cannot be empty"),
+    ("   ", "cannot be empty"),
+    (".", "'.'"),
+    ("..", "'.'"),
+    ("a..b", "'..'"),
+    ("../admin", "'..'"),
+    ("a/b", "'/'"),
+    ("/", "'/'"),
+    ("a\\b", "'\\'"),
+    ("x?y=1", "'?'"),
+    ("x#frag", "'#'"),
+    ("%2e%2e", "'%'"),
+    ("dev%2Fice", "'%'"),
+    ("a\nb", "U+000A"),
+    ("a\rb", "U+000D"),
+    ("a\x00b", "U+0000"),
+    ("a\x7fb", "U+007F"),
+    ("a\u200bb", "U+200B"),  # zero-width space (Cf)
+    ("a\u202eb", "U+202E"),  # right-to-left override (Cf)
+    ("a\u2028b", "U+2028"),  # line separator
+    ("-rf", "start with '-'"),
+    ("--help", "start with '-'"),
+    (" dev", "whitespace"),
+    ("x" * (MAX_VALUE_LENGTH + 1), f"limited to {MAX_VALUE_LENGTH}"),
+    (True, "must be a string"),
+    (["a"], "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("value", "reason"), HOSTILE, ids=[repr(v)[:30] for v, _ in HOSTILE])
+def test_hostile_values_refused_naming_the_parameter(value: object, reason: str) -> None:
+    with pytest.raises(ToolInputError) as caught:
+        render_path(TEMPLATE, {"device_id": "ok", "alert_id": value})
+    message = caught.value.describe()
+    assert message.startswith("Refused alert_id: ")
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        ("dev-1", "dev-1"),
+        ("a b", "a%20b"),
+        ("ü", "%C3%BC"),
+        ("a:b@c", "a%3Ab%40c"),
+        ("a+b&c=d", "a%2Bb%26c%3Dd"),
+        ("x.y_z~", "x.y_z~"),
+        ("\uff0f", "%EF%BC%8F"),  # fullwidth solidus is just a character
+        (42, "42"),
+    ],
+)
+def test_values_are_percent_encoded(value: object, encoded: str) -> None:
+    assert render_path(TEMPLATE, {"device_id": value, "alert_id": "z"}) == f"/edr/devices/{encoded}/alerts/z"
+
+
+def test_missing_value_is_refused() -> None:
+    with pytest.raises(ToolInputError, match="Missing required path parameter alert_id"):
+        render_path(TEMPLATE, {"device_id": "a"})
+
+
+def test_check_value_names_what() -> None:
+    with pytest.raises(ToolInputError, match="Refused integration_id: an integration id cannot contain"):
+        check_value("integration_id", "a\r\nX-Evil: 1", what="an integration id")

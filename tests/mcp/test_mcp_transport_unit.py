@@ -1,0 +1,53 @@
+"""Bind checks and DNS-rebinding settings (pure parts of the HTTP transport)."""
+
+from __future__ import annotations
+
+import pytest
+from unizo_mcp_core.errors import ConfigError, ExitCode
+from unizo_mcp_core.settings import load_settings
+from unizo_mcp_core.transport import allowed_hosts, check_bind, is_loopback, transport_security
+
+KEY = "uz_prod_0123abcd_" + "K" * 32
+
+
+def settings(**env: str) -> object:
+    return load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "streamable-http", **env})
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.5", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "mcp.example.com"])
+def test_non_loopback_bind_refused_without_allow_remote(host: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_bind(settings(UNIZO_HOST=host))  # type: ignore[arg-type]
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert "--allow-remote" in caught.value.describe() and host in caught.value.describe()
+    check_bind(settings(UNIZO_HOST=host, UNIZO_ALLOW_REMOTE="true"))  # type: ignore[arg-type]
+
+
+def test_stdio_ignores_host() -> None:
+    check_bind(load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_HOST": "0.0.0.0"}))
+
+
+def test_protection_is_explicit_and_on() -> None:
+    loopback = transport_security(settings())  # type: ignore[arg-type]
+    assert loopback.enable_dns_rebinding_protection is True
+    assert loopback.allowed_hosts == ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    assert "http://localhost:*" in loopback.allowed_origins
+    assert not any("evil" in o for o in loopback.allowed_origins)
+    remote = allowed_hosts(settings(UNIZO_HOST="10.1.2.3", UNIZO_ALLOW_REMOTE="true"))  # type: ignore[arg-type]
+    assert remote[-1] == "10.1.2.3:*"
