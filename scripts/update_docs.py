@@ -1,4 +1,4 @@
-"""Regenerate the generated sections of every package README from the tool declarations.
+"""Regenerate the generated sections of every README from the declarations and the core's tables.
 
     python scripts/update_docs.py           rewrite stale sections
     python scripts/update_docs.py --check   exit 1 and list the stale READMEs (CI, tests)
@@ -85,7 +85,19 @@ def expected_sections(root: Path = ROOT) -> dict[Path, dict[str, str]]:
     server_dir = root / "packages" / ALL_IN_ONE
     if (server_dir / "README.md").is_file():
         out[server_dir / "README.md"] = server_sections(list(services.values()))
+    if (root / "README.md").is_file():
+        out[root / "README.md"] = root_sections()
     return out
+
+
+def root_sections() -> dict[str, str]:
+    """The repository README's configuration and exit-code tables, from the core's own tables."""
+    from unizo_mcp_core import docs
+
+    return {
+        "settings": docs.settings_table().rstrip("\n") + "\n",
+        "exit-codes": docs.exit_codes_table().rstrip("\n") + "\n",
+    }
 
 
 def render(text: str, sections: Mapping[str, str], *, where: str = "README") -> str:
