@@ -1,0 +1,114 @@
+"""Unizo-style error answers: the `{"errors": [...]}` body for most failures, `{"error": {...}}` for 429."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+INVALID_REQUEST = "AP-4000001"
+MISSING_INTEGRATION = "AP-4000002"
+NO_KEY = "AP-4010001"
+MALFORMED_KEY = "AP-4010002"
+UNKNOWN_KEY = "AP-4010003"
+EXPIRED_KEY = "AP-4010004"
+REVOKED_KEY = "AP-4010005"
+WRONG_ENVIRONMENT = "AP-4010006"
+MISSING_PERMISSION = "AP-4030001"
+SERVICE_NOT_ENABLED = "AP-4030002"
+IP_NOT_ALLOWED = "AP-4030003"
+QUOTA_EXHAUSTED = "AP-4030004"
+NOT_FOUND = "AP-4040001"
+INTEGRATION_NOT_FOUND = "AP-4040002"
+NO_ROUTE = "AP-4040003"
+METHOD_NOT_ALLOWED = "AP-4050001"
+PAYLOAD_TOO_LARGE = "AP-4130001"
+INTERNAL_ERROR = "AP-5000001"
+
+HELP_URLS = {
+    "4": "https://docs.unizo.ai/docs/unified-apis/common-api-sections",
+    "401": "https://docs.unizo.ai/docs/unizo-console/api-keys",
+    "403": "https://docs.unizo.ai/docs/unizo-console/api-keys",
+    "5": "https://status.unizo.ai",
+}
+
+
+def dumps(payload: Any) -> str:
+    # ASCII output: request text echoed back (ids, names) may hold lone surrogates that UTF-8 cannot encode.
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def json_response(payload: Any, status: int = 200) -> web.Response:
+    return web.json_response(payload, status=status, dumps=dumps)
+
+
+def _help_for(status: int) -> str:
+    return HELP_URLS.get(str(status)) or HELP_URLS[str(status)[0]]
+
+
+class ApiError(Exception):
+    """An answer other than success. Raised anywhere in a request; the middleware renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        property: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.property = property
+        self.headers = headers or {}
+
+    def body(self, correlation_id: str) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "errorCode": self.code,
+            "errorMessage": self.message,
+            "statusCode": self.status,
+            "correlationId": correlation_id,
+        }
+        if self.property is not None:
+            error["property"] = self.property
+            error["additionalInfo"] = [{"property": self.property, "reason": self.message}]
+        error["help"] = _help_for(self.status)
+        return {"errors": [error]}
+
+    def to_response(self, correlation_id: str) -> web.Response:
+        response = json_response(self.body(correlation_id), status=self.status)
+        response.headers.update(self.headers)
+        return response
+
+
+class TooManyRequests(ApiError):
+    """429 with the rate-limit body of Unizo's rate-limit guide and a `Retry-After` header."""
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(429, code, message, headers={"Retry-After": format_seconds(retry_after)})
+        self.retry_after = retry_after
+
+    def body(self, correlation_id: str) -> dict[str, Any]:
+        retry_after: float = (
+            int(self.retry_after) if float(self.retry_after).is_integer() else self.retry_after
+        )
+        return {"error": {"code": self.code, "message": self.message, "retry_after": retry_after}}
+
+
+def format_seconds(seconds: float) -> str:
+    """Whole seconds print without a fraction (`2`), others with up to three decimals (`0.25`)."""
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return f"{seconds:.3f}".rstrip("0")
+
+
+def invalid(property: str, message: str) -> ApiError:
+    return ApiError(400, INVALID_REQUEST, message, property=property)
+
+
+def not_found(kind: str, record_id: str) -> ApiError:
+    return ApiError(404, NOT_FOUND, f"{kind} '{record_id}' was not found")

@@ -1,0 +1,182 @@
+"""The sandbox's state in one place: data, keys, limits, faults, webhooks, request log, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from typing import Any
+
+import attrs
+
+from unizo_mcp_sandbox import __version__
+from unizo_mcp_sandbox.clock import Clock
+from unizo_mcp_sandbox.config import LimitSettings, SandboxConfig
+from unizo_mcp_sandbox.data import Dataset, generate_dataset
+from unizo_mcp_sandbox.data.common import Record
+from unizo_mcp_sandbox.faults import FaultInjector
+from unizo_mcp_sandbox.keys import ApiKey, KeyStore, SeededKey, seeded_admin_token, seeded_keys
+from unizo_mcp_sandbox.limits import RateLimiter
+from unizo_mcp_sandbox.recording import RequestRecorder
+from unizo_mcp_sandbox.records import RecordStore
+from unizo_mcp_sandbox.state import StateDir
+from unizo_mcp_sandbox.usage import UsageCounter
+from unizo_mcp_sandbox.webhooks import WebhookDispatcher
+
+log = logging.getLogger(__name__)
+
+SAVE_INTERVAL = 0.25  # seconds between state flushes after a write (records, keys, webhooks)
+COUNTERS_SAVE_INTERVAL = 5.0  # usage counters change on every request: flush them less often
+
+
+@attrs.frozen
+class KeySeeding:
+    """Which seed produced the demo keys. A state dir keeps its keys even when served with another seed."""
+
+    seed: int
+    keys: list[SeededKey]
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.version = __version__
+        self.state_dir = StateDir(config.state_dir)
+        self.state_dir.prepare()
+        saved = self.state_dir.load() or {}
+        self.clock = Clock()
+        self.dataset: Dataset = generate_dataset(config.seed)
+        self.integrations: dict[str, Record] = {item["id"]: item for item in self.dataset.integrations}
+        self.records = RecordStore(self.dataset)
+        self.limiter = RateLimiter(config.limits, self.clock)
+        self.usage = UsageCounter()
+        self.faults = FaultInjector(config.seed, config.faults)
+        self.webhooks = WebhookDispatcher()
+        self.recorder = RequestRecorder()
+        self.base_url = ""
+        self.previous_port: int | None = saved.get("port")
+
+        same_environment = saved.get("environment") == config.environment
+        keys_seed = saved["keysSeed"] if same_environment and "keysSeed" in saved else config.seed
+        self.key_seeding = KeySeeding(keys_seed, seeded_keys(keys_seed, config.environment))
+        self.keys = KeyStore(seeded.record for seeded in self.key_seeding.keys)
+        if same_environment and saved.get("keys"):
+            self.keys.replace_all(ApiKey.from_state(entry) for entry in saved["keys"])
+        elif saved and not same_environment:
+            log.warning(
+                "state was saved for the %s environment; starting with fresh keys", saved.get("environment")
+            )
+        self.admin_token = config.admin_token or saved.get("adminToken") or seeded_admin_token(keys_seed)
+
+        if saved.get("seed") == config.seed:
+            self.records.load_state(saved.get("records", []))
+        elif saved.get("records"):
+            log.warning(
+                "state was saved with seed %s, not %s; created records are dropped",
+                saved["seed"],
+                config.seed,
+            )
+        self.webhooks.load_state(saved.get("webhooks", []))
+        self.usage.load_state(saved.get("usage", {}))
+        self.limiter.load_state(saved.get("dailyCounts", {}))
+        self._dirty = self._counters_dirty = False
+        self._saved_at = 0.0
+        self._flusher: asyncio.Task[None] | None = None
+
+    # ---- keys of the demo roles -------------------------------------------------------------------------
+
+    @property
+    def role_keys(self) -> dict[str, str]:
+        return {seeded.role: seeded.key for seeded in self.key_seeding.keys}
+
+    # ---- integrations -----------------------------------------------------------------------------------
+
+    def integrations_of(self, organization_id: str, service: str | None = None) -> list[Record]:
+        return [
+            item
+            for item in self.dataset.integrations
+            if item["organization"]["id"] == organization_id
+            and (service is None or item["type"] == service.upper())
+        ]
+
+    def emit(self, event_type: str, integration: Record, data: Record) -> None:
+        self.webhooks.emit(event_type, integration, data)
+
+    # ---- reset and persistence --------------------------------------------------------------------------
+
+    async def reset(self) -> None:
+        """Back to the seeded state: data, keys, limits, counters, faults, webhooks and the request log."""
+        self.records.reset()
+        self.keys.replace_all(
+            seeded.record for seeded in seeded_keys(self.key_seeding.seed, self.config.environment)
+        )
+        self.clock.reset()
+        self.limiter.reset(self.config.limits)
+        self.usage.clear()
+        self.faults.configure(self.config.faults)
+        await self.webhooks.reset()
+        self.recorder.clear()
+        if self.state_dir.attachments.exists():
+            shutil.rmtree(self.state_dir.attachments, ignore_errors=True)
+        self.state_dir.prepare()
+        self.save()
+
+    def set_limits(self, limits: LimitSettings) -> None:
+        self.limiter.configure(limits)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "seed": self.config.seed,
+            "keysSeed": self.key_seeding.seed,
+            "environment": self.config.environment,
+            "host": self.config.host,
+            "port": self.port,
+            "baseUrl": self.base_url,
+            "adminToken": self.admin_token,
+            "version": self.version,
+            "keys": [key.to_state() for key in self.keys],
+            "records": self.records.to_state(),
+            "webhooks": self.webhooks.to_state(),
+            "usage": self.usage.to_state(),
+            "dailyCounts": self.limiter.to_state(),
+        }
+
+    @property
+    def port(self) -> int | None:
+        return int(self.base_url.rsplit(":", 1)[1]) if self.base_url else self.previous_port
+
+    def changed(self) -> None:
+        """Records, keys or webhooks changed; the flusher writes the state within SAVE_INTERVAL."""
+        self._dirty = True
+
+    def counters_changed(self) -> None:
+        self._counters_dirty = True
+
+    def save(self) -> None:
+        self._dirty = self._counters_dirty = False
+        self._saved_at = time.monotonic()
+        self.state_dir.save(self.to_state())
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_INTERVAL)
+            counters_due = (
+                self._counters_dirty and time.monotonic() - self._saved_at >= COUNTERS_SAVE_INTERVAL
+            )
+            if self._dirty or counters_due:
+                try:
+                    self.save()
+                except OSError as exc:
+                    log.error("cannot save sandbox state: %s", exc)
+
+    def start_flusher(self) -> None:
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        await self.webhooks.close()
+        self.save()
