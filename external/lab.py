@@ -1,0 +1,152 @@
+"""The lab: the HTTP servers, the facts asked from the sandbox and the external tool runs, run in a pool.
+
+The external tools are slow to start (Node, then the MCP server), so the conftest hands the lab every run
+the collected tests need; they start at once in a small thread pool, and each test waits for its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcp_clients import (
+    ConformanceReport,
+    Npx,
+    Redactor,
+    ToolRun,
+    run_conformance,
+    run_inspector,
+    scan_for_secrets,
+)
+from targets import MISSING_ID, TARGETS, HttpServer, Integration, Target, sandbox_integrations, server_env
+
+HERE = Path(__file__).parent
+BASELINE = HERE / "conformance-baseline.yml"
+JOBS = max(1, int(os.environ.get("EXTERNAL_JOBS", "3")))  # concurrent tool runs; 3 suits 2 cores
+
+
+CALLS = ("tools-list", "ok-call", "error-call")  # the Inspector calls made per server and transport
+
+
+@dataclass
+class InspectorRun:
+    target: Target
+    transport: str  # "stdio" or "http"
+    call: str  # one of CALLS
+    run: ToolRun
+    connectors: set[str]  # ok-call: the connectors the sandbox has for the service
+    error_args: dict[str, str]  # error-call: the arguments sent
+
+
+class Lab:
+    def __init__(self, npx: Npx, env: dict[str, str], artifacts: Path, wanted: set[tuple[str, ...]]) -> None:
+        self.npx = npx
+        self.env = env
+        self.artifacts = artifacts
+        self.redactor = Redactor.from_env(env)
+        npx.redactor = self.redactor
+        self.pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="external")
+        self._lock = threading.Lock()
+        self._futures: dict[tuple[str, ...], Future[Any]] = {}
+        self._servers: dict[str, HttpServer] = {}
+        self._server_locks = {name: threading.Lock() for name in TARGETS}
+        self._integrations: dict[str, list[Integration]] = {}
+        self._integrations_lock = threading.Lock()
+        # Longest runs first: the conformance suites, then HTTP (waits for a server), then stdio.
+        order = {"conformance": 0, "http": 1, "stdio": 2}
+        for job in sorted(wanted, key=lambda j: (order[j[2] if j[0] == "inspector" else j[0]], j)):
+            self._submit(job)
+
+    # facts ---------------------------------------------------------------------------------------------
+    def integrations(self, service: str) -> list[Integration]:
+        with self._integrations_lock:
+            if service not in self._integrations:
+                self._integrations[service] = sandbox_integrations(
+                    self.env["UNIZO_BASE_URL"],
+                    self.env["UNIZO_CA_BUNDLE"],
+                    self.env["UNIZO_API_KEY"],
+                    service,
+                )
+            return self._integrations[service]
+
+    # servers -------------------------------------------------------------------------------------------
+    def http_server(self, name: str) -> HttpServer:
+        with self._server_locks[name]:
+            server = self._servers.get(name)
+            if server is None:
+                server = HttpServer(
+                    TARGETS[name], server_env(self.env), self.artifacts / "servers" / f"{name}.log"
+                )
+                self._servers[name] = server
+                server.start()
+            elif server.proc is None or server.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{server.target.script} on HTTP is not running; log tail:\n{server.log_tail()}"
+                )
+            return server
+
+    # jobs ----------------------------------------------------------------------------------------------
+    def _submit(self, job: tuple[str, ...]) -> Future[Any]:
+        with self._lock:
+            if job not in self._futures:
+                if job[0] == "inspector":
+                    self._futures[job] = self.pool.submit(self._inspector, job[1], job[2], job[3])
+                else:
+                    self._futures[job] = self.pool.submit(self._conformance, job[1])
+            return self._futures[job]
+
+    def inspector(self, target: str, transport: str, call: str) -> InspectorRun:
+        result: InspectorRun = self._submit(("inspector", target, transport, call)).result()
+        return result
+
+    def conformance(self, target: str) -> ConformanceReport:
+        result: ConformanceReport = self._submit(("conformance", target)).result()
+        return result
+
+    def _inspector(self, name: str, transport: str, call: str) -> InspectorRun:
+        target = TARGETS[name]
+        if transport == "stdio":
+            endpoint = [str(target.executable())]
+            common: dict[str, Any] = {"env": self.env}
+        else:
+            endpoint = [self.http_server(name).url]
+            common = {"transport": "http"}
+        connectors: set[str] = set()
+        error_args: dict[str, str] = {}
+        extra: dict[str, Any]
+        if call == "tools-list":
+            method, extra = "tools/list", {"strict": True}
+        elif call == "ok-call":
+            connectors = {i.connector for i in self.integrations(target.ok_service) if i.connector}
+            method, extra = "tools/call", {"tool": target.ok_tool}
+        elif call == "error-call":
+            integrations = self.integrations(target.error_service)
+            if not integrations:
+                raise RuntimeError(f"the sandbox key sees no {target.error_service} integration")
+            # A real integration, so the 404 is about the missing id and not the integration.
+            error_args = {target.error_param: MISSING_ID, "integration_id": integrations[0].id}
+            method, extra = "tools/call", {"tool": target.error_tool, "arguments": error_args}
+        else:
+            raise ValueError(f"unknown Inspector call {call!r}")
+        label = f"{name}-{transport}-{call}"
+        run = run_inspector(self.npx, label, endpoint, method, **common, **extra)
+        run.save(self.artifacts / "inspector" / f"{label}.json")
+        return InspectorRun(target, transport, call, run, connectors, error_args)
+
+    def _conformance(self, name: str) -> ConformanceReport:
+        server = self.http_server(name)
+        out = self.artifacts / "conformance" / name
+        report = run_conformance(self.npx, f"conformance {name}", server.url, BASELINE, out)
+        report.run.save(out / "run.json")
+        return report
+
+    def close(self) -> list[str]:
+        """Stop everything; return the artifact files that contain a secret (paths only)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for server in self._servers.values():
+            server.stop()
+        return scan_for_secrets(self.artifacts, self.redactor)
