@@ -71,6 +71,10 @@ auth_log = logging.getLogger("unizo_mcp.auth")
 
 Multipart = Mapping[str, "str | bytes | tuple[str, bytes, str]"]
 
+_MAYBE_APPLIED = (
+    "The request reached the API but no readable answer came back, so it may have been carried out: "
+    "check (for example by listing) before sending it again. It was not retried automatically."
+)
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
@@ -86,11 +90,12 @@ class _Failure(Exception):
 class _Retry(Exception):
     """Carries a failed attempt and the decision about it through backoff."""
 
-    def __init__(self, error: UnizoError, decision: RetryDecision, attempt: int) -> None:
+    def __init__(self, error: UnizoError, decision: RetryDecision, attempt: int, *, sent: bool) -> None:
         super().__init__(error.message)
         self.error = error
         self.decision = decision
         self.attempt = attempt
+        self.sent = sent
 
 
 def _retry_delay(exc: _Retry) -> float:
@@ -407,7 +412,7 @@ class UnizoClient:
                 current = attempt
                 if decision.retry:
                     attempt += 1
-                raise _Retry(failure.error, decision, current) from None
+                raise _Retry(failure.error, decision, current, sent=failure.sent) from None
 
         def on_backoff(details: Any) -> None:
             exc = details.get("exception")
@@ -435,10 +440,17 @@ class UnizoClient:
         try:
             return await retrying()
         except _Retry as final:
-            raise self._final_error(final) from None
+            raise self._final_error(final, idempotent=idempotent) from None
 
-    def _final_error(self, final: _Retry) -> UnizoError:
+    def _final_error(self, final: _Retry, *, idempotent: bool) -> UnizoError:
         error, decision = final.error, final.decision
+        hint = error.hint
+        if (
+            not idempotent
+            and final.sent
+            and isinstance(error, InvalidResponseError | RequestTimeoutError | ConnectError)
+        ):
+            hint = _MAYBE_APPLIED
         suffix = ""
         if decision.beyond_cap and decision.retry_after is not None:
             suffix = f"; retry after {decision.retry_after:.0f} s"
@@ -446,11 +458,12 @@ class UnizoClient:
                 suffix = f"; retry after {decision.retry_after:.1f} s"
         elif final.attempt > 0:
             suffix = f" (gave up after {final.attempt} {'retry' if final.attempt == 1 else 'retries'})"
-        if suffix:
-            retry_log.warning("%s%s", error.message, suffix)
+        if suffix or hint != error.hint:
+            if suffix:
+                retry_log.warning("%s%s", error.message, suffix)
             error = type(error)(
                 error.message.rstrip(".") + suffix,
-                hint=error.hint,
+                hint=hint,
                 status=error.status,
                 error_code=error.error_code,
                 correlation_id=error.correlation_id,
@@ -526,6 +539,7 @@ class UnizoClient:
         if (
             isinstance(error, RateLimitedError)
             and error.retry_after
+            and error.retry_after <= self._policy.max_delay  # a longer wait is reported, never sat out
             and error.error_code != "concurrency_limit_exceeded"
         ):
             self._limiter.block(error.retry_after)
@@ -540,17 +554,18 @@ class UnizoClient:
         status: int,
         correlation_id: str,
     ) -> Any:
-        if not body:
+        """The JSON of a 2xx answer; anything else (an HTML error page from a proxy, a cut-off body)
+        is an InvalidResponseError: the API always answers JSON."""
+        if not body.strip():
             return None
-        content_type = headers.get("Content-Type", "")
-        is_json = "json" in content_type or body.lstrip()[:1] in (b"{", b"[")
         try:
-            text = body.decode("utf-8")
-            return jsonlib.loads(text) if is_json else text
+            return jsonlib.loads(body.decode("utf-8"))
         except ValueError:
+            content_type = headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
             raise _Failure(
                 InvalidResponseError(
-                    f"{method} {display} failed: the response body is not valid JSON (truncated?)",
+                    f"{method} {display} failed: the response body is not valid JSON ({content_type}, "
+                    f"{len(body)} bytes)",
                     status=status,
                     correlation_id=correlation_id,
                 ),

@@ -1,0 +1,103 @@
+"""Proxies from the environment, through a real CONNECT proxy (proxy.py) with basic auth."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from coretest_support import KEY, PROXY_PASSWORD, PROXY_USER, FakeApi
+from unizo_mcp_core.errors import ProxyError, TlsError
+
+PATH = "/api/v1/edr/devices"
+
+
+def dead_port() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    return sock, sock.getsockname()[1]
+
+
+async def test_requests_go_through_the_proxy(api: FakeApi, make_client, proxy, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url())
+    client = make_client()
+    resp = await client.request("GET", "/edr/devices", integration_id="i-1")
+    assert resp.status == 200
+    assert api.seen(PATH)[0].headers["apikey"] == KEY  # the tunnel carries the real request
+    assert "Proxy-Authorization" not in api.seen(PATH)[0].headers  # proxy credentials stay at the proxy
+    await client.close()
+    assert proxy.wait_for_log(f"CONNECT 127.0.0.1:{api.port}"), proxy.log()[-2000:]
+
+
+async def test_tls_is_still_verified_through_the_proxy(api: FakeApi, make_client, proxy, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url())
+    with pytest.raises(TlsError):
+        await make_client(UNIZO_CA_BUNDLE=None).request("GET", "/edr/devices")
+    assert api.requests == []
+
+
+async def test_wrong_proxy_credentials(api: FakeApi, make_client, proxy, monkeypatch, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="unizo_mcp")
+    wrong = "Wr0ng-pr0xy-pa55word"
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url(password=wrong))
+    with pytest.raises(ProxyError) as info:
+        await make_client().request("GET", "/edr/devices")
+    error = info.value
+    assert error.status == 407
+    assert f"http://127.0.0.1:{proxy.port}" in error.message
+    assert "refused to open a tunnel" in error.message
+    text = error.describe()
+    assert "HTTPS_PROXY" in text
+    for secret in (wrong, f"{PROXY_USER}:{wrong}", PROXY_PASSWORD):
+        assert secret not in text
+        assert secret not in caplog.text
+    assert not [r for r in caplog.records if r.name == "unizo_mcp.retry"]  # 407 is not retried
+    assert api.requests == []
+
+
+async def test_proxy_down(api: FakeApi, make_client, monkeypatch, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="unizo_mcp.retry")
+    sock, port = dead_port()
+    with sock:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{port}")
+        with pytest.raises(ProxyError) as info:
+            await make_client(UNIZO_RETRY_ATTEMPTS="2").request("POST", "/edr/devices", json={})
+    error = info.value
+    assert f"could not connect to the proxy http://127.0.0.1:{port}" in error.message
+    assert PROXY_PASSWORD not in error.describe() and PROXY_USER not in error.describe()
+    # never reached the API, so even a POST is retried
+    assert (
+        len([r for r in caplog.records if r.name == "unizo_mcp.retry" and ": retry " in r.getMessage()]) == 2
+    )
+    assert api.requests == []
+
+
+async def test_no_proxy_bypasses_the_proxy(api: FakeApi, make_client, monkeypatch) -> None:
+    sock, port = dead_port()
+    with sock:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        resp = await make_client().request("GET", "/edr/devices")
+    assert resp.status == 200 and len(api.requests) == 1
+
+
+async def test_no_proxy_localhost_does_not_cover_127_0_0_1(api: FakeApi, make_client, monkeypatch) -> None:
+    """aiohttp matches NO_PROXY by name: `localhost` does not exempt `127.0.0.1`."""
+    sock, port = dead_port()
+    with sock:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        with pytest.raises(ProxyError):
+            await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+    assert api.requests == []
+
+
+async def test_proxy_host_not_resolving(api: FakeApi, make_client, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://{PROXY_USER}:{PROXY_PASSWORD}@proxy.nonexistent.invalid:3128")
+    with pytest.raises(ProxyError) as info:
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+    message = info.value.describe()
+    assert "proxy host name proxy.nonexistent.invalid could not be resolved" in message
+    assert "http://proxy.nonexistent.invalid:3128" in message
+    assert PROXY_PASSWORD not in message and PROXY_USER not in message
+    assert api.requests == []
