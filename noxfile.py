@@ -7,15 +7,14 @@ from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "uv|venv"
+nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
 nox.options.download_python = "never"
 
 ROOT = Path(__file__).parent
-MEMBERS = ["shared/core", "shared/sandbox"] + sorted(
-    str(p.parent.relative_to(ROOT)) for p in ROOT.glob("packages/*/pyproject.toml")
-)
+SERVICES = sorted(str(p.parent.relative_to(ROOT)) for p in ROOT.glob("packages/*/pyproject.toml"))
+MEMBERS = ["shared/core", "shared/sandbox", *SERVICES]
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=1.0", "anyio>=4", "trustme>=1.1", "hypothesis>=6", "proxy.py>=2.4"]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -45,7 +44,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     install_workspace(session, "mypy>=1.11", *TEST_DEPS)
-    session.run("mypy", "shared/core/src", "shared/sandbox/src", *[f"{m}/src" for m in MEMBERS[2:]])
+    session.run("mypy", "shared/core/src", "shared/sandbox/src", *[f"{m}/src" for m in SERVICES])
 
 
 @nox.session(python=PYTHON)

@@ -107,7 +107,9 @@ class InvalidKeyError(AuthenticationError):
 
 
 class ExpiredKeyError(AuthenticationError):
-    default_hint = "The key has passed its expiry date: generate a new key in the Unizo console and replace it."
+    default_hint = (
+        "The key has passed its expiry date: generate a new key in the Unizo console and replace it."
+    )
 
 
 class RevokedKeyError(AuthenticationError):
@@ -126,7 +128,9 @@ class EnvironmentMismatchError(AuthenticationError):
 
 class PermissionDeniedError(ApiError):
     exit_code = ExitCode.FORBIDDEN
-    default_hint = "Ask a Unizo administrator to grant the key the permission it lacks, or use a key that has it."
+    default_hint = (
+        "Ask a Unizo administrator to grant the key the permission it lacks, or use a key that has it."
+    )
 
 
 class MissingPermissionError(PermissionDeniedError):
@@ -138,7 +142,9 @@ class ServiceNotEnabledError(PermissionDeniedError):
 
 
 class IpNotAllowedError(PermissionDeniedError):
-    default_hint = "The key has an IP allowlist that excludes this machine: add its egress IP to the allowlist."
+    default_hint = (
+        "The key has an IP allowlist that excludes this machine: add its egress IP to the allowlist."
+    )
 
 
 class QuotaExhaustedError(PermissionDeniedError):
@@ -150,11 +156,15 @@ class NotFoundError(ApiError):
 
 
 class RateLimitedError(ApiError):
-    default_hint = "The key's rate limit was reached: wait and retry, or lower UNIZO_RATE_LIMIT/UNIZO_MAX_CONCURRENCY."
+    default_hint = (
+        "The key's rate limit was reached: wait and retry, or lower UNIZO_RATE_LIMIT/UNIZO_MAX_CONCURRENCY."
+    )
 
 
 class ServerError(ApiError):
-    default_hint = "The Unizo API failed; retry later. If it persists, contact Unizo support with the correlationId."
+    default_hint = (
+        "The Unizo API failed; retry later. If it persists, contact Unizo support with the correlationId."
+    )
 
 
 class InvalidResponseError(ApiError):
@@ -168,7 +178,9 @@ class LocalQuotaExceededError(UnizoError):
     """The client-side daily quota is used up; the request was not sent."""
 
     exit_code = ExitCode.FORBIDDEN
-    default_hint = "UNIZO_DAILY_QUOTA requests were made in the last day; wait for the reset or raise the quota."
+    default_hint = (
+        "UNIZO_DAILY_QUOTA requests were made in the last day; wait for the reset or raise the quota."
+    )
 
 
 # --- transport failures ---------------------------------------------------------------------
@@ -196,7 +208,10 @@ class TlsError(NetworkError):
 
 
 class ProxyError(NetworkError):
-    default_hint = "The proxy refused or failed the connection: check HTTPS_PROXY/HTTP_PROXY, its credentials and NO_PROXY."
+    default_hint = (
+        "The proxy refused or failed the connection: check HTTPS_PROXY/HTTP_PROXY, "
+        "its credentials and NO_PROXY."
+    )
 
 
 class RequestTimeoutError(NetworkError):

@@ -102,7 +102,9 @@ def _read_key_file(path: Path, origin: str) -> str:
             hint=f"Check that {path} exists, is readable and holds the key as UTF-8 text.",
         ) from None
     if not text:
-        raise MissingKeyError(f"The key file named by {origin} is empty", hint=f"Write the API key into {path}.")
+        raise MissingKeyError(
+            f"The key file named by {origin} is empty", hint=f"Write the API key into {path}."
+        )
     return text
 
 

@@ -166,10 +166,20 @@ SETTINGS: tuple[SettingDef, ...] = (
         "--ca-bundle",
     ),
     SettingDef(
-        "UNIZO_RETRY_ATTEMPTS", "retry_attempts", "3", "retries after the first try", _int_in(0, 10), "--retry-attempts"
+        "UNIZO_RETRY_ATTEMPTS",
+        "retry_attempts",
+        "3",
+        "retries after the first try",
+        _int_in(0, 10),
+        "--retry-attempts",
     ),
     SettingDef(
-        "UNIZO_RETRY_DELAY", "retry_delay_ms", "1000", "first backoff delay, ms", _int_in(1, 60_000), "--retry-delay"
+        "UNIZO_RETRY_DELAY",
+        "retry_delay_ms",
+        "1000",
+        "first backoff delay, ms",
+        _int_in(1, 60_000),
+        "--retry-delay",
     ),
     SettingDef(
         "UNIZO_MAX_RETRY_DELAY",
@@ -180,10 +190,20 @@ SETTINGS: tuple[SettingDef, ...] = (
         "--max-retry-delay",
     ),
     SettingDef(
-        "UNIZO_RATE_LIMIT", "rate_limit", "100", "requests per minute per key", _int_in(1, 1_000_000), "--rate-limit"
+        "UNIZO_RATE_LIMIT",
+        "rate_limit",
+        "100",
+        "requests per minute per key",
+        _int_in(1, 1_000_000),
+        "--rate-limit",
     ),
     SettingDef(
-        "UNIZO_DAILY_QUOTA", "daily_quota", "10000", "requests per day per key", _int_in(1, 100_000_000), "--daily-quota"
+        "UNIZO_DAILY_QUOTA",
+        "daily_quota",
+        "10000",
+        "requests per day per key",
+        _int_in(1, 100_000_000),
+        "--daily-quota",
     ),
     SettingDef(
         "UNIZO_MAX_CONCURRENCY",
@@ -195,7 +215,12 @@ SETTINGS: tuple[SettingDef, ...] = (
     ),
     SettingDef("UNIZO_TIMEOUT", "timeout", "30", "seconds per request", _float_in(0, 600), "--timeout"),
     SettingDef(
-        "UNIZO_LOG_LEVEL", "log_level", "info", "debug, info, warning, error", _choice(*LOG_LEVELS), "--log-level"
+        "UNIZO_LOG_LEVEL",
+        "log_level",
+        "info",
+        "debug, info, warning, error",
+        _choice(*LOG_LEVELS),
+        "--log-level",
     ),
     SettingDef(
         "UNIZO_LOG_AUTH",
@@ -258,7 +283,9 @@ SETTINGS: tuple[SettingDef, ...] = (
         "--transport",
         "server",
     ),
-    SettingDef("UNIZO_HOST", "host", "127.0.0.1", "bind address for streamable-http", _text, "--host", "server"),
+    SettingDef(
+        "UNIZO_HOST", "host", "127.0.0.1", "bind address for streamable-http", _text, "--host", "server"
+    ),
     SettingDef("UNIZO_PORT", "port", "8000", "port for streamable-http", parse_port, "--port", "server"),
     SettingDef(
         "UNIZO_ALLOW_REMOTE",
