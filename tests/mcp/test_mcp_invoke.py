@@ -8,7 +8,8 @@ import pytest
 from mcp_specs import ADD_ATTACHMENT, CREATE_TICKET, EDR
 from unizo_mcp_core.errors import ToolInputError
 from unizo_mcp_core.invoke import build_call
-from unizo_mcp_core.spec import Permission, ToolSpec, query_param
+from unizo_mcp_core.schema import input_schema
+from unizo_mcp_core.spec import Param, Permission, ToolSpec, body_param, get_tool, path_param, query_param
 
 TICKETS = "/ticketing/o%201/collections/c1/tickets"
 
@@ -94,3 +95,170 @@ def test_bad_base64_is_a_tool_input_error() -> None:
 def test_hostile_integration_id_refused() -> None:
     with pytest.raises(ToolInputError, match="Refused integration_id"):
         build_call(EDR.tools[0], {"integration_id": "a\r\nX: y"})
+
+
+# --- body defaults -------------------------------------------------------------------------------
+
+PULL = ToolSpec(
+    "scm_create_pull_request",
+    "Open a pull request.",
+    "POST",
+    "/scm/organizations/{organization_id}/repositories/{repository_id}/pullRequests",
+    Permission.WRITE,
+    (
+        path_param("organization_id"),
+        path_param("repository_id"),
+        body_param("title", "string", "", required=True),
+        body_param("state", "string", "", enum=("opened", "closed"), default="opened"),
+        body_param("draft", "boolean", "", default=False),
+        body_param("labels", "array", "", items="string"),
+    ),
+)
+PULL_IDS = {"organization_id": "o", "repository_id": "r"}
+
+
+def test_body_defaults_are_sent_as_the_schema_advertises() -> None:
+    assert input_schema(PULL)["properties"]["state"]["default"] == "opened"
+    call = build_call(PULL, {**PULL_IDS, "title": "T"})
+    assert call.json == {"title": "T", "state": "opened", "draft": False}
+    # an explicit None is "not given": the default applies; an explicit value wins
+    call = build_call(PULL, {**PULL_IDS, "title": "T", "state": None, "draft": True})
+    assert call.json == {"title": "T", "state": "opened", "draft": True}
+
+
+def test_multipart_body_defaults_are_form_fields() -> None:
+    upload = ToolSpec(
+        "ticketing_upload",
+        "Upload.",
+        "POST",
+        "/x/{ticket_id}",
+        Permission.WRITE,
+        (
+            path_param("ticket_id"),
+            Param("file", "string", "", location="file", required=True, base64=True),
+            body_param("is_public", "boolean", "", default=False),
+        ),
+        body_format="multipart",
+    )
+    call = build_call(upload, {"ticket_id": "t", "file": base64.b64encode(b"x").decode()})
+    assert call.multipart is not None and call.multipart["isPublic"] == "false"
+
+
+def test_update_tools_without_defaults_send_only_what_was_given() -> None:
+    update = ToolSpec(
+        "scm_update_pull_request",
+        "Update.",
+        "PUT",
+        "/x/{pull_request_id}",
+        Permission.WRITE,
+        (path_param("pull_request_id"), body_param("state", "string", "", enum=("opened", "closed"))),
+    )
+    assert build_call(update, {"pull_request_id": "1"}).json == {}
+
+
+# --- arrays of objects -----------------------------------------------------------------------------
+
+ITEMS = (
+    body_param("name", "string", "", required=True),
+    body_param("assignee_ids", "array", "", items="string"),
+    body_param("due_date", "string", ""),
+    body_param("is_urgent", "boolean", "", default=False),
+    body_param("title", "string", "", wire="summary", local_max_length=5),
+)
+BULK = ToolSpec(
+    "ticketing_create_bulk_tickets",
+    "Create tickets.",
+    "POST",
+    "/t/{collection_id}/bulk",
+    Permission.WRITE,
+    (
+        path_param("collection_id"),
+        body_param("tickets", "array", "", required=True, items="object", item_params=ITEMS),
+        body_param("notify", "boolean", "", default=False),
+    ),
+)
+
+
+def test_items_map_snake_to_wire_names_with_defaults() -> None:
+    tickets = [
+        {"name": "a", "assignee_ids": ["u1"], "due_date": "2030-01-01", "title": "x"},
+        {"name": "b", "is_urgent": True, "due_date": None},
+    ]
+    call = build_call(BULK, {"collection_id": "c", "tickets": tickets})
+    assert call.json == {
+        "tickets": [
+            {"name": "a", "assigneeIds": ["u1"], "dueDate": "2030-01-01", "isUrgent": False, "summary": "x"},
+            {"name": "b", "isUrgent": True},
+        ],
+        "notify": False,
+    }
+    assert tickets[1] == {"name": "b", "is_urgent": True, "due_date": None}  # the arguments are not mutated
+
+
+@pytest.mark.parametrize(
+    ("tickets", "message"),
+    [
+        ([{"name": "a", "assigneeIds": ["u1"]}], r"Refused tickets\[0\]: unknown field 'assigneeIds'"),
+        ([{"name": "a"}, "b"], r"Refused tickets\[1\]: expected an object"),
+        ([{"name": "a", "title": "toolong"}], r"Refused tickets\[0\]\.title: at most 5 characters"),
+    ],
+)
+def test_bad_items_are_refused_before_sending(tickets: list[object], message: str) -> None:
+    with pytest.raises(ToolInputError, match=message):
+        build_call(BULK, {"collection_id": "c", "tickets": tickets})
+
+
+# --- local guards (not advertised in the schema) ---------------------------------------------------
+
+
+def test_sort_and_integration_id_lengths_are_checked_locally() -> None:
+    list_devices = EDR.tools[0]
+    assert build_call(list_devices, {"sort": "x" * 200}).params == {
+        "offset": 0,
+        "limit": 20,
+        "sort": "x" * 200,
+    }
+    with pytest.raises(ToolInputError, match="Refused sort: at most 200 characters"):
+        build_call(list_devices, {"sort": "x" * 201})
+    assert build_call(list_devices, {"integration_id": "i" * 200}).integration_id == "i" * 200
+    with pytest.raises(ToolInputError, match="Refused integration_id: at most 200 characters"):
+        build_call(list_devices, {"integration_id": "i" * 201})
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_integration_id_refused(value: str) -> None:
+    with pytest.raises(ToolInputError, match="Refused integration_id: an integration id cannot be empty"):
+        build_call(EDR.tools[0], {"integration_id": value})
+
+
+def test_empty_path_value_refused_without_a_schema_min_length() -> None:
+    assert "minLength" not in input_schema(EDR.tools[1])["properties"]["device_id"]
+    with pytest.raises(ToolInputError, match="Refused device_id: a path parameter cannot be empty"):
+        build_call(EDR.tools[1], {"device_id": ""})
+
+
+# --- slash_ok path params ------------------------------------------------------------------------
+
+BRANCH = get_tool(
+    "scm_get_branch",
+    "Get one branch.",
+    "/scm/repositories/{repository_id}/branches/{branch_id}",
+    path_param("repository_id"),
+    path_param("branch_id", "Branch name.", slash_ok=True),
+)
+
+
+def test_slash_ok_param_encodes_slashes_inside_its_segment() -> None:
+    call = build_call(BRANCH, {"repository_id": "r", "branch_id": "feature/x y"})
+    assert call.path == "/scm/repositories/r/branches/feature%2Fx%20y"
+    # other path params of the same tool still refuse '/'
+    with pytest.raises(ToolInputError, match="Refused repository_id: a path parameter cannot contain '/'"):
+        build_call(BRANCH, {"repository_id": "a/b", "branch_id": "main"})
+
+
+@pytest.mark.parametrize(
+    "value", ["../main", "feature/../main", "a//b", "/main", "main/", "a/./b", "-x/y", "a/b%2F"]
+)
+def test_slash_ok_param_still_refuses_traversal_and_tricks(value: str) -> None:
+    with pytest.raises(ToolInputError, match="Refused branch_id"):
+        build_call(BRANCH, {"repository_id": "r", "branch_id": value})

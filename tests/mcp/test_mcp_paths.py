@@ -72,3 +72,60 @@ def test_missing_value_is_refused() -> None:
 def test_check_value_names_what() -> None:
     with pytest.raises(ToolInputError, match="Refused integration_id: an integration id cannot contain"):
         check_value("integration_id", "a\r\nX-Evil: 1", what="an integration id")
+
+
+# --- slash_ok: one segment that may hold '/' (branch names) ------------------------------------------
+
+BRANCH = "/scm/repositories/{repository_id}/branches/{branch_id}"
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        ("main", "main"),
+        ("feature/x", "feature%2Fx"),
+        ("users/me/fix-1", "users%2Fme%2Ffix-1"),
+        ("release/2.4", "release%2F2.4"),
+        ("feat/ü", "feat%2F%C3%BC"),
+    ],
+)
+def test_slash_ok_values_stay_one_segment(value: str, encoded: str) -> None:
+    path = render_path(BRANCH, {"repository_id": "r", "branch_id": value}, slash_ok={"branch_id"})
+    assert path == f"/scm/repositories/r/branches/{encoded}"
+    assert path.count("/") == BRANCH.count("/")
+
+
+SLASH_HOSTILE = [
+    ("/main", "start or end with '/'"),
+    ("main/", "start or end with '/'"),
+    ("a//b", "'//'"),
+    ("a/./b", "'.' segment"),
+    ("./a", "'.' segment"),
+    ("a/..", "'..'"),
+    ("../a", "'..'"),
+    ("a/../b", "'..'"),
+    ("/", "start or end with '/'"),
+    ("a/b%2Fc", "'%'"),
+    ("a/b?x", "'?'"),
+    ("a/b#x", "'#'"),
+    ("a\\b", "'\\'"),
+    ("a/\nb", "U+000A"),
+    ("a/\u202eb", "U+202E"),
+    ("-a/b", "start with '-'"),
+    ("", "cannot be empty"),
+]
+
+
+@pytest.mark.parametrize(("value", "reason"), SLASH_HOSTILE, ids=[repr(v)[:30] for v, _ in SLASH_HOSTILE])
+def test_slash_ok_still_refuses_everything_else(value: str, reason: str) -> None:
+    with pytest.raises(ToolInputError) as caught:
+        render_path(BRANCH, {"repository_id": "r", "branch_id": value}, slash_ok={"branch_id"})
+    message = caught.value.describe()
+    assert message.startswith("Refused branch_id: ") and reason in message
+
+
+def test_slash_ok_is_per_parameter() -> None:
+    with pytest.raises(ToolInputError, match=r"Refused repository_id: .*'/'"):
+        render_path(BRANCH, {"repository_id": "a/b", "branch_id": "x/y"}, slash_ok={"branch_id"})
+    with pytest.raises(ToolInputError, match=r"Refused branch_id: .*'/'"):
+        render_path(BRANCH, {"repository_id": "r", "branch_id": "x/y"})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from mcp_specs import CREATE_TICKET, EDR, TICKETING
 from unizo_mcp_core.schema import input_schema, tool_params, validate_arguments
-from unizo_mcp_core.spec import INTEGRATION_ID
+from unizo_mcp_core.spec import INTEGRATION_ID, Permission, ToolSpec, body_param, path_param
 
 LIST_DEVICES = EDR.tools[0]
 GET_DEVICE = EDR.tools[1]
@@ -18,15 +19,12 @@ def test_list_tool_schema_pages_with_bounds() -> None:
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     props = schema["properties"]
-    assert props["offset"] == {
-        "type": "integer",
-        "description": "Records to skip.",
-        "minimum": 0,
-        "default": 0,
-    }
-    assert props["limit"]["minimum"] == 1 and props["limit"]["maximum"] == 100
-    assert props["limit"]["default"] == 20
-    assert props["sort"]["type"] == "string"
+    # no description: name, bounds and default say it (every byte is paid on every turn)
+    assert props["offset"] == {"type": "integer", "minimum": 0, "default": 0}
+    assert props["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+    assert props["sort"]["type"] == "string" and "'-'" in props["sort"]["description"]
+    assert "maxLength" not in props["sort"]  # a local guard (invoke), not advertised
+    assert props["integration_id"] == {"type": "string"}  # explained once, by the discovery tools
     assert "required" not in schema  # nothing is required; integration_id is resolved by the core
 
 
@@ -54,7 +52,10 @@ def test_required_enum_and_array_items() -> None:
         "items": {"type": "string"},
         "maxItems": 10,
     }
-    assert props["organization_id"]["minLength"] == 1
+    assert props["organization_id"] == {
+        "type": "string",
+        "description": "Organization id.",
+    }  # paths refuses ""
 
 
 def test_discovery_tool_schema() -> None:
@@ -79,9 +80,8 @@ def test_schema_is_deterministic_json() -> None:
         ({"offset": -1}, "offset: -1 is below the minimum 0"),
         ({"limit": "20"}, "limit: expected integer, got str '20'"),
         ({"limit": True}, "limit: expected integer, got bool True"),
-        ({"sort": "x" * 201}, "sort: must be at most 200 characters long"),
         ({"bogus": 1}, "unknown argument 'bogus' (accepted: integration_id, limit, offset, sort)"),
-        ({"integration_id": ""}, "integration_id: must be at least 1 character(s) long"),
+        ({"integration_id": 5}, "integration_id: expected string, got int 5"),
     ],
 )
 def test_validation_messages(arguments: dict[str, object], expected: str) -> None:
@@ -105,3 +105,130 @@ def test_validation_of_required_and_enum() -> None:
 def test_long_values_are_not_echoed() -> None:
     problems = validate_arguments(input_schema(LIST_DEVICES), {"limit": "9" * 5000})
     assert len(problems) == 1 and len(problems[0]) < 120
+
+
+# --- compactness, titles, annotations --------------------------------------------------------------
+
+
+def test_discovery_tools_follow_the_title_rule() -> None:
+    # no tool states a title that restates its name: clients display the name instead
+    for service in (EDR, TICKETING):
+        connectors, integrations = service.all_tools()[:2]
+        assert connectors.title is None and integrations.title is None
+        assert input_schema(integrations)["properties"]["connector"] == {
+            "type": "string",
+            "description": f"From {service.name}_list_connectors.",
+            "minLength": 1,
+        }
+
+
+def test_annotations_state_three_hints_and_leave_open_world_to_its_default() -> None:
+    for tool in TICKETING.all_tools():
+        hints = tool.annotations.as_mcp()
+        assert set(hints) == {
+            "readOnlyHint",
+            "destructiveHint",
+            "idempotentHint",
+        }  # openWorldHint: MCP default true
+    assert CREATE_TICKET.annotations.as_mcp() == {
+        "readOnlyHint": False,
+        "destructiveHint": False,
+        "idempotentHint": False,
+    }
+
+
+# --- arrays of objects ------------------------------------------------------------------------------
+
+ITEM_FIELDS = (
+    body_param("name", "string", "", required=True),
+    body_param("type", "string", "", required=True, enum=("bug", "task")),
+    body_param("assignee_ids", "array", "User ids.", items="string"),
+    body_param("is_urgent", "boolean", "", default=False),
+)
+BULK = ToolSpec(
+    "ticketing_create_bulk_tickets",
+    "Create tickets.",
+    "POST",
+    "/ticketing/{organization_id}/collections/{collection_id}/tickets/bulk",
+    Permission.WRITE,
+    (
+        path_param("organization_id"),
+        path_param("collection_id"),
+        body_param(
+            "tickets",
+            "array",
+            "Tickets.",
+            required=True,
+            items="object",
+            item_params=ITEM_FIELDS,
+            max_items=3,
+        ),
+    ),
+)
+BULK_IDS = {"organization_id": "o", "collection_id": "c"}
+
+
+def test_item_params_give_arrays_a_real_item_schema() -> None:
+    tickets = input_schema(BULK)["properties"]["tickets"]
+    assert tickets == {
+        "type": "array",
+        "description": "Tickets.",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "type": {"type": "string", "enum": ["bug", "task"]},
+                "assignee_ids": {"type": "array", "description": "User ids.", "items": {"type": "string"}},
+                "is_urgent": {"type": "boolean", "default": False},
+            },
+            "required": ["name", "type"],
+            "additionalProperties": False,
+        },
+        "maxItems": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("tickets", "expected"),
+    [
+        (
+            [{"name": "n", "type": "bug", "assigneeIds": ["u"]}],
+            "tickets[0]: unknown field 'assigneeIds' (accepted: ",
+        ),
+        ([{"name": "n"}], "tickets[0]: missing required field 'type'"),
+        ([{"name": "n", "type": "epic"}], "tickets[0].type: 'epic' is not one of bug, task"),
+        ([{"name": 1, "type": "bug"}], "tickets[0].name: expected string, got int 1"),
+        (["n"], "tickets[0]: expected object, got str 'n'"),
+        ([{"name": "n", "type": "bug"}] * 4, "tickets: accepts at most 3 items"),
+    ],
+)
+def test_item_violations_name_the_item_and_its_field(tickets: list[object], expected: str) -> None:
+    problems = validate_arguments(input_schema(BULK), {**BULK_IDS, "tickets": tickets})
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_valid_items_pass() -> None:
+    items = [
+        {"name": "a", "type": "bug", "assignee_ids": ["u1"]},
+        {"name": "b", "type": "task", "is_urgent": True},
+    ]
+    assert validate_arguments(input_schema(BULK), {**BULK_IDS, "tickets": items}) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"type": "string", "item_params": ITEM_FIELDS},
+        {"type": "array", "items": "string", "item_params": ITEM_FIELDS},
+        {"type": "array", "items": "object", "item_params": ()},
+        {"type": "array", "items": "object", "item_params": (path_param("x"),)},
+    ],
+)
+def test_item_params_misuse_is_a_declaration_error(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="item_params"):
+        body_param("tickets", description="Tickets.", **kwargs)
+
+
+def test_slash_ok_is_for_path_params_only() -> None:
+    with pytest.raises(ValueError, match="slash_ok"):
+        body_param("branch", "string", "Branch.", slash_ok=True)

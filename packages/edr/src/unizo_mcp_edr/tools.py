@@ -6,8 +6,9 @@ from unizo_mcp_core.spec import ServiceSpec, get_tool, list_tool, path_param
 
 from . import __version__
 
-DEVICE_ID = path_param("device_id", "From edr_list_devices.")
-ALERT_ID = path_param("alert_id", "From edr_list_device_alerts.")
+# Ids need no description: edr_list_devices gives device_id, edr_list_device_alerts alert_id.
+DEVICE_ID = path_param("device_id")
+ALERT_ID = path_param("alert_id")
 
 SERVICE = ServiceSpec(
     name="edr",
@@ -24,21 +25,18 @@ SERVICE = ServiceSpec(
             "edr_list_devices",
             "List managed endpoint devices (id, state, platform, OS, hostnames, IPs).",
             "/edr/devices",
-            title="List devices",
         ),
         get_tool(
             "edr_get_device_details",
             "Get one device: platform, OS, network addresses, agent, cloud metadata, tags.",
             "/edr/devices/{device_id}",
             DEVICE_ID,
-            title="Get device details",
         ),
         list_tool(
             "edr_list_device_alerts",
             "List the security alerts of one device (title, severity, state, status).",
             "/edr/devices/{device_id}/alerts",
             DEVICE_ID,
-            title="List device alerts",
         ),
         get_tool(
             "edr_get_device_alert_details",
@@ -46,7 +44,6 @@ SERVICE = ServiceSpec(
             "/edr/devices/{device_id}/alerts/{alert_id}",
             DEVICE_ID,
             ALERT_ID,
-            title="Get device alert details",
         ),
     ),
 )

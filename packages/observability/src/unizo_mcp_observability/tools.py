@@ -21,14 +21,12 @@ SERVICE = ServiceSpec(
             "observability_list_logs",
             "List log entries (level, message, source, timestamp); sort e.g. '-timestamp'.",
             "/logs",
-            title="List logs",
         ),
         get_tool(
             "observability_get_log_details",
             "Get one log entry with its metadata.",
             "/logs/{log_id}",
-            path_param("log_id", "From observability_list_logs."),
-            title="Get log details",
+            path_param("log_id"),
         ),
     ),
 )

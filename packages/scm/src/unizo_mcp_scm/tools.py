@@ -22,37 +22,29 @@ REPO = REPOS + "/{repository_id}"
 PRS = REPO + "/pullRequests"
 PR = PRS + "/{pull_request_id}"
 
-ORG_ID = path_param("organization_id", "From scm_list_organizations.")
-REPO_ID = path_param("repository_id", "From scm_list_repositories.")
-BRANCH_ID = path_param("branch_id", "From scm_list_branches.")
-COMMIT_ID = path_param("commit_id", "From scm_list_commits.")
-PR_ID = path_param("pull_request_id", "From scm_list_pull_requests.")
+# Ids need no description: each comes from the list tool of the same name (scm_list_repositories...).
+ORG_ID = path_param("organization_id")
+REPO_ID = path_param("repository_id")
+BRANCH_ID = path_param("branch_id", "Branch name; may contain '/'.", slash_ok=True)
+COMMIT_ID = path_param("commit_id")
+PR_ID = path_param("pull_request_id")
 
 PR_STATES = ("opened", "closed", "merged")
 VISIBILITIES = ("public", "private")
 
 
 def _pr_fields(*, create: bool) -> tuple[Param, ...]:
-    """The pull request body: required on create, all optional on update."""
+    """The pull request body: required on create, all optional on update (no defaults: a PUT sends
+    only what the model gave). Names and enums that explain themselves carry no description."""
     need = {"required": True} if create else {}
     return (
-        body_param("title", "string", "Pull request title.", **need),
-        body_param("source", "string", "Source branch (the changes).", **need),
-        body_param("target", "string", "Target branch to merge into.", **need),
-        body_param("description", "string", "Pull request body (Markdown)."),
+        body_param("title", "string", "", **need),
+        body_param("source", "string", "Branch with the changes.", **need),
+        body_param("target", "string", "Branch to merge into.", **need),
+        body_param("description", "string", "Markdown."),
+        body_param("state", "string", "", enum=PR_STATES, **({"default": "opened"} if create else {})),
         body_param(
-            "state",
-            "string",
-            "Pull request state.",
-            enum=PR_STATES,
-            **({"default": "opened"} if create else {}),
-        ),
-        body_param(
-            "visibility",
-            "string",
-            "Pull request visibility.",
-            enum=VISIBILITIES,
-            **({"default": "private"} if create else {}),
+            "visibility", "string", "", enum=VISIBILITIES, **({"default": "private"} if create else {})
         ),
     )
 
@@ -72,15 +64,13 @@ SERVICE = ServiceSpec(
             "scm_list_organizations",
             "List organizations (accounts, groups, workspaces) visible to the integration.",
             ORGS,
-            title="List organizations",
         ),
-        get_tool("scm_get_organization", "Get one organization.", ORG, ORG_ID, title="Get organization"),
+        get_tool("scm_get_organization", "Get one organization.", ORG, ORG_ID),
         list_tool(
             "scm_list_repositories",
             "List the repositories of an organization.",
             REPOS,
             ORG_ID,
-            title="List repositories",
         ),
         get_tool(
             "scm_get_repository",
@@ -88,7 +78,6 @@ SERVICE = ServiceSpec(
             REPO,
             ORG_ID,
             REPO_ID,
-            title="Get repository",
         ),
         list_tool(
             "scm_list_branches",
@@ -96,7 +85,6 @@ SERVICE = ServiceSpec(
             REPO + "/branches",
             ORG_ID,
             REPO_ID,
-            title="List branches",
         ),
         get_tool(
             "scm_get_branch",
@@ -105,7 +93,6 @@ SERVICE = ServiceSpec(
             ORG_ID,
             REPO_ID,
             BRANCH_ID,
-            title="Get branch",
         ),
         list_tool(
             "scm_list_commits",
@@ -113,7 +100,6 @@ SERVICE = ServiceSpec(
             REPO + "/commits",
             ORG_ID,
             REPO_ID,
-            title="List commits",
         ),
         get_tool(
             "scm_get_commit",
@@ -122,7 +108,6 @@ SERVICE = ServiceSpec(
             ORG_ID,
             REPO_ID,
             COMMIT_ID,
-            title="Get commit",
         ),
         list_tool(
             "scm_list_pull_requests",
@@ -130,7 +115,6 @@ SERVICE = ServiceSpec(
             PRS,
             ORG_ID,
             REPO_ID,
-            title="List pull requests",
         ),
         get_tool(
             "scm_get_pull_request",
@@ -139,7 +123,6 @@ SERVICE = ServiceSpec(
             ORG_ID,
             REPO_ID,
             PR_ID,
-            title="Get pull request",
         ),
         ToolSpec(
             "scm_create_pull_request",
@@ -148,7 +131,6 @@ SERVICE = ServiceSpec(
             PRS,
             Permission.WRITE,
             (ORG_ID, REPO_ID, *_pr_fields(create=True)),
-            title="Create pull request",
         ),
         ToolSpec(
             "scm_update_pull_request",
@@ -157,7 +139,6 @@ SERVICE = ServiceSpec(
             PR,
             Permission.WRITE,
             (ORG_ID, REPO_ID, PR_ID, *_pr_fields(create=False)),
-            title="Update pull request",
         ),
     ),
 )

@@ -23,9 +23,10 @@ COLLECTION = COLLECTIONS + "/{collection_id}"
 TICKETS = COLLECTION + "/tickets"
 TICKET = TICKETS + "/{ticket_id}"
 
-ORG_ID = path_param("organization_id", "From ticketing_list_organizations.")
-COLLECTION_ID = path_param("collection_id", "From ticketing_list_collections.")
-TICKET_ID = path_param("ticket_id", "From ticketing_list_tickets.")
+# Ids need no description: each comes from the list tool of the same name (ticketing_list_tickets...).
+ORG_ID = path_param("organization_id")
+COLLECTION_ID = path_param("collection_id")
+TICKET_ID = path_param("ticket_id")
 IDS = (ORG_ID, COLLECTION_ID)
 TICKET_IDS = (ORG_ID, COLLECTION_ID, TICKET_ID)
 
@@ -47,20 +48,28 @@ LINK_TYPES = (
 )
 
 
-def _ticket_fields(*, create: bool) -> tuple[Param, ...]:
-    """The ticket body: name, description and type required on create; all optional on update."""
+def _ticket_fields(*, create: bool, described: bool = True) -> tuple[Param, ...]:
+    """The ticket body: name, description and type required on create; all optional on update.
+
+    Names and enums that explain themselves carry no description. The items of
+    ticketing_create_bulk_tickets have the same fields, described once by ticketing_create_ticket.
+    """
+
+    def say(text: str) -> str:
+        return text if described else ""
+
     need = {"required": True} if create else {}
-    status = () if create else (body_param("status", "string", "Ticket status.", enum=STATUSES),)
+    status = () if create else (body_param("status", "string", "", enum=STATUSES),)
     return (
-        body_param("name", "string", "Ticket title.", **need),
-        body_param("description", "string", "Ticket description.", **need),
-        body_param("type", "string", "Ticket type.", enum=TICKET_TYPES, **need),
+        body_param("name", "string", say("Title."), **need),
+        body_param("description", "string", "", **need),
+        body_param("type", "string", "", enum=TICKET_TYPES, **need),
         *status,
-        body_param("priority", "string", "Ticket priority.", enum=PRIORITIES),
-        body_param("assignee_ids", "array", "User ids from ticketing_list_users.", items="string"),
-        body_param("labels", "array", "Label names.", items="string"),
-        body_param("due_date", "string", "Due date, ISO 8601 (YYYY-MM-DD)."),
-        body_param("metadata", "object", "Extra string fields for the vendor."),
+        body_param("priority", "string", "", enum=PRIORITIES),
+        body_param("assignee_ids", "array", say("User ids."), items="string"),
+        body_param("labels", "array", say("Label names."), items="string"),
+        body_param("due_date", "string", say("YYYY-MM-DD.")),
+        body_param("metadata", "object", say("Vendor fields (strings).")),
     )
 
 
@@ -70,12 +79,9 @@ def _write(
     method: Method,
     path: str,
     *params: Param,
-    title: str,
     body_format: Literal["json", "multipart"] = "json",
 ) -> ToolSpec:
-    return ToolSpec(
-        name, description, method, path, Permission.WRITE, params, title=title, body_format=body_format
-    )
+    return ToolSpec(name, description, method, path, Permission.WRITE, params, body_format=body_format)
 
 
 SERVICE = ServiceSpec(
@@ -91,48 +97,40 @@ SERVICE = ServiceSpec(
     tools=(
         list_tool(
             "ticketing_list_organizations",
-            "List the organizations (sites, accounts) of the integration.",
+            "List organizations (sites, accounts).",
             "/ticketing/organizations",
-            title="List organizations",
         ),
         get_tool(
             "ticketing_get_organization",
             "Get one organization.",
             "/ticketing/organizations/{organization_id}",
             ORG_ID,
-            title="Get organization",
         ),
         list_tool(
             "ticketing_list_collections",
-            "List the collections (projects, boards) of an organization.",
+            "List an organization's collections (projects, boards).",
             COLLECTIONS,
             ORG_ID,
-            title="List collections",
         ),
         get_tool(
             "ticketing_get_collection",
             "Get one collection with its ticket statistics.",
             COLLECTION,
             *IDS,
-            title="Get collection",
         ),
         list_tool(
             "ticketing_list_users",
             "List the users (possible assignees).",
             "/ticketing/users",
-            title="List users",
         ),
         get_tool(
             "ticketing_get_user",
             "Get one user.",
             "/ticketing/users/{user_id}",
-            path_param("user_id", "From ticketing_list_users."),
-            title="Get user",
+            path_param("user_id"),
         ),
-        list_tool(
-            "ticketing_list_tickets", "List the tickets of a collection.", TICKETS, *IDS, title="List tickets"
-        ),
-        get_tool("ticketing_get_ticket", "Get one ticket.", TICKET, *TICKET_IDS, title="Get ticket"),
+        list_tool("ticketing_list_tickets", "List the tickets of a collection.", TICKETS, *IDS),
+        get_tool("ticketing_get_ticket", "Get one ticket.", TICKET, *TICKET_IDS),
         _write(
             "ticketing_create_ticket",
             "Create a ticket in a collection.",
@@ -140,74 +138,63 @@ SERVICE = ServiceSpec(
             TICKETS,
             *IDS,
             *_ticket_fields(create=True),
-            title="Create ticket",
         ),
         _write(
             "ticketing_create_bulk_tickets",
-            "Create up to 100 tickets in a collection in one call.",
+            "Create up to 100 tickets in a collection at once.",
             "POST",
             TICKETS + "/bulk",
             *IDS,
             body_param(
                 "tickets",
                 "array",
-                "Tickets, each {name, description, type, priority?, assigneeIds?, labels?, dueDate?}.",
+                "Ticket fields as in ticketing_create_ticket.",
                 required=True,
                 items="object",
+                item_params=_ticket_fields(create=True, described=False),
                 min_items=1,
                 max_items=100,
             ),
             body_param("notify", "boolean", "Notify assignees.", default=False),
-            title="Create tickets in bulk",
         ),
         _write(
             "ticketing_update_ticket",
-            "Update a ticket's fields or status; only the fields given change.",
+            "Update a ticket; only the fields given change.",
             "PUT",
             TICKET,
             *TICKET_IDS,
             *_ticket_fields(create=False),
-            title="Update ticket",
         ),
         _write(
             "ticketing_link_tickets",
-            "Link two tickets of a collection (blocks, relates_to, duplicates, ...).",
+            "Link two tickets of a collection.",
             "POST",
             TICKETS + "/link",
             *IDS,
-            body_param("ticket_id", "string", "Source ticket id.", required=True, wire="sourceTicketId"),
-            body_param(
-                "linked_ticket_id",
-                "string",
-                "Target ticket id.",
-                required=True,
-                wire="targetTicketId",
-            ),
+            body_param("ticket_id", "string", "", required=True, wire="sourceTicketId"),
+            body_param("linked_ticket_id", "string", "", required=True, wire="targetTicketId"),
             body_param(
                 "relationship_type",
                 "string",
-                "How the source relates to the target.",
+                "ticket_id <relationship_type> linked_ticket_id.",
                 required=True,
                 enum=LINK_TYPES,
                 wire="linkType",
             ),
             body_param("description", "string", "Comment on the link.", wire="comment"),
-            title="Link tickets",
         ),
         list_tool(
             "ticketing_list_comments",
             "List the comments of a ticket.",
             TICKET + "/comments",
             *TICKET_IDS,
-            title="List comments",
         ),
         get_tool(
             "ticketing_get_comment",
             "Get one comment of a ticket.",
             TICKET + "/comments/{comment_id}",
             *TICKET_IDS,
-            path_param("comment_id", "From ticketing_list_comments."),
-            title="Get comment",
+            path_param("comment_id"),
         ),
         _write(
             "ticketing_create_comment",
@@ -215,57 +202,43 @@ SERVICE = ServiceSpec(
             "POST",
             TICKET + "/comments",
             *TICKET_IDS,
-            body_param("content", "string", "Comment text.", required=True),
-            body_param("author_id", "string", "Author's user id."),
-            body_param("is_internal", "boolean", "Visible to the team only.", default=False),
-            body_param("mentions", "array", "User ids to mention.", items="string"),
-            body_param("attachment_ids", "array", "Attachment ids to reference.", items="string"),
-            title="Create comment",
+            body_param("content", "string", "", required=True),
+            body_param("author_id", "string", "User id."),
+            body_param("is_internal", "boolean", "Team only.", default=False),
+            body_param("mentions", "array", "User ids.", items="string"),
+            body_param("attachment_ids", "array", "", items="string"),
         ),
         list_tool(
             "ticketing_list_attachments",
-            "List the attachments of a ticket (name, size, type, download URL).",
+            "List a ticket's attachments (name, size, type, download URL).",
             TICKET + "/attachments",
             *TICKET_IDS,
-            title="List attachments",
         ),
         get_tool(
             "ticketing_get_attachment",
-            "Get one attachment's details and download URL.",
+            "Get one attachment, with its download URL.",
             TICKET + "/attachments/{attachment_id}",
             *TICKET_IDS,
-            path_param("attachment_id", "From ticketing_list_attachments."),
-            title="Get attachment",
+            path_param("attachment_id"),
         ),
         _write(
             "ticketing_create_attachment",
-            "Attach a file to a ticket; file_data is the content as base64.",
+            "Attach a file to a ticket.",
             "POST",
             TICKET + "/attachments",
             *TICKET_IDS,
             Param(
                 "file_data",
                 "string",
-                "File content, base64-encoded.",
+                "Content, base64.",
                 location="file",
                 required=True,
                 base64=True,
                 wire="file",
             ),
-            body_param(
-                "file_name",
-                "string",
-                "File name, e.g. report.txt.",
-                required=True,
-            ),
-            body_param(
-                "mime_type",
-                "string",
-                "MIME type, e.g. text/plain.",
-                required=True,
-            ),
-            body_param("description", "string", "What the file is."),
-            title="Create attachment",
+            body_param("file_name", "string", "", required=True),
+            body_param("mime_type", "string", "", required=True),
+            body_param("description", "string", ""),
             body_format="multipart",
         ),
         list_tool(
@@ -273,7 +246,6 @@ SERVICE = ServiceSpec(
             "List the labels of a ticket.",
             TICKET + "/labels",
             *TICKET_IDS,
-            title="List labels",
         ),
         _write(
             "ticketing_create_label",
@@ -281,11 +253,10 @@ SERVICE = ServiceSpec(
             "POST",
             TICKET + "/labels",
             *TICKET_IDS,
-            body_param("name", "string", "Label name.", required=True),
-            body_param("description", "string", "Label description."),
-            body_param("color", "string", "Color as #RRGGBB.", pattern="^#[0-9A-Fa-f]{6}$"),
-            body_param("category", "string", "Label category."),
-            title="Create label",
+            body_param("name", "string", "", required=True),
+            body_param("description", "string", ""),
+            body_param("color", "string", "", pattern="^#[0-9A-Fa-f]{6}$"),
+            body_param("category", "string", ""),
         ),
     ),
 )

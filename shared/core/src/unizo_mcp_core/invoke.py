@@ -1,7 +1,9 @@
 """Tool arguments → one HTTP call: path, query, JSON or multipart body, integration id.
 
 Pure (no network, no MCP SDK): snake_case tool arguments map to their wire names
-(`Param.wire_name`, camelCase), `None` values are dropped, path values go through `paths`, and
+(`Param.wire_name`, camelCase), also inside the items of arrays of objects (`Param.item_params`);
+`None` values are dropped and declared defaults filled (query and body alike, so the request matches
+the schema the model saw); path values go through `paths`; `local_max_length` guards are checked;
 base64 file arguments become a multipart upload for the client's `multipart=` argument.
 """
 
@@ -64,6 +66,44 @@ def _decode_file(param: Param, value: Any) -> bytes:
         ) from None
 
 
+def _check_length(param: Param, value: Any, where: str) -> None:
+    limit = param.local_max_length
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        raise ToolInputError(f"Refused {where}: at most {limit} characters")
+
+
+def _with_default(param: Param, value: Any) -> Any:
+    return param.default if value is None and param.has_default else value
+
+
+def _wire_items(param: Param, value: Any) -> Any:
+    """An array of objects with snake_case fields → the same array with wire names (defaults filled)."""
+    fields = param.item_params
+    if fields is None or not isinstance(value, list | tuple):
+        return value
+    by_name = {f.name: f for f in fields}
+    items: list[dict[str, Any]] = []
+    for index, item in enumerate(value):
+        where = f"{param.name}[{index}]"
+        if not isinstance(item, Mapping):
+            raise ToolInputError(f"Refused {where}: expected an object")
+        unknown = sorted(set(map(str, item)) - set(by_name))
+        if unknown:
+            raise ToolInputError(
+                f"Refused {where}: unknown field {', '.join(map(repr, unknown))} "
+                f"(accepted: {', '.join(by_name)})"
+            )
+        wired: dict[str, Any] = {}
+        for field in fields:
+            field_value = _with_default(field, item.get(field.name))
+            if field_value is None:
+                continue
+            _check_length(field, field_value, f"{where}.{field.name}")
+            wired[field.wire_name] = _wire_items(field, field_value)
+        items.append(wired)
+    return items
+
+
 def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
     """Map validated `arguments` onto the HTTP call `tool` declares."""
     by_name = {p.name: p for p in tool_params(tool)}
@@ -74,10 +114,11 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
     integration_id: str | None = None
     for param in by_name.values():
         value = arguments.get(param.name)
-        if value is None and param.has_default and param.location == "query":
-            value = param.default
+        if param.location in ("query", "body"):  # path params have no default; file data never
+            value = _with_default(param, value)
         if value is None:
             continue
+        _check_length(param, value, param.name)
         if param.name == INTEGRATION_ID.name:
             integration_id = check_value(param.name, value, what="an integration id")
         elif param.location == "path":
@@ -87,12 +128,12 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
         elif param.location == "file" or param.base64:
             files[param.wire_name] = _decode_file(param, value)
         elif param.location == "body":
-            body[param.wire_name] = value
+            body[param.wire_name] = _wire_items(param, value)
         else:  # header params other than integration_id are not part of the contract
             raise ToolInputError(
                 f"{tool.name}: parameter {param.name} has an unsupported location {param.location}"
             )
-    path = render_path(tool.path, path_values)
+    path = render_path(tool.path, path_values, slash_ok={p.name for p in tool.path_params() if p.slash_ok})
     multipart: dict[str, MultipartValue] | None = None
     json_body: dict[str, Any] | None = None
     if tool.body_format == "multipart" or files:

@@ -4,13 +4,17 @@ A path value is refused (with `ToolInputError` naming the parameter) when it is 
 contains `..`, contains `/` or `\\`, `?`, `#` or `%` (encoded input is refused rather than decoded
 twice), contains control, format or line-separator characters, starts with `-`, or is too long.
 Accepted values are percent-encoded with nothing left unescaped but RFC 3986 unreserved characters.
+
+A parameter declared `slash_ok` (branch names such as `feature/x`) may contain `/` between non-empty
+segments other than `.`: the value stays one path segment, its slashes sent as `%2F`. Everything
+else above still applies.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from urllib.parse import quote
 
 from .errors import ToolInputError
@@ -35,8 +39,11 @@ def placeholders(template: str) -> tuple[str, ...]:
     return tuple(_PLACEHOLDER.findall(template))
 
 
-def check_value(name: str, value: object, *, what: str = "a path parameter") -> str:
-    """Return `value` as a string if it is safe as one path segment (or header value); else raise."""
+def check_value(name: str, value: object, *, what: str = "a path parameter", slash_ok: bool = False) -> str:
+    """Return `value` as a string if it is safe as one path segment (or header value); else raise.
+
+    `slash_ok`: '/' is accepted between non-empty segments that are not '.' (it is encoded as %2F).
+    """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ToolInputError(f"Refused {name}: {what} must be a string")
     text = str(value)
@@ -46,7 +53,15 @@ def check_value(name: str, value: object, *, what: str = "a path parameter") -> 
         raise ToolInputError(f"Refused {name}: {what} is limited to {MAX_VALUE_LENGTH} characters")
     if text in (".", "..") or ".." in text:
         raise ToolInputError(f"Refused {name}: {what} cannot be '.' or contain '..'")
+    if slash_ok and "/" in text:
+        segments = text.split("/")
+        if any(not segment or segment == "." for segment in segments):
+            raise ToolInputError(
+                f"Refused {name}: {what} cannot start or end with '/', contain '//' or a '.' segment"
+            )
     for char, shown in _FORBIDDEN_CHARS.items():
+        if char == "/" and slash_ok:
+            continue
         if char in text:
             raise ToolInputError(f"Refused {name}: {what} cannot contain {shown}")
     for char in text:
@@ -61,11 +76,17 @@ def check_value(name: str, value: object, *, what: str = "a path parameter") -> 
     return text
 
 
-def render_path(template: str, values: Mapping[str, object]) -> str:
-    """Fill `template` ("/edr/devices/{device_id}") with checked, percent-encoded values."""
+def render_path(
+    template: str, values: Mapping[str, object], *, slash_ok: Collection[str] = frozenset()
+) -> str:
+    """Fill `template` ("/edr/devices/{device_id}") with checked, percent-encoded values.
+
+    Placeholders named in `slash_ok` may hold '/' (see `check_value`); it is encoded as %2F, so each
+    value still fills exactly one segment.
+    """
     names = placeholders(template)
     missing = [n for n in names if values.get(n) is None]
     if missing:
         raise ToolInputError(f"Missing required path parameter {', '.join(missing)}")
-    encoded = {n: quote(check_value(n, values[n]), safe="") for n in names}
+    encoded = {n: quote(check_value(n, values[n], slash_ok=n in slash_ok), safe="") for n in names}
     return _PLACEHOLDER.sub(lambda m: encoded[m.group(1)], template)

@@ -13,7 +13,14 @@ from typing import Any
 
 from .spec import INTEGRATION_ID, Param, ToolSpec
 
-__all__ = ["argument_validator", "input_schema", "param_schema", "tool_params", "validate_arguments"]
+__all__ = [
+    "argument_validator",
+    "input_schema",
+    "object_schema",
+    "param_schema",
+    "tool_params",
+    "validate_arguments",
+]
 
 _MAX_SHOWN = 60  # characters of a rejected value quoted back in an error message
 
@@ -48,7 +55,9 @@ def param_schema(param: Param) -> dict[str, Any]:
     if param.pattern is not None:
         schema["pattern"] = param.pattern
     if param.type == "array":
-        if param.items is not None:
+        if param.item_params is not None:
+            schema["items"] = object_schema(param.item_params)
+        elif param.items is not None:
             schema["items"] = {"type": param.items}
         if param.min_items is not None:
             schema["minItems"] = param.min_items
@@ -59,13 +68,8 @@ def param_schema(param: Param) -> dict[str, Any]:
     return schema
 
 
-def input_schema(tool: ToolSpec) -> dict[str, Any]:
-    """The tool's `inputSchema`: an object with every argument, `required`, no extra properties.
-
-    `integration_id` is never required in the schema: the core resolves it from the environment or
-    the single visible integration, and a failed resolution is a tool error listing the choices.
-    """
-    params = tool_params(tool)
+def object_schema(params: tuple[Param, ...]) -> dict[str, Any]:
+    """An object with `params` as properties, their `required`, and no extra properties."""
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {p.name: param_schema(p) for p in params},
@@ -75,6 +79,15 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
         schema["required"] = required
     schema["additionalProperties"] = False
     return schema
+
+
+def input_schema(tool: ToolSpec) -> dict[str, Any]:
+    """The tool's `inputSchema`: an object with every argument, `required`, no extra properties.
+
+    `integration_id` is never required in the schema: the core resolves it from the environment or
+    the single visible integration, and a failed resolution is a tool error listing the choices.
+    """
+    return object_schema(tool_params(tool))
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -87,19 +100,24 @@ def _shown(value: Any) -> str:
 
 def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
     """One short clause per schema violation, naming the argument; never echoes long values."""
-    path = ".".join(str(part) for part in error.absolute_path)
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    path = path.removeprefix(".")  # tickets[0].type, as invoke and the API name it
     where = path or "arguments"
     keyword = error.validator
     limit = error.validator_value
     value = error.instance
+    # inside an array item (tickets[0]) the message names the item and its own fields
+    inside = f"{path}: " if path else ""
+    what = "field" if path else "argument"
     if keyword == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
+        own = error.schema if isinstance(error.schema, Mapping) else schema
+        allowed = sorted(own.get("properties", {}))
         extra = sorted(set(value) - set(allowed)) if isinstance(value, Mapping) else []
         names = ", ".join(repr(n) for n in extra) or "?"
-        return f"unknown argument {names} (accepted: {', '.join(allowed) or 'none'})"
+        return f"{inside}unknown {what} {names} (accepted: {', '.join(allowed) or 'none'})"
     if keyword == "required":
         missing = [n for n in limit if isinstance(value, Mapping) and n not in value]
-        return f"missing required argument {', '.join(repr(n) for n in missing)}"
+        return f"{inside}missing required {what} {', '.join(repr(n) for n in missing)}"
     if keyword == "type":
         return f"{where}: expected {limit}, got {type(value).__name__} {_shown(value)}"
     if keyword == "enum":

@@ -41,7 +41,12 @@ def camel_case(name: str) -> str:
 
 @attrs.frozen
 class Param:
-    """One tool argument: snake_case for the model, camelCase (or `wire`) on the wire."""
+    """One tool argument: snake_case for the model, camelCase (or `wire`) on the wire.
+
+    Constraints that a model needs (type, enum, bounds, pattern, item schema) are advertised in the
+    JSON Schema. `local_max_length` is a guard checked by `invoke.build_call` only: it keeps absurd
+    values away from the API without costing context in every `tools/list`.
+    """
 
     name: str
     type: ParamType
@@ -60,6 +65,25 @@ class Param:
     min_items: int | None = None
     max_items: int | None = None
     base64: bool = False  # a string of base64 that is decoded to bytes before sending (file uploads)
+    # An array of objects (`items="object"`): the fields of each item, snake_case for the model and
+    # mapped to their wire names (defaults filled) like top-level body params.
+    item_params: tuple[Param, ...] | None = None
+    # A path value that may contain '/' (branch names such as feature/x): sent as %2F inside its one
+    # segment. Every other path check still applies ('..', empty segments, '?', '#', '%', control chars).
+    slash_ok: bool = False
+    local_max_length: int | None = None  # checked before sending, not advertised in the schema
+
+    def __attrs_post_init__(self) -> None:
+        if self.item_params is not None:
+            if self.type != "array" or self.items != "object":
+                raise ValueError(f"{self.name}: item_params needs type='array' and items='object'")
+            names = [p.name for p in self.item_params]
+            if not names or len(set(names)) != len(names):
+                raise ValueError(f"{self.name}: item_params must be non-empty with distinct names")
+            if any(p.location not in ("body", "query") or p.base64 for p in self.item_params):
+                raise ValueError(f"{self.name}: item_params are plain fields (no path, file or header)")
+        if self.slash_ok and self.location != "path":
+            raise ValueError(f"{self.name}: slash_ok applies to path params only")
 
     @property
     def wire_name(self) -> str:
@@ -70,8 +94,13 @@ class Param:
         return self.default is not NO_DEFAULT
 
 
-def path_param(name: str, description: str, **kw: Any) -> Param:
-    return Param(name, "string", description, location="path", required=True, min_length=1, **kw)
+def path_param(name: str, description: str = "", **kw: Any) -> Param:
+    """A required path segment. No `minLength` in the schema: `paths` refuses empty values, naming them.
+
+    No description is needed when the name says where the value comes from (`ticket_id` of a
+    ticketing tool comes from `ticketing_list_tickets`): every word here is paid on every turn.
+    """
+    return Param(name, "string", description, location="path", required=True, **kw)
 
 
 def query_param(name: str, type: ParamType, description: str, **kw: Any) -> Param:
@@ -82,43 +111,47 @@ def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param
     return Param(name, type, description, location="body", **kw)
 
 
+# offset/limit need no description: name, bounds and default say it all (each word costs context).
 PAGING: tuple[Param, ...] = (
-    Param("offset", "integer", "Records to skip.", default=0, minimum=0),
-    Param("limit", "integer", "Page size.", default=20, minimum=1, maximum=100),
-    Param(
-        "sort",
-        "string",
-        "Sort fields, comma-separated; '-' prefix = descending.",
-        max_length=200,
-    ),
+    Param("offset", "integer", "", default=0, minimum=0),
+    Param("limit", "integer", "", default=20, minimum=1, maximum=100),
+    Param("sort", "string", "Comma-separated fields; '-' = descending.", local_max_length=200),
 )
 
 # The parameter every data tool takes; optional when the core can resolve it (env or single integration).
+# No description: the server instructions and <service>_list_integrations explain it once, and a call
+# that needs it anyway fails listing the choices. Empty, hostile and over-long values are refused by
+# `invoke` (`paths.check_value` and `local_max_length`), not by a schema repeated in every tool.
 INTEGRATION_ID = Param(
     "integration_id",
     "string",
-    "Optional when unambiguous or configured.",
+    "",
     location="header",
     wire="integrationId",
-    min_length=1,
-    max_length=200,
+    local_max_length=200,
 )
 
 
 @attrs.frozen
 class Annotations:
+    """MCP tool hints. readOnly/destructive/idempotent are always stated: their MCP defaults
+    (false/true/false) would be wrong for most tools. `open_world` None leaves openWorldHint out,
+    which MCP defines as true: every tool here reaches a third-party vendor through Unizo."""
+
     read_only: bool
     destructive: bool
     idempotent: bool
-    open_world: bool = True
+    open_world: bool | None = None
 
     def as_mcp(self) -> dict[str, bool]:
-        return {
+        hints = {
             "readOnlyHint": self.read_only,
             "destructiveHint": self.destructive,
             "idempotentHint": self.idempotent,
-            "openWorldHint": self.open_world,
         }
+        if self.open_world is not None:
+            hints["openWorldHint"] = self.open_world
+        return hints
 
 
 @attrs.frozen
@@ -131,6 +164,8 @@ class ToolSpec:
     path: str  # template with snake_case placeholders: "/edr/devices/{device_id}"
     permission: Permission
     params: tuple[Param, ...] = ()
+    # Only when it says more than the name: without one, MCP clients display the name, and a title
+    # that restates it ("List tickets" for ticketing_list_tickets) costs bytes in every tools/list.
     title: str | None = None
     body_format: Literal["json", "multipart"] = "json"
     # "http": a plain API call; "connectors"/"integrations": the core's discovery handlers.
@@ -199,7 +234,7 @@ def discovery_tools(service: str, title: str) -> tuple[ToolSpec, ...]:
     return (
         ToolSpec(
             f"{service}_list_connectors",
-            f"List the {title} connectors (vendors) that have integrations in this Unizo account.",
+            f"List the {title} connectors (vendors) of this Unizo account.",
             "POST",
             "/integrations/search",
             Permission.READ,
@@ -207,11 +242,11 @@ def discovery_tools(service: str, title: str) -> tuple[ToolSpec, ...]:
         ),
         ToolSpec(
             f"{service}_list_integrations",
-            f"List the {title} integrations (id and name) of one connector; use an id as integration_id.",
+            "List a connector's integrations (id, name); use an id as integration_id.",
             "POST",
             "/integrations/search",
             Permission.READ,
-            (Param("connector", "string", "Connector name from the list_connectors tool.", required=True, min_length=1),),
+            (Param("connector", "string", f"From {service}_list_connectors.", required=True, min_length=1),),
             handler="integrations",
         ),
     )
