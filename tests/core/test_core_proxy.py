@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 import socket
 
 import pytest
@@ -53,6 +54,10 @@ async def test_wrong_proxy_credentials(api: FakeApi, make_client, proxy, monkeyp
         assert secret not in caplog.text
     assert not [r for r in caplog.records if r.name == "unizo_mcp.retry"]  # 407 is not retried
     assert api.requests == []
+    # aiohttp's proxy error repr carries Proxy-Authorization; nothing of it may stay chained.
+    assert error.__context__ is None and error.__cause__ is None
+    chained = "".join(traceback.format_exception(error))
+    assert wrong not in chained and "Proxy-Authorization" not in chained
 
 
 async def test_proxy_down(api: FakeApi, make_client, monkeypatch, caplog) -> None:

@@ -440,7 +440,12 @@ class UnizoClient:
         try:
             return await retrying()
         except _Retry as final:
-            raise self._final_error(final, idempotent=idempotent) from None
+            last = final
+        # Raised outside the except block so no exception context (aiohttp errors can carry
+        # Proxy-Authorization in their repr) stays chained to what callers and reporters see.
+        error = self._final_error(last, idempotent=idempotent)
+        error.__context__ = error.__cause__ = None
+        raise error
 
     def _final_error(self, final: _Retry, *, idempotent: bool) -> UnizoError:
         error, decision = final.error, final.decision

@@ -1,0 +1,63 @@
+"""Load: 200 concurrent tool calls through one server against a sandbox limited to 5 concurrent requests.
+
+The core's limiter works per minute (UNIZO_RATE_LIMIT, no window setting), so the per-minute limit is
+not scaled down: it is set high enough (RATE per minute on both sides) that the burst covers most of
+the calls and the rest are paced at RATE/60 per second, which keeps the test around 15 s.
+
+Expected: never more than 5 requests in flight at the API, not a single 429, every call completes, and
+the paced part runs at no less than 95% of the allowance. The achieved rate is computed from the
+sandbox's own timestamps of the requests it received, not from the test's duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from .conftest import server_session, text_of
+
+CALLS = 200
+CONCURRENCY = 5
+RATE = 160  # per minute, on both sides: a 160-request burst, then 160/60 = 2.67 requests per second
+SKIP_AFTER_BURST = 3  # requests right after the burst, where the client keeps a small reserve
+
+
+@pytest.mark.slow
+async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
+    sandbox.set_limits(rate_limit=RATE, max_concurrency=CONCURRENCY, rate_window=60, daily_quota=100_000)
+    env = {
+        "UNIZO_RATE_LIMIT": str(RATE),
+        "UNIZO_MAX_CONCURRENCY": str(CONCURRENCY),
+        "UNIZO_RETRY_ATTEMPTS": "0",  # a 429 would be a failed call, not hidden by a retry
+    }
+    async with server_session(sandbox, ("edr",), env=env) as session:
+        args = {"integration_id": session.integration("edr"), "limit": 5}
+        # hold each request a moment at the API so that concurrency really builds up
+        sandbox.set_faults("GET /api/v1/edr/*=latency:25")
+        sandbox.clear_requests()
+        results = await asyncio.gather(
+            *(session.call("edr_list_devices", args, timeout=120) for _ in range(CALLS))
+        )
+
+    failed = [text_of(r) for r in results if r.is_error]
+    assert not failed, f"{len(failed)} of {CALLS} calls failed, e.g. {failed[0]}"
+    entries = [e for e in sandbox.requests() if e.path == "/api/v1/edr/devices"]
+    assert len(entries) == CALLS, f"{len(entries)} requests for {CALLS} calls"
+    assert sandbox.count_429s() == 0, "the API had to refuse requests with 429"
+    in_flight = sandbox.max_in_flight[sandbox.key_id("full")]
+    assert in_flight <= CONCURRENCY, f"{in_flight} requests in flight at the API (limit {CONCURRENCY})"
+    assert in_flight >= 2, "the calls never overlapped: the scenario did not exercise concurrency"
+
+    times = sorted(e.timestamp for e in entries)
+    allowance = RATE / 60  # requests per second once the burst is used up
+    start = RATE + SKIP_AFTER_BURST  # index of the first request well inside the paced part
+    paced = len(times) - 1 - start
+    assert paced >= 20, "too few paced requests to measure a rate"
+    achieved = paced / (times[-1] - times[start])
+    ratio = achieved / allowance
+    assert ratio >= 0.95, f"achieved {achieved:.3f}/s, {ratio:.1%} of the {allowance:.3f}/s allowance"
+    # the whole run against the token bucket: burst plus refill over the time it took
+    overall = len(times) / (RATE + allowance * (times[-1] - times[0]))
+    assert overall >= 0.95, f"only {overall:.1%} of the allowance used over the whole run"

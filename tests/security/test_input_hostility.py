@@ -1,0 +1,289 @@
+"""Input hostility: no tool argument can steer a request anywhere but the tool's own endpoint.
+
+Every path parameter and string query parameter of every tool (from the ServiceSpecs), and the
+integration id header of every service, gets hostile values: the named classics (`../`, `%2e%2e`, `/`,
+`?`, `#`, a leading `-`, control characters, CR/LF, bidi and zero-width characters, very long values)
+and strings hypothesis generates. Each call must either be refused with a tool error that names the
+argument (and then nothing reached the API), or reach exactly the intended endpoint: the sandbox's
+record of the raw request line must have the template's segments, the value in its own segment
+percent-encoded so that it decodes back to exactly what was given, and the query exactly as given.
+Integer query parameters get arbitrary integers: in range they are sent as given, out of range they
+are schema errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from unizo_mcp_core.spec import ToolSpec
+
+from .conftest import CLIENT_ENV, UNLIMITED, PortalSession
+from .support import SERVERS, all_tools, body_value, inprocess_client, text_of
+
+UNRESERVED_OR_ESCAPED = re.compile(r"(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+")
+SAFE_ID = "id-123"
+
+NAMED = [
+    "../",
+    "..",
+    ".",
+    "../../admin",
+    "..%2f..%2fadmin",
+    "%2e%2e",
+    "%2e%2e%2f",
+    "%252e%252e",
+    "%2F",
+    "%00",
+    "/",
+    "a/b",
+    "/etc/passwd",
+    "\\..\\..",
+    "?",
+    "a?admin=true",
+    "#",
+    "a#b",
+    "-",
+    "-rf",
+    "--help",
+    "\x00",
+    "a\x00b",
+    "a\r\nX-Injected: 1",
+    "\n",
+    "\t",
+    "\x7f",
+    "\u202eevil",
+    "zero\u200bwidth",
+    "line\u2028sep",
+    " ",
+    " padded ",
+    "",
+    "é",
+    "日本語",
+    "😀",
+    "\uff0e\uff0e",  # fullwidth full stops
+    "a;b=c",
+    "a&limit=1",
+    "a=b",
+    "~user",
+    "' OR '1'='1",
+    "<script>",
+    "$(id)",
+    "x" * 255,
+    "x" * 257,
+    "x" * 10_000,
+]
+
+FRAGMENTS = [
+    "..",
+    ".",
+    "/",
+    "\\",
+    "%",
+    "%2e",
+    "%2f",
+    "?",
+    "#",
+    "&",
+    "=",
+    "-",
+    ";",
+    " ",
+    "\r\n",
+    "\x00",
+    "é",
+    "~",
+]
+HOSTILE = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(codec="ascii"), min_size=1),
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), min_size=1, max_size=12).map(
+        "".join
+    ),
+    st.text(min_size=200, max_size=3000),
+)
+
+
+def _cases() -> list[tuple[str, str]]:
+    """(tool, argument) for every path and string query parameter, and one data tool per service for
+    integration_id (the header is set the same way for every tool)."""
+    cases: list[tuple[str, str]] = []
+    header_done: set[str] = set()
+    for spec, tool in all_tools("server"):
+        for param in tool.params:
+            if param.location == "path" or (param.location == "query" and param.type == "string"):
+                cases.append((tool.name, param.name))
+        if tool.needs_integration and spec.name not in header_done:
+            header_done.add(spec.name)
+            cases.append((tool.name, "integration_id"))
+    return cases
+
+
+CASES = _cases()
+TOOLS: dict[str, tuple[str, ToolSpec]] = {tool.name: (spec.name, tool) for spec, tool in all_tools("server")}
+
+
+@pytest.fixture
+def quiet_sandbox(sandbox_server: Any, portal_session: PortalSession) -> Any:
+    """The module's sandbox with an empty request log (no reset: nothing here writes data)."""
+    sandbox_server.set_limits(**UNLIMITED)
+    sandbox_server.clear_requests()
+    return sandbox_server
+
+
+def base_args(service: str, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
+    args: dict[str, Any] = {p.name: SAFE_ID for p in tool.path_params()}
+    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location in ("body", "file")})
+    if tool.needs_integration:
+        args["integration_id"] = integrations[service]
+    return args
+
+
+def check_request(tool: ToolSpec, args: dict[str, Any], entry: Any) -> None:
+    """The recorded request went to the tool's endpoint, with every value intact."""
+    assert entry.method == tool.method, entry
+    if tool.handler != "http":  # discovery tools: the core searches integrations and filters locally
+        assert entry.raw_path == "/api/v1" + tool.path, entry
+        return
+    raw_path, _, raw_query = entry.raw_path.partition("?")
+    expected = ("/api/v1" + tool.path).split("/")
+    got = raw_path.split("/")
+    assert len(got) == len(expected), f"{entry.raw_path!r} does not have the shape of {tool.path}"
+    for want, seg in zip(expected, got, strict=True):
+        placeholder = re.fullmatch(r"\{(\w+)\}", want)
+        if placeholder is None:
+            assert seg == want, f"{entry.raw_path!r}: segment {seg!r} should be {want!r}"
+            continue
+        assert UNRESERVED_OR_ESCAPED.fullmatch(seg), (
+            f"{entry.raw_path!r}: segment {seg!r} is not fully escaped"
+        )
+        decoded = unquote(seg, encoding="utf-8", errors="strict")
+        assert decoded == str(args[placeholder.group(1)]), (
+            f"{entry.raw_path!r}: {decoded!r} was not sent as given"
+        )
+        assert decoded not in (".", "..")
+    wire = {p.wire_name: p for p in tool.params if p.location == "query"}
+    query = parse_qsl(raw_query, keep_blank_values=True, strict_parsing=bool(raw_query), errors="strict")
+    names = [name for name, _ in query]
+    assert len(names) == len(set(names)) and set(names) <= set(wire), (
+        f"unexpected query in {entry.raw_path!r}"
+    )
+    for name, value in query:
+        given_value = args.get(wire[name].name, wire[name].default)
+        assert value == str(given_value), f"{name}={value!r} in {entry.raw_path!r}, given {given_value!r}"
+    for param in wire.values():
+        if param.name in args:
+            assert param.wire_name in names, f"{param.name} was dropped from {entry.raw_path!r}"
+    if "integration_id" in args:
+        assert entry.integration_id == args["integration_id"], entry
+
+
+def check_outcome(tool: ToolSpec, arg: str, args: dict[str, Any], result: Any, sent: list[Any]) -> None:
+    text = text_of(result)
+    if not sent:
+        # refused here: a tool error that says which argument, never a bare crash
+        assert result.is_error, f"{tool.name}: no request was made, yet the call succeeded: {text}"
+        assert arg in text, f"{tool.name}({arg}=...): the refusal does not name the argument: {text}"
+        assert "internal error" not in text.lower(), text
+        return
+    if tool.handler == "http":
+        assert len(sent) == 1, f"{tool.name}: {len(sent)} requests for one call (retries are off)"
+    for entry in sent:
+        check_request(tool, args, entry)
+    if result.is_error:  # the API's answer (404 unknown id, 400 bad sort...), passed on as a tool error
+        assert "HTTP " in text and "internal error" not in text.lower(), text
+
+
+def run_case(session: PortalSession, sandbox: Any, tool_name: str, arg: str, value: Any) -> None:
+    service, tool = TOOLS[tool_name]
+    args = {**base_args(service, tool, session.integrations), arg: value}
+    before = len(sandbox.requests())
+    result = session.call(tool_name, args)
+    sent = sandbox.requests()[before:]
+    check_outcome(tool, arg, args, result, sent)
+
+
+def _with_named_examples(test: Any) -> Any:
+    for value in NAMED:
+        test = example(value=value)(test)
+    return test
+
+
+@pytest.mark.parametrize(("tool_name", "arg"), CASES, ids=[f"{t}-{a}" for t, a in CASES])
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@_with_named_examples
+@given(value=HOSTILE)
+def test_hostile_strings(
+    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: str
+) -> None:
+    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
+
+
+INT_CASES = [
+    (tool.name, param.name)
+    for _spec, tool in all_tools("server")
+    for param in tool.params
+    if param.type == "integer"
+]
+
+
+@pytest.mark.parametrize(("tool_name", "arg"), INT_CASES, ids=[f"{t}-{a}" for t, a in INT_CASES])
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(value=0)
+@example(value=-1)
+@example(value=1)
+@example(value=100)
+@example(value=101)
+@example(value=2**63)
+@example(value=-(2**63))
+@given(value=st.integers())
+def test_integer_query_parameters(
+    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: int
+) -> None:
+    """In range: sent exactly as given. Out of range: a schema error naming the argument, nothing sent."""
+    _service, tool = TOOLS[tool_name]
+    param = next(p for p in tool.params if p.name == arg)
+    before = len(quiet_sandbox.requests())
+    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
+    sent = quiet_sandbox.requests()[before:]
+    in_range = (param.minimum is None or value >= param.minimum) and (
+        param.maximum is None or value <= param.maximum
+    )
+    assert bool(sent) == in_range, f"{arg}={value}: in range {in_range}, but {len(sent)} request(s) sent"
+
+
+@pytest.mark.parametrize("server", [s for s in SERVERS if s != "server"])
+async def test_single_service_servers_refuse_traversal(server: str, sandbox: Any) -> None:
+    """The per-service servers are built by the same core; spot-check them with the classics."""
+    sandbox.set_limits(**UNLIMITED)
+    env = {**sandbox.env("full"), **CLIENT_ENV}
+    async with inprocess_client(server, env) as (client, _server):
+        checked = 0
+        for spec, tool in all_tools(server):
+            for param in tool.path_params():
+                for value in ("../x", "a/b", "%2e%2e", "?a=b", "#x", "-x", "a\r\nb"):
+                    args = {
+                        **base_args(spec.name, tool, {spec.name: sandbox.integrations(spec.name)[0]["id"]})
+                    }
+                    args[param.name] = value
+                    before = len(sandbox.requests())
+                    result = await client.call_tool(tool.name, args)
+                    check_outcome(tool, param.name, args, result, sandbox.requests()[before:])
+                    checked += 1
+        assert checked > 0

@@ -1,0 +1,122 @@
+"""Wrong types, missing required arguments, out-of-range values: schema errors (isError), never a crash.
+
+For every tool of every service (from the ServiceSpecs): each bad call must come back as a tool error
+that names the offending argument, must not reach the API, and must leave the server serving.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from unizo_mcp_core.spec import Param, ToolSpec
+
+from .conftest import PortalSession
+from .support import all_tools, base_env, body_value, stdio_client, text_of
+
+TOOLS = {tool.name: (spec.name, tool) for spec, tool in all_tools("server")}
+WRONG_TYPES: dict[str, list[Any]] = {
+    "string": [123, 1.5, True, ["a"], {"a": 1}],
+    "integer": ["20", 1.5, True, [1], {"n": 1}],
+    "number": ["1", True, [1]],
+    "boolean": ["true", 1, [True]],
+    "array": ["a", 1, {"a": 1}],
+    "object": ["a", 1, ["a"]],
+}
+
+
+def valid_args(service: str, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
+    args: dict[str, Any] = {p.name: "id-1" for p in tool.path_params()}
+    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location not in ("path",)})
+    if tool.needs_integration:
+        args["integration_id"] = integrations[service]
+    return args
+
+
+def bad_calls(tool: ToolSpec, args: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(what, arguments, the name the error must mention)."""
+    calls: list[tuple[str, dict[str, Any], str]] = []
+    for param in tool.params:
+        if param.required:
+            calls.append(
+                (f"missing {param.name}", {k: v for k, v in args.items() if k != param.name}, param.name)
+            )
+        for wrong in WRONG_TYPES[param.type]:
+            calls.append((f"{param.name}={wrong!r}", {**args, param.name: wrong}, param.name))
+        calls += range_calls(param, args)
+        if param.enum:
+            calls.append((f"{param.name} not in enum", {**args, param.name: "not-a-choice"}, param.name))
+        if param.min_length:
+            calls.append((f"{param.name} empty", {**args, param.name: ""}, param.name))
+        longest = param.max_length or getattr(param, "local_max_length", None)
+        if longest:
+            too_long = "x" * (longest + 1)
+            calls.append((f"{param.name} too long", {**args, param.name: too_long}, param.name))
+        if param.max_items:
+            items = [body_value(Param("x", param.items or "string", ""))] * (param.max_items + 1)
+            calls.append((f"{param.name} too many items", {**args, param.name: items}, param.name))
+    if tool.needs_integration:
+        calls.append(("integration_id=42", {**args, "integration_id": 42}, "integration_id"))
+    calls.append(("unknown argument", {**args, "no_such_argument": "x"}, "no_such_argument"))
+    return calls
+
+
+def range_calls(param: Param, args: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    calls = []
+    if param.type not in ("integer", "number"):
+        return calls
+    if param.minimum is not None:
+        below = int(param.minimum) - 1
+        calls.append((f"{param.name}={below}", {**args, param.name: below}, param.name))
+    if param.maximum is not None:
+        above = int(param.maximum) + 1
+        calls.append((f"{param.name}={above}", {**args, param.name: above}, param.name))
+        calls.append((f"{param.name}=huge", {**args, param.name: 10**30}, param.name))
+    return calls
+
+
+@pytest.mark.parametrize("tool_name", list(TOOLS))
+def test_bad_arguments_are_schema_errors(
+    tool_name: str, portal_session: PortalSession, sandbox_server: Any
+) -> None:
+    service, tool = TOOLS[tool_name]
+    args = valid_args(service, tool, portal_session.integrations)
+    sandbox_server.clear_requests()
+    problems = []
+    for what, bad, name in bad_calls(tool, args):
+        result = portal_session.call(tool_name, bad)
+        text = text_of(result)
+        if not result.is_error:
+            problems.append(f"{what}: accepted ({text[:200]})")
+        elif name not in text or "internal error" in text.lower():
+            problems.append(f"{what}: the error does not name {name}: {text[:300]}")
+    assert not problems, "\n".join(problems)
+    assert sandbox_server.requests() == [], "a call with bad arguments reached the API"
+    # and the server still serves
+    alive = portal_session.call(f"{service}_list_connectors", {})
+    assert not alive.is_error, text_of(alive)
+
+
+@pytest.mark.slow
+async def test_schema_errors_over_stdio(sandbox: Any, tmp_path: Path) -> None:
+    """On the wire: bad arguments are isError results, not JSON-RPC errors, and the process stays up."""
+    env = base_env(tmp_path, sandbox.env("full"))
+    integration = sandbox.integrations("edr")[0]["id"]
+    async with stdio_client("edr", env, tmp_path) as client:
+        for bad in (
+            {"integration_id": integration, "limit": 0},
+            {"integration_id": integration, "limit": 101},
+            {"integration_id": integration, "limit": "many"},
+            {"integration_id": integration, "offset": -1},
+            {"integration_id": integration, "sort": ["id"]},
+            {"integration_id": integration, "surprise": True},
+        ):
+            result = await client.call_tool("edr_list_devices", bad, read_timeout_seconds=60)
+            assert result.is_error, bad
+            assert next(iter(k for k in bad if k != "integration_id")) in text_of(result), text_of(result)
+        missing = await client.call_tool("edr_get_device_details", {"integration_id": integration})
+        assert missing.is_error and "device_id" in text_of(missing)
+        ok = await client.call_tool("edr_list_devices", {"integration_id": integration, "limit": 100})
+        assert not ok.is_error, text_of(ok)
+    assert all(r.status != 400 for r in sandbox.requests()), "a bad argument reached the API"

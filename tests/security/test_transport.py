@@ -1,0 +1,255 @@
+"""Transport: plain http refused, unknown CAs refused with the TLS hint, loopback-only HTTP serving,
+foreign Host/Origin headers refused on streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from .support import SERVERS, base_env, script, stdio_client, text_of
+
+pytestmark = pytest.mark.slow
+
+TLS_HINT = "UNIZO_CA_BUNDLE"
+
+
+async def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 90) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=str(cwd),
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- http:// ---------------------------------------------------------------------------------------
+
+
+async def test_plain_http_base_url_refused_by_every_server(sandbox: Any, tmp_path: Path) -> None:
+    plain = sandbox.base_url.replace("https://", "http://")
+    env = base_env(tmp_path, {**sandbox.env("full"), "UNIZO_BASE_URL": plain})
+    flag_env = base_env(tmp_path, sandbox.env("full"))
+    runs = await asyncio.gather(
+        *(run([script(s)], env, tmp_path) for s in SERVERS),
+        *(run([script(s), "--base-url", plain], flag_env, tmp_path) for s in SERVERS),
+    )
+    for code, out, err in runs:
+        assert code == 2, err
+        assert "UNIZO_BASE_URL" in err and "https" in err, err
+        assert out == ""
+    assert sandbox.requests() == [], "a server sent something to the plain-http URL"
+
+
+def test_plain_http_refused_in_process(sandbox: Any) -> None:
+    from unizo_mcp_core.errors import ConfigError
+    from unizo_mcp_core.settings import load_settings
+
+    for url in (
+        "http://api.unizo.ai",
+        "HTTP://api.unizo.ai",
+        "http://127.0.0.1:8443",
+        "ftp://x",
+        "api.unizo.ai",
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings("edr", {**sandbox.env("full"), "UNIZO_BASE_URL": url})
+        assert "UNIZO_BASE_URL" in str(caught.value)
+
+
+# --- unknown CA --------------------------------------------------------------------------------------
+
+
+async def test_unknown_ca_refused_with_hint(sandbox: Any, tmp_path: Path) -> None:
+    """The sandbox's certificate without its CA (and with another CA) is refused, with the TLS hint."""
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    without_ca = {k: v for k, v in sandbox.env("full").items() if k != "UNIZO_CA_BUNDLE"}
+    # --test-auth without any CA bundle: exit code 5 (network) and the hint
+    code, out, err = await run([script("edr"), "--test-auth"], base_env(tmp_path, without_ca), tmp_path)
+    report = out + err
+    assert code == 5, f"exit {code}: {report}"
+    assert "certificate" in report.lower() and TLS_HINT in report, report
+    # serving with another CA's bundle: the server starts (the API may be down) but every call reports it
+    env = base_env(tmp_path, {**without_ca, "UNIZO_CA_BUNDLE": str(other_ca)})
+    async with stdio_client("edr", env, tmp_path) as client:
+        for tool in ("edr_list_connectors", "edr_list_devices"):
+            result = await client.call_tool(tool, {"integration_id": "x"} if "devices" in tool else {})
+            text = text_of(result)
+            assert result.is_error and "certificate" in text.lower() and TLS_HINT in text, text
+    assert sandbox.requests() == [], "a request got through an unverified TLS connection"
+
+
+async def test_unknown_ca_refused_by_the_client(sandbox: Any) -> None:
+    from unizo_mcp_core.client import UnizoClient
+    from unizo_mcp_core.errors import TlsError
+    from unizo_mcp_core.settings import load_settings
+
+    env = {k: v for k, v in sandbox.env("full").items() if k != "UNIZO_CA_BUNDLE"}
+    settings = load_settings("edr", {**env, "UNIZO_RETRY_ATTEMPTS": "3"})
+    async with UnizoClient(settings, user_agent="security-suite") as client:
+        with pytest.raises(TlsError) as caught:
+            await client.request("GET", "/edr/devices")
+    assert TLS_HINT in caught.value.describe()
+    assert sandbox.requests() == []
+
+
+# --- binding -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ["--host", "0.0.0.0"],
+        ["--host", "::"],
+        ["--host", "192.0.2.10"],
+        ["env:UNIZO_HOST=0.0.0.0"],
+        ["--host", "0.0.0.0", "--allow-remote", "false"],
+    ],
+    ids=["flag-any", "flag-any-v6", "flag-lan", "env-any", "allow-remote-false"],
+)
+async def test_non_loopback_bind_refused_without_allow_remote(
+    how: list[str], sandbox: Any, tmp_path: Path
+) -> None:
+    extra = dict(item[4:].split("=", 1) for item in how if item.startswith("env:"))
+    args = [item for item in how if not item.startswith("env:")]
+    env = base_env(tmp_path, {**sandbox.env("full"), **extra})
+    argv = [script("edr"), "--transport", "streamable-http", "--port", str(free_port()), *args]
+    code, _out, err = await run(argv, env, tmp_path)
+    assert code == 2, err
+    assert "--allow-remote" in err and "loopback" in err, err
+    assert sandbox.requests() == [], "the server went on to talk to the API"
+
+
+@asynccontextmanager
+async def http_server(
+    env: dict[str, str], cwd: Path, host: str, port: int, *extra: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`unizo-mcp-edr --transport streamable-http` until it listens; stopped afterwards."""
+    argv = [script("edr"), "--transport", "streamable-http", "--host", host, "--port", str(port), *extra]
+    log = (cwd / f"http-{port}.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(cwd)
+    )
+    try:
+        target = "127.0.0.1" if host in ("0.0.0.0", "127.0.0.1") else host
+        for _ in range(600):
+            if process.returncode is not None:
+                raise AssertionError(
+                    f"server exited {process.returncode}: {(cwd / f'http-{port}.log').read_text()}"
+                )
+            try:
+                _reader, writer = await asyncio.open_connection(target, port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            break
+        else:
+            raise AssertionError("the HTTP server did not start listening")
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
+
+
+async def test_allow_remote_lets_a_non_loopback_bind_start(sandbox: Any, tmp_path: Path) -> None:
+    """The refusal above is about --allow-remote, not about binding at all."""
+    env = base_env(tmp_path, sandbox.env("full"))
+    async with http_server(env, tmp_path, "0.0.0.0", free_port(), "--allow-remote"):
+        pass
+
+
+# --- Host / Origin -----------------------------------------------------------------------------------
+
+INITIALIZE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "security-suite", "version": "1"},
+        },
+    }
+)
+
+
+def post_initialize(port: int, headers: dict[str, str]) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("POST", "/mcp", skip_host=True, skip_accept_encoding=True)
+        base = {
+            "Host": f"127.0.0.1:{port}",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "Content-Length": str(len(INITIALIZE)),
+        }
+        for name, value in {**base, **headers}.items():
+            connection.putheader(name, value)
+        connection.endheaders(INITIALIZE.encode())
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+async def test_foreign_host_and_origin_refused(sandbox: Any, tmp_path: Path) -> None:
+    from mcp import Client
+
+    env = base_env(tmp_path, sandbox.env("full"))
+    port = free_port()
+    async with http_server(env, tmp_path, "127.0.0.1", port):
+        status = await asyncio.to_thread(post_initialize, port, {})
+        assert status == 200, "the control request (own Host, no Origin) was refused"
+        own_origin = await asyncio.to_thread(post_initialize, port, {"Origin": f"http://127.0.0.1:{port}"})
+        assert own_origin == 200
+        for headers in (
+            {"Host": f"evil.example:{port}"},
+            {"Host": "evil.example"},
+            {"Host": f"127.0.0.1.evil.example:{port}"},
+            {"Host": f"localhost.evil.example:{port}"},
+            {"Origin": "http://evil.example"},
+            {"Origin": f"http://evil.example:{port}"},
+            {"Origin": f"https://127.0.0.1.evil.example:{port}"},
+            {"Origin": "null"},
+        ):
+            status = await asyncio.to_thread(post_initialize, port, headers)
+            assert 400 <= status < 500, f"{headers}: HTTP {status}"
+        # a real MCP client on the right address still works
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+        assert "edr_list_devices" in names
