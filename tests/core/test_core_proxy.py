@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import traceback
 import socket
+import traceback
 
 import pytest
 from coretest_support import KEY, PROXY_PASSWORD, PROXY_USER, FakeApi

@@ -310,3 +310,17 @@ async def test_custom_window() -> None:
     lim = RateLimiter(per_minute=10, daily_quota=100, concurrency=5, clock=clock, margin=0.0, window=1.0)
     await take(lim, 12)
     assert sum(clock.sleeps) == pytest.approx(0.2)
+
+
+async def test_window_from_settings_spreads_the_allowance() -> None:
+    from unizo_mcp_core.settings import load_settings
+
+    settings = load_settings(
+        "edr", {"UNIZO_API_KEY": "k-123456", "UNIZO_RATE_LIMIT": "10", "UNIZO_RATE_WINDOW": "2"}
+    )
+    clock = FakeClock()
+    lim = RateLimiter.from_settings(settings, clock=clock)
+    await take(lim, 11)
+    # 10 per 2 s refills 5 tokens a second; one token over the burst plus the 0.2 s reserve (one
+    # token) is 0.4 s of waiting. Over the default minute it would be 12 s.
+    assert sum(clock.sleeps) == pytest.approx(0.4, abs=0.01)

@@ -25,6 +25,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "UNIZO_RATE_LIMIT": ["0", "fast"],
     "UNIZO_DAILY_QUOTA": ["0", "lots"],
     "UNIZO_MAX_CONCURRENCY": ["0", "101"],
+    "UNIZO_RATE_WINDOW": ["0", "-5", "86401", "hour"],
     "UNIZO_TIMEOUT": ["0", "-5", "601", "abc"],
     "UNIZO_LOG_LEVEL": ["verbose", "trace"],
     "UNIZO_LOG_AUTH": ["maybe", "2"],

@@ -140,6 +140,7 @@ class RateLimiter:
             daily_quota=settings.daily_quota,
             concurrency=settings.max_concurrency,
             clock=clock,
+            window=settings.rate_window,
         )
 
     # --- views ---------------------------------------------------------------------------------

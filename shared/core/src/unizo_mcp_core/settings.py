@@ -193,9 +193,17 @@ SETTINGS: tuple[SettingDef, ...] = (
         "UNIZO_RATE_LIMIT",
         "rate_limit",
         "100",
-        "requests per minute per key",
+        "requests per key per UNIZO_RATE_WINDOW (a minute by default)",
         _int_in(1, 1_000_000),
         "--rate-limit",
+    ),
+    SettingDef(
+        "UNIZO_RATE_WINDOW",
+        "rate_window",
+        "60",
+        "seconds the UNIZO_RATE_LIMIT allowance is spread over (plans limited per hour: 3600)",
+        _float_in(0, 86_400),
+        "--rate-window",
     ),
     SettingDef(
         "UNIZO_DAILY_QUOTA",
@@ -320,6 +328,7 @@ class Settings:
     retry_delay_ms: int = 1000
     max_retry_delay_ms: int = 10_000
     rate_limit: int = 100
+    rate_window: float = 60.0
     daily_quota: int = 10_000
     max_concurrency: int = 5
     timeout: float = 30.0
