@@ -1,8 +1,8 @@
 """Load: 200 concurrent tool calls through one server against a sandbox limited to 5 concurrent requests.
 
-The core's limiter works per minute (UNIZO_RATE_LIMIT, no window setting), so the per-minute limit is
-not scaled down: it is set high enough (RATE per minute on both sides) that the burst covers most of
-the calls and the rest are paced at RATE/60 per second, which keeps the test around 15 s.
+The product's limit is 100 requests per minute; the window is scaled down to WINDOW seconds on both
+sides (sandbox rate_window, client UNIZO_RATE_WINDOW), so the 100 calls after the burst are paced at
+100/WINDOW per second and the test stays short.
 
 Expected: never more than 5 requests in flight at the API, not a single 429, every call completes, and
 the paced part runs at no less than 95% of the allowance. The achieved rate is computed from the
@@ -20,15 +20,17 @@ from .conftest import server_session, text_of
 
 CALLS = 200
 CONCURRENCY = 5
-RATE = 160  # per minute, on both sides: a 160-request burst, then 160/60 = 2.67 requests per second
+RATE = 100  # per window, on both sides: a 100-request burst, then RATE/WINDOW requests per second
+WINDOW = 8.0  # seconds: the minute, scaled down
 SKIP_AFTER_BURST = 3  # requests right after the burst, where the client keeps a small reserve
 
 
 @pytest.mark.slow
 async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
-    sandbox.set_limits(rate_limit=RATE, max_concurrency=CONCURRENCY, rate_window=60, daily_quota=100_000)
+    sandbox.set_limits(rate_limit=RATE, max_concurrency=CONCURRENCY, rate_window=WINDOW, daily_quota=100_000)
     env = {
         "UNIZO_RATE_LIMIT": str(RATE),
+        "UNIZO_RATE_WINDOW": str(WINDOW),
         "UNIZO_MAX_CONCURRENCY": str(CONCURRENCY),
         "UNIZO_RETRY_ATTEMPTS": "0",  # a 429 would be a failed call, not hidden by a retry
     }
@@ -51,7 +53,7 @@ async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
     assert in_flight >= 2, "the calls never overlapped: the scenario did not exercise concurrency"
 
     times = sorted(e.timestamp for e in entries)
-    allowance = RATE / 60  # requests per second once the burst is used up
+    allowance = RATE / WINDOW  # requests per second once the burst is used up
     start = RATE + SKIP_AFTER_BURST  # index of the first request well inside the paced part
     paced = len(times) - 1 - start
     assert paced >= 20, "too few paced requests to measure a rate"
