@@ -56,6 +56,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
+    """Benchmarks, each figure against its floor (bench/README.md); `-- --smoke` is CI's one quick run."""
     install_workspace(session)
     session.run("python", "bench/run_bench.py", *session.posargs)
 

@@ -1,0 +1,1089 @@
+"""`nox -s bench`: every figure of the benchmark, each against its floor measured in the same run.
+
+    python bench/run_bench.py            # full run: warm-up, then the median of several runs
+    python bench/run_bench.py --smoke    # one run of each figure, no targets asserted (CI)
+
+Prints a table and writes `bench/results.json` (smoke runs write `bench/results/smoke.json`).
+See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import ssl
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from benchlib import (
+    StdioServer,
+    compact_json,
+    machine_info,
+    median,
+    percentile,
+    render_table,
+    wall_time,
+    write_json,
+)
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+FLOOR_SERVER = BENCH / "floor_server.py"
+
+# (distribution / console script, import package, service; None = every installed service)
+SERVERS: tuple[tuple[str, str, str | None], ...] = (
+    ("unizo-mcp-edr", "unizo_mcp_edr", "edr"),
+    ("unizo-mcp-scm", "unizo_mcp_scm", "scm"),
+    ("unizo-mcp-ticketing", "unizo_mcp_ticketing", "ticketing"),
+    ("unizo-mcp-observability", "unizo_mcp_observability", "observability"),
+    ("unizo-mcp-server", "unizo_mcp_server", None),
+)
+# The read tool each server is driven with (figures 3-6); the all-in-one server uses the EDR one.
+LIST_TOOLS = {
+    "edr": "edr_list_devices",
+    "scm": "scm_list_organizations",
+    "ticketing": "ticketing_list_organizations",
+    "observability": "observability_list_logs",
+}
+FAST_FLAGS = ("--version", "--help", "--print-config")
+PAGE = 20  # items per list call, figures 3-6
+HEAVY_MODULES = ("mcp", "mcp_types", "aiohttp", "pydantic", "pydantic_core", "anyio")
+
+# Targets from issue 7.
+COLD_START_MAX_RATIO = 1.25
+FAST_PATH_MAX_S = 0.15
+CALL_OVERHEAD_MAX_MS = 2.0
+RATE_USE_MIN = 0.97
+MEMORY_MAX_RATIO = 1.15
+TOOL_DEF_MAX_BYTES = 600
+
+# Figure 4: the product's limits (100 per minute, 5 concurrent) with the minute scaled down.
+CONC_CALLS = 200
+CONC_RATE_LIMIT = 100
+CONC_WINDOW_S = 5.0
+CONC_MAX_CONCURRENCY = 5
+
+# Generous limits for every other figure, on both sides, so that no figure but 4 is ever throttled.
+OPEN_LIMITS = {"rate_limit": 1_000_000, "daily_quota": 100_000_000, "max_concurrency": 100}
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    warmup: int  # discarded rounds before the measured ones
+    runs: int  # measured rounds; figures report the median
+    calls: int  # sequential calls per round, figure 3
+    call_runs: int  # figure 3 rounds
+    call_warmup: int  # discarded calls before figure 3's rounds
+    memory_calls: int  # calls before reading VmHWM, figure 5
+    conc_runs: int  # figure 4 rounds (each is its own server process)
+    assert_targets: bool
+
+
+FULL = Mode(
+    "full",
+    warmup=1,
+    runs=5,
+    calls=500,
+    call_runs=3,
+    call_warmup=50,
+    memory_calls=100,
+    conc_runs=3,
+    assert_targets=True,
+)
+# Smoke: one run of each figure with fewer sequential calls, to keep every code path alive in CI.
+SMOKE = Mode(
+    "smoke",
+    warmup=0,
+    runs=1,
+    calls=100,
+    call_runs=1,
+    call_warmup=5,
+    memory_calls=100,
+    conc_runs=1,
+    assert_targets=False,
+)
+
+
+@dataclass
+class Subject:
+    """A process the bench starts: the floor server or one of ours."""
+
+    name: str
+    argv: list[str]
+    service: str | None  # "edr"...; "*" for the all-in-one server; None for the floor
+    module: str = ""  # import package, for `python -m` style launches
+    tool: str | None = None  # the read tool driven in figures 3-6
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_floor(self) -> bool:
+        return self.service is None
+
+
+@dataclass
+class Row:
+    figure: str
+    subject: str
+    value: str
+    floor: str
+    ratio: str
+    target: str
+    ok: bool | None  # None: no target for this row
+
+    def cells(self, assert_targets: bool) -> list[str]:
+        if self.ok is None:
+            status = ""
+        elif not assert_targets:
+            status = "ok" if self.ok else "over (not asserted)"
+        else:
+            status = "ok" if self.ok else "MISSED"
+        return [self.figure, self.subject, self.value, self.floor, self.ratio, self.target, status]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f} s"
+
+
+def fmt_ms(ms: float) -> str:
+    return f"{ms:.2f} ms"
+
+
+def fmt_mib(kb: float) -> str:
+    return f"{kb / 1024:.1f} MiB"
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n:,.0f} B"
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+def console_script(dist: str, module: str) -> list[str]:
+    """The installed console script next to this interpreter, else `python -m <module>`."""
+    bindir = Path(sys.executable).parent
+    script = bindir / dist
+    if script.exists():
+        return [str(script)]
+    found = shutil.which(dist)
+    if found and Path(found).resolve().parent == bindir.resolve():
+        return [found]
+    return [sys.executable, "-m", module]
+
+
+def installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The bench's environment without UNIZO_* settings, plus `extra`.
+
+    PYTHONDONTWRITEBYTECODE is dropped so that the warm-up compiles the workspace's bytecode once,
+    as a wheel install does; otherwise every start would recompile the (editable) core from source.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIZO_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(extra)
+    return env
+
+
+# --- the sandbox -----------------------------------------------------------------------------
+
+
+class Sandbox:
+    """The sandbox (in this process) plus a direct aiohttp client for the floors of figures 3 and 6."""
+
+    def __init__(self, state_dir: Path) -> None:
+        try:  # `handle` needs no pytest; `testing` (the pytest plugin) re-exports the same function
+            from unizo_mcp_sandbox.handle import start_sandbox
+        except ImportError:
+            from unizo_mcp_sandbox.testing import start_sandbox
+
+        self.handle = start_sandbox(state_dir=state_dir, port=0, **OPEN_LIMITS)
+        self.base_url: str = self.handle.base_url.rstrip("/")
+        self.ca_file = str(self.handle.ca_file)
+        self.key: str = self.handle.keys["full"]
+        self.ssl = ssl.create_default_context(cafile=self.ca_file)
+        self.session: aiohttp.ClientSession | None = None
+        self._integrations: dict[str, str] = {}
+
+    def server_env(self, **settings: Any) -> dict[str, str]:
+        env = {k: str(v) for k, v in self.handle.env("full").items()}
+        env.setdefault("UNIZO_API_KEY", self.key)
+        env.setdefault("UNIZO_BASE_URL", self.base_url)
+        env.setdefault("UNIZO_CA_BUNDLE", self.ca_file)
+        env["UNIZO_RATE_LIMIT"] = str(OPEN_LIMITS["rate_limit"])
+        env["UNIZO_DAILY_QUOTA"] = str(OPEN_LIMITS["daily_quota"])
+        env["UNIZO_MAX_CONCURRENCY"] = str(OPEN_LIMITS["max_concurrency"])
+        env.update({k: str(v) for k, v in settings.items()})
+        return child_env(env)
+
+    def set_limits(self, **limits: Any) -> None:
+        self.handle.set_limits(**limits)
+
+    def requests(self) -> list[Any]:
+        return list(self.handle.requests())
+
+    def clear_requests(self) -> None:
+        """Empty the sandbox's (bounded) request log, so a figure reads only its own requests."""
+        self.handle.clear_requests()
+
+    async def open(self) -> None:
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl))
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        self.handle.stop()
+
+    def _headers(self, integration_id: str | None = None) -> dict[str, str]:
+        headers = {
+            "apikey": self.key,
+            "correlationId": str(uuid.uuid4()),
+            "User-Agent": "unizo-bench/0 aiohttp",
+            "Accept": "application/json",
+        }
+        if integration_id:
+            headers["integrationId"] = integration_id
+        return headers
+
+    async def get_raw(self, raw_path: str, integration_id: str | None) -> bytes:
+        """The floor request: the same GET the server made, straight to the sandbox; body parsed as JSON."""
+        assert self.session is not None
+        async with self.session.get(self.base_url + raw_path, headers=self._headers(integration_id)) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET {raw_path} answered {resp.status}: {body[:300]!r}")
+        json.loads(body)
+        return body
+
+    async def integration_id(self, service: str) -> str:
+        """The first integration of a service, found the documented way (POST /integrations/search)."""
+        if service not in self._integrations:
+            assert self.session is not None
+            body = {
+                "filter": {"and": [{"property": "/type", "operator": "=", "values": [service.upper()]}]},
+                "pagination": {"offset": 0, "limit": 100},
+            }
+            async with self.session.post(
+                f"{self.base_url}/api/v1/integrations/search", json=body, headers=self._headers()
+            ) as resp:
+                answer = await resp.json()
+                if resp.status != 200:
+                    raise RuntimeError(f"integrations/search answered {resp.status}: {answer}")
+            items = sorted(
+                answer["data"], key=lambda i: (i.get("serviceProfile", {}).get("name", ""), i["id"])
+            )
+            if not items:
+                raise RuntimeError(f"the sandbox has no {service} integration")
+            self._integrations[service] = items[0]["id"]
+        return self._integrations[service]
+
+
+def recorded(entry: Any, name: str) -> Any:
+    """A field of a recorded request, whether the recorder hands out objects or dicts."""
+    if isinstance(entry, Mapping):
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        return entry.get(name, entry.get(camel))
+    return getattr(entry, name)
+
+
+def is_verification(entry: Any) -> bool:
+    return str(recorded(entry, "path")).endswith("/auth/verify")
+
+
+def is_data_call(entry: Any) -> bool:
+    path = str(recorded(entry, "path"))
+    return path.startswith("/api/v1/") and not path.startswith("/api/v1/integrations")
+
+
+# --- the bench -------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, mode: Mode, sandbox: Sandbox) -> None:
+        self.mode = mode
+        self.sandbox = sandbox
+        self.rows: list[Row] = []
+        self.results: dict[str, Any] = {}
+        self.floor = Subject(
+            "floor server", [sys.executable, str(FLOOR_SERVER)], None, tool="ping", arguments={"limit": PAGE}
+        )
+        self.servers = [
+            Subject(dist, console_script(dist, module), service or "*", module)
+            for dist, module, service in SERVERS
+            if installed(module)
+        ]
+        missing = [dist for dist, module, _ in SERVERS if not installed(module)]
+        if missing:
+            log(f"not installed, skipped: {', '.join(missing)}")
+        self.raw_paths: dict[str, tuple[str, str | None]] = {}  # subject name → (raw path, integration id)
+        self.floor_payload: Path | None = None
+
+    def env_for(self, subject: Subject, **settings: Any) -> dict[str, str]:
+        if subject.is_floor:
+            return child_env({"BENCH_FLOOR_PAYLOAD": str(self.floor_payload)} if self.floor_payload else {})
+        return self.sandbox.server_env(**settings)
+
+    async def prepare(self, state_dir: Path) -> None:
+        """Give the floor server the page the EDR tools read, so both carry the same bytes."""
+        integration = await self.sandbox.integration_id("edr")
+        raw = await self.sandbox.get_raw(f"/api/v1/edr/devices?offset=0&limit={PAGE}", integration)
+        self.floor_payload = state_dir / "floor-payload.json"
+        self.floor_payload.write_bytes(raw)
+
+    def rounds(self) -> int:
+        return self.mode.warmup + self.mode.runs
+
+    async def choose_tool(self, subject: Subject, tools: Sequence[Mapping[str, Any]]) -> None:
+        """Pick the read tool a server is driven with, and the integration it reads."""
+        if subject.tool is not None:
+            return
+        names = {t["name"]: t for t in tools}
+        service = "edr" if subject.service == "*" else str(subject.service)
+        name = LIST_TOOLS.get(service)
+        if name not in names:  # fall back to the first list tool that needs nothing but an integration
+            for tool in tools:
+                required = set(tool.get("inputSchema", {}).get("required", []))
+                discovery = "integration" in tool["name"] or "connectors" in tool["name"]
+                if "_list_" in tool["name"] and required <= {"integration_id"} and not discovery:
+                    name = tool["name"]
+                    break
+        if name is None:
+            raise RuntimeError(f"{subject.name}: no list tool to drive")
+        subject.tool = name
+        subject.arguments = {
+            "integration_id": await self.sandbox.integration_id(service),
+            "offset": 0,
+            "limit": PAGE,
+        }
+
+    # figures 1, 5 and 6a/6b share processes: start → ready (figure 1) → N calls → VmHWM (figure 5)
+    async def server_session(
+        self, subject: Subject, calls: int, keep: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        self.sandbox.clear_requests()
+        server = StdioServer(subject.argv, self.env_for(subject), subject.name)
+        start = time.perf_counter()
+        await server.start()
+        try:
+            await server.initialize()
+            listed = await server.list_tools()
+            ready = time.perf_counter() - start
+            ready_cpu = server.cpu_s()
+            verified = None
+            if not subject.is_floor:
+                verified = any(is_verification(r) for r in self.sandbox.requests())
+            await self.choose_tool(subject, listed["tools"])
+            assert subject.tool is not None
+            first = await server.call_tool(subject.tool, subject.arguments)
+            if keep is not None:
+                keep["tools_list"] = listed
+                keep["first_result"] = first
+                if not subject.is_floor:
+                    last = [r for r in self.sandbox.requests() if is_data_call(r)][-1]
+                    self.raw_paths[subject.name] = (
+                        str(recorded(last, "raw_path")),
+                        recorded(last, "integration_id"),
+                    )
+            for _ in range(calls - 1):
+                await server.call_tool(subject.tool, subject.arguments)
+            hwm = server.vm_hwm_kb()
+        except Exception:
+            log(f"{subject.name} failed; its stderr:\n{server.stderr()}")
+            raise
+        finally:
+            await server.close()
+        return {
+            "ready_s": ready,
+            "ready_cpu_s": ready_cpu,
+            "vm_hwm_kb": hwm,
+            "verified_before_ready": verified,
+        }
+
+    async def figures_1_5_6(self) -> None:
+        subjects = [self.floor, *self.servers]
+        samples: dict[str, list[dict[str, Any]]] = {s.name: [] for s in subjects}
+        kept: dict[str, dict[str, Any]] = {}
+        for round_no in range(self.rounds()):
+            measured = round_no >= self.mode.warmup
+            shift = round_no % len(subjects)
+            order = subjects[shift:] + subjects[:shift]  # rotate so no subject always goes first
+            for subject in order:
+                keep = kept.setdefault(subject.name, {}) if measured and subject.name not in kept else None
+                sample = await self.server_session(subject, self.mode.memory_calls, keep)
+                if measured:
+                    samples[subject.name].append(sample)
+            log(
+                f"cold start / memory round {round_no + 1}/{self.rounds()}"
+                + ("" if measured else " (warm-up)")
+            )
+
+        floor_samples = samples[self.floor.name]
+        floor_ready = median(s["ready_s"] for s in floor_samples)
+        floor_cpu = median(s["ready_cpu_s"] for s in floor_samples)
+        floor_hwm = median(s["vm_hwm_kb"] for s in floor_samples)
+        cold: dict[str, Any] = {
+            "unit": "s",
+            "what": "spawn over stdio until initialize and tools/list answered, key verification included",
+            "ratio_is": "median over rounds of (server / floor server measured in the same round)",
+            "floor": {
+                "samples": [s["ready_s"] for s in floor_samples],
+                "median": floor_ready,
+                "cpu_samples": [s["ready_cpu_s"] for s in floor_samples],
+                "cpu_median": floor_cpu,
+            },
+            "target_max_ratio": COLD_START_MAX_RATIO,
+            "servers": {},
+        }
+        memory: dict[str, Any] = {
+            "unit": "kB",
+            "what": f"VmHWM after initialize, tools/list and {self.mode.memory_calls} calls",
+            "floor": {"samples": [s["vm_hwm_kb"] for s in floor_samples], "median": floor_hwm},
+            "target_max_ratio": MEMORY_MAX_RATIO,
+            "servers": {},
+        }
+        self.memory_rows: list[Row] = []
+        for subject in self.servers:
+            mine = samples[subject.name]
+            ready = median(s["ready_s"] for s in mine)
+            cpu = median(s["ready_cpu_s"] for s in mine)
+            hwm = median(s["vm_hwm_kb"] for s in mine)
+            verified = all(s["verified_before_ready"] for s in mine)
+            # Paired: each round's floor was measured next to this server, so slow drifts in load cancel.
+            ratio = median(a["ready_s"] / b["ready_s"] for a, b in zip(mine, floor_samples, strict=True))
+            cpu_ratio = median(
+                a["ready_cpu_s"] / max(b["ready_cpu_s"], 1e-3)
+                for a, b in zip(mine, floor_samples, strict=True)
+            )
+            cold["servers"][subject.name] = {
+                "samples": [s["ready_s"] for s in mine],
+                "median": ready,
+                "ratio": ratio,
+                "ratio_of_medians": ready / floor_ready,
+                "cpu_samples": [s["ready_cpu_s"] for s in mine],
+                "cpu_median": cpu,
+                "cpu_ratio": cpu_ratio,
+                "key_verified_before_ready": verified,
+                "ok": ratio <= COLD_START_MAX_RATIO,
+            }
+            self.rows.append(
+                Row(
+                    "1 cold start",
+                    subject.name + ("" if verified else " (no key check seen!)"),
+                    f"{fmt_s(ready)} (CPU {cpu:.2f} s)",
+                    f"{fmt_s(floor_ready)} (CPU {floor_cpu:.2f} s) floor server",
+                    f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
+                    f"<= {COLD_START_MAX_RATIO}x",
+                    ratio <= COLD_START_MAX_RATIO,
+                )
+            )
+            mem_ratio = median(
+                a["vm_hwm_kb"] / b["vm_hwm_kb"] if b["vm_hwm_kb"] else float("nan")  # no /proc: no figure
+                for a, b in zip(mine, floor_samples, strict=True)
+            )
+            memory["servers"][subject.name] = {
+                "samples": [s["vm_hwm_kb"] for s in mine],
+                "median": hwm,
+                "ratio": mem_ratio,
+                "ok": mem_ratio <= MEMORY_MAX_RATIO,
+            }
+            self.memory_rows.append(
+                Row(
+                    "5 peak RSS",
+                    subject.name,
+                    fmt_mib(hwm),
+                    f"{fmt_mib(floor_hwm)} floor server",
+                    f"{mem_ratio:.2f}x",
+                    f"<= {MEMORY_MAX_RATIO}x",
+                    mem_ratio <= MEMORY_MAX_RATIO,
+                )
+            )
+        self.results["1_cold_start"] = cold
+        self.results["5_memory"] = memory
+        await self.context_figure(kept)
+
+    async def context_figure(self, kept: Mapping[str, Mapping[str, Any]]) -> None:
+        """Figure 6: what the tool definitions and a 20-item list result cost in the model's context."""
+        figure: dict[str, Any] = {
+            "unit": "bytes (compact JSON, UTF-8); tokens estimated as bytes / 4, no tokenizer",
+            "target_max_avg_tool_bytes": TOOL_DEF_MAX_BYTES,
+            "servers": {},
+        }
+        defs_rows: list[Row] = []
+        list_rows: list[Row] = []
+        for subject in self.servers:
+            listed = kept[subject.name]["tools_list"]
+            tools = listed["tools"]
+            total = len(compact_json(listed))
+            per_tool = {t["name"]: len(compact_json(t)) for t in tools}
+            avg = sum(per_tool.values()) / len(per_tool)
+            largest = max(per_tool, key=lambda n: per_tool[n])
+            raw_path, integration_id = self.raw_paths[subject.name]
+            raw = await self.sandbox.get_raw(raw_path, integration_id)
+            raw_compact = len(compact_json(json.loads(raw)))
+            result = kept[subject.name]["first_result"]
+            text = sum(
+                len(c.get("text", "").encode()) for c in result.get("content", []) if c.get("type") == "text"
+            )
+            structured = (
+                len(compact_json(result["structuredContent"])) if "structuredContent" in result else 0
+            )
+            seen = max(text, structured)  # a host shows the model one of the two, never both
+            items = result.get("structuredContent", {}).get("data")
+            parts: dict[str, float] = {}
+            for tool in tools:
+                for key, value in tool.items():
+                    parts[key] = parts.get(key, 0) + len(compact_json({key: value})) - 2
+                prop = tool.get("inputSchema", {}).get("properties", {}).get("integration_id")
+                if prop is not None:  # the parameter every data tool repeats
+                    key = "inputSchema.properties.integration_id"
+                    parts[key] = parts.get(key, 0) + len(compact_json({"integration_id": prop})) - 2
+            figure["servers"][subject.name] = {
+                "tools": len(tools),
+                "avg_bytes_by_field": {k: round(v / len(tools)) for k, v in sorted(parts.items())},
+                "tools_list_bytes": total,
+                "tools_list_tokens_est": round(total / 4),
+                "avg_tool_bytes": avg,
+                "avg_tool_tokens_est": round(avg / 4),
+                "largest_tool": {"name": largest, "bytes": per_tool[largest]},
+                "per_tool_bytes": per_tool,
+                "list_tool": subject.tool,
+                "list_items": len(items) if isinstance(items, list) else None,
+                "request": raw_path,
+                "result_text_bytes": text,
+                "result_structured_bytes": structured,
+                "result_wire_bytes": len(compact_json(result)),
+                "raw_api_bytes": len(raw),
+                "raw_api_compact_bytes": raw_compact,
+                "result_vs_raw": seen / raw_compact,
+                "ok_tool_defs": avg < TOOL_DEF_MAX_BYTES,
+                "ok_list_result": seen < raw_compact,
+            }
+            defs_rows.append(
+                Row(
+                    "6 tools/list",
+                    f"{subject.name}: {len(tools)} tools, {fmt_bytes(total)} (~{round(total / 4):,} tok*)",
+                    f"{fmt_bytes(avg)}/tool (~{round(avg / 4)} tok*)",
+                    "-",
+                    "-",
+                    f"avg < {TOOL_DEF_MAX_BYTES} B",
+                    avg < TOOL_DEF_MAX_BYTES,
+                )
+            )
+            list_rows.append(
+                Row(
+                    "6 list result",
+                    f"{subject.name}: {subject.tool} x{figure['servers'][subject.name]['list_items']}",
+                    f"{fmt_bytes(seen)} (~{round(seen / 4):,} tok*)",
+                    f"{fmt_bytes(raw_compact)} raw API (compact)",
+                    f"{seen / raw_compact:.2f}x",
+                    "< 1.00x",
+                    seen < raw_compact,
+                )
+            )
+        self.results["6_context"] = figure
+        self.context_rows = defs_rows + list_rows
+
+    async def figure_2_fast_paths(self) -> None:
+        """`--version`, `--help`, `--print-config`: wall time, and whether the SDK got imported."""
+        floor_argv = [sys.executable, "-c", "pass"]
+        jobs: list[tuple[str, list[str], dict[str, str]]] = [("python -c pass", floor_argv, child_env({}))]
+        for subject in self.servers:
+            env = self.env_for(subject)
+            jobs += [(f"{subject.name} {flag}", [*subject.argv, flag], env) for flag in FAST_FLAGS]
+        samples: dict[str, list[float]] = {label: [] for label, _, _ in jobs}
+        cpu: dict[str, list[float]] = {label: [] for label, _, _ in jobs}
+        for round_no in range(self.rounds()):
+            shift = round_no % len(jobs)
+            for label, argv, env in jobs[shift:] + jobs[:shift]:
+                elapsed, used = await asyncio.to_thread(wall_time, argv, env)
+                if round_no >= self.mode.warmup:
+                    samples[label].append(elapsed)
+                    cpu[label].append(used)
+        log("fast paths measured")
+        imports: dict[str, list[str]] = {}
+        for label, argv, env in jobs[1:]:
+            imports[label] = await asyncio.to_thread(heavy_imports, argv, env)
+        floor = median(samples["python -c pass"])
+        figure: dict[str, Any] = {
+            "unit": "s",
+            "floor": {
+                "label": "python -c pass",
+                "samples": samples["python -c pass"],
+                "median": floor,
+                "cpu_median": median(cpu["python -c pass"]),
+            },
+            "target_max_s": FAST_PATH_MAX_S,
+            "commands": {},
+        }
+        for label, _, _ in jobs[1:]:
+            value = median(samples[label])
+            figure["commands"][label] = {
+                "samples": samples[label],
+                "median": value,
+                "ratio": value / floor,
+                "cpu_samples": cpu[label],
+                "cpu_median": median(cpu[label]),
+                "heavy_imports": imports[label],
+                "ok": value < FAST_PATH_MAX_S,
+            }
+            heavy = imports[label]
+            self.rows.append(
+                Row(
+                    "2 fast path",
+                    label + (f" (imports {', '.join(heavy)})" if heavy else ""),
+                    f"{fmt_s(value)} (CPU {median(cpu[label]):.3f} s)",
+                    f"{fmt_s(floor)} (CPU {median(cpu['python -c pass']):.3f} s) python -c pass",
+                    f"{value - floor:+.3f} s",
+                    f"< {FAST_PATH_MAX_S} s",
+                    value < FAST_PATH_MAX_S,
+                )
+            )
+        self.results["2_fast_paths"] = figure
+
+    async def figure_3_per_call(self) -> None:
+        """Sequential read calls through the EDR server over stdio vs the same GET made directly.
+
+        The floor server, answering the same page from memory, is measured alongside: it is the SDK's
+        and the pipe's share of the overhead, which a server built on the SDK cannot go below.
+        """
+        subject = next((s for s in self.servers if s.service == "edr"), self.servers[0])
+        server = StdioServer(subject.argv, self.env_for(subject), subject.name)
+        floor = StdioServer(self.floor.argv, self.env_for(self.floor), self.floor.name)
+        await server.start()
+        await floor.start()
+        try:
+            await server.initialize()
+            await floor.initialize()
+            await self.choose_tool(subject, (await server.list_tools())["tools"])
+            assert subject.tool is not None and self.floor.tool is not None
+            self.sandbox.clear_requests()
+            tool, arguments = subject.tool, subject.arguments
+            await server.call_tool(tool, arguments)
+            last = [r for r in self.sandbox.requests() if is_data_call(r)][-1]
+            raw_path, integration_id = str(recorded(last, "raw_path")), recorded(last, "integration_id")
+            floor_tool, floor_arguments = self.floor.tool, self.floor.arguments
+
+            async def via_server() -> None:
+                await server.call_tool(tool, arguments)
+
+            async def direct() -> None:
+                await self.sandbox.get_raw(raw_path, integration_id)
+
+            async def via_floor() -> None:
+                await floor.call_tool(floor_tool, floor_arguments)
+
+            calls = [("server", via_server), ("direct", direct), ("floor", via_floor)]
+            for _ in range(self.mode.call_warmup):
+                for _, fn in calls:
+                    await fn()
+            runs: list[dict[str, Any]] = []
+            for round_no in range(self.mode.call_runs):
+                shift = round_no % len(calls)
+                run: dict[str, Any] = {}
+                for label, fn in calls[shift:] + calls[:shift]:
+                    cpu_before = server.cpu_s(), floor.cpu_s()
+                    run[label] = await timed_calls(fn, self.mode.calls)
+                    if label == "server":
+                        run["server_cpu_ms"] = (server.cpu_s() - cpu_before[0]) * 1000 / self.mode.calls
+                    if label == "floor":
+                        run["floor_cpu_ms"] = (floor.cpu_s() - cpu_before[1]) * 1000 / self.mode.calls
+                runs.append(run)
+                log(f"per-call round {round_no + 1}/{self.mode.call_runs}")
+            # Every data request of this figure, the server's and the direct ones, had one request line.
+            sent = [r for r in self.sandbox.requests() if is_data_call(r)]
+            lines = {
+                (recorded(r, "method"), recorded(r, "raw_path"), recorded(r, "integration_id")) for r in sent
+            }
+            same = len(lines) == 1
+        except Exception:
+            log(f"{subject.name} failed; its stderr:\n{server.stderr()}")
+            raise
+        finally:
+            await server.close()
+            await floor.close()
+
+        labels = ("server", "direct", "floor")
+
+        def stat(label: str, pct: float) -> float:
+            return median(percentile(run[label], pct) for run in runs)
+
+        def over(pct: float, minus: Sequence[str]) -> float:
+            return median(
+                percentile(r["server"], pct) - sum(percentile(r[m], pct) for m in minus) for r in runs
+            )
+
+        overhead_p50, overhead_p99 = over(50, ["direct"]), over(99, ["direct"])
+        server_cpu = median(r["server_cpu_ms"] for r in runs)
+        floor_cpu = median(r["floor_cpu_ms"] for r in runs)
+        self.results["3_per_call"] = {
+            "unit": "ms",
+            "server": subject.name,
+            "tool": tool,
+            "request": raw_path,
+            "same_http_request": same,
+            "calls_per_run": self.mode.calls,
+            "runs": [
+                {
+                    **{
+                        label: {"p50": percentile(r[label], 50), "p99": percentile(r[label], 99)}
+                        for label in labels
+                    },
+                    "server_cpu_ms_per_call": r["server_cpu_ms"],
+                    "floor_cpu_ms_per_call": r["floor_cpu_ms"],
+                }
+                for r in runs
+            ],
+            **{f"{label}_p50": stat(label, 50) for label in labels},
+            **{f"{label}_p99": stat(label, 99) for label in labels},
+            "overhead_p50": overhead_p50,
+            "overhead_p99": overhead_p99,
+            # server - direct - floor: what is left without the HTTP round trip and the SDK cost
+            "core_share_p50": over(50, ["direct", "floor"]),
+            "server_process_cpu_ms_per_call": server_cpu,
+            "floor_process_cpu_ms_per_call": floor_cpu,
+            "target_max_overhead_p50": CALL_OVERHEAD_MAX_MS,
+            "ok": overhead_p50 < CALL_OVERHEAD_MAX_MS,
+        }
+        what = f"{tool} x{self.mode.calls}"
+        self.rows += [
+            Row(
+                "3 per call p50",
+                what,
+                fmt_ms(stat("server", 50)),
+                f"{fmt_ms(stat('direct', 50))} aiohttp direct",
+                f"+{overhead_p50:.2f} ms",
+                f"< +{CALL_OVERHEAD_MAX_MS} ms",
+                overhead_p50 < CALL_OVERHEAD_MAX_MS,
+            ),
+            Row(
+                "3 per call p99",
+                what,
+                fmt_ms(stat("server", 99)),
+                f"{fmt_ms(stat('direct', 99))} aiohttp direct",
+                f"+{overhead_p99:.2f} ms",
+                "-",
+                None,
+            ),
+            Row(
+                "3 per call p50",
+                "of which SDK + stdio: floor server, same page",
+                fmt_ms(stat("floor", 50)),
+                "-",
+                f"core +{over(50, ['direct', 'floor']):.2f} ms",
+                "-",
+                None,
+            ),
+            Row(
+                "3 CPU per call",
+                f"{subject.name} process",
+                fmt_ms(server_cpu),
+                f"{fmt_ms(floor_cpu)} floor server process",
+                f"+{server_cpu - floor_cpu:.2f} ms",
+                "-",
+                None,
+            ),
+        ]
+
+    async def figure_4_concurrency(self) -> None:
+        """200 calls in flight through one server against the product's limits with a scaled-down window."""
+        edr = next((s for s in self.servers if s.service == "edr"), self.servers[0])
+        # The server counts the same scaled minute as the sandbox (bench/scaled_minute.py), and is
+        # configured with exactly the sandbox's limits, as a user would configure the product's.
+        subject = Subject(
+            edr.name, [sys.executable, str(BENCH / "scaled_minute.py"), edr.module], edr.service, edr.module
+        )
+        settings = {
+            "UNIZO_RATE_LIMIT": CONC_RATE_LIMIT,
+            "UNIZO_MAX_CONCURRENCY": CONC_MAX_CONCURRENCY,
+            "BENCH_MINUTE_SECONDS": CONC_WINDOW_S,
+        }
+        limits = {
+            "rate_limit": CONC_RATE_LIMIT,
+            "rate_window": CONC_WINDOW_S,
+            "max_concurrency": CONC_MAX_CONCURRENCY,
+            "daily_quota": OPEN_LIMITS["daily_quota"],
+        }
+        runs: list[dict[str, Any]] = []
+        try:
+            # Reference: the same 200 calls with only the concurrency cap, i.e. what this machine can carry.
+            unthrottled = await self.concurrency_run(
+                subject,
+                {**settings, "UNIZO_RATE_LIMIT": OPEN_LIMITS["rate_limit"]},
+                {**limits, "rate_limit": OPEN_LIMITS["rate_limit"], "rate_window": 60.0},
+            )
+            capacity = unthrottled["admitted"] / unthrottled["admitted_span_s"]
+            log(f"concurrency: unthrottled capacity {capacity:.0f} calls/s")
+            for round_no in range(self.mode.conc_runs):
+                runs.append(await self.concurrency_run(subject, settings, limits))
+                log(f"concurrency round {round_no + 1}/{self.mode.conc_runs}: {runs[-1]['use']:.1%}")
+        finally:
+            self.sandbox.set_limits(**OPEN_LIMITS, rate_window=60.0)
+        use = median(r["use"] for r in runs)
+        typical = sorted(runs, key=lambda r: r["use"])[len(runs) // 2]
+        throttled = sum(r["status_429"] for r in runs)
+        failed = sum(r["failed_calls"] for r in runs)
+        max_in_flight = max(r["max_in_flight"] for r in runs)
+        ok = use >= RATE_USE_MIN and throttled == 0 and failed == 0
+        self.results["4_concurrency"] = {
+            "server": subject.name,
+            "calls_in_flight": CONC_CALLS,
+            "sandbox_limits": limits,
+            "server_settings": settings,
+            "allowance_per_s": CONC_RATE_LIMIT / CONC_WINDOW_S,
+            "use_is": "admitted / (bucket size + refill rate x time from first to last admitted request)",
+            "unthrottled_capacity_per_s": capacity,
+            "unthrottled_run": unthrottled,
+            "runs": runs,
+            "use": use,
+            "status_429_total": throttled,
+            "failed_calls_total": failed,
+            # The sandbox's own count; its handlers do not yield, so it sees one request at a time.
+            "sandbox_max_in_flight": max_in_flight,
+            "target_min_use": RATE_USE_MIN,
+            "ok": ok,
+        }
+        self.rows.append(
+            Row(
+                "4 rate use",
+                f"{CONC_CALLS} in flight; {CONC_RATE_LIMIT}/{CONC_WINDOW_S:g} s, max {CONC_MAX_CONCURRENCY}",
+                f"{typical['admitted']} in {typical['admitted_span_s']:.2f} s, {throttled} x 429",
+                f"{typical['allowance_in_span']:.0f} allowed (unthrottled: {capacity:.0f}/s)",
+                f"{use:.1%}",
+                f">= {RATE_USE_MIN:.0%}, 0 x 429",
+                ok,
+            )
+        )
+
+    async def concurrency_run(
+        self, subject: Subject, settings: Mapping[str, Any], limits: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        server = StdioServer(subject.argv, self.env_for(subject, **settings), subject.name)
+        await server.start()
+        try:
+            await server.initialize()
+            await self.choose_tool(subject, (await server.list_tools())["tools"])
+            assert subject.tool is not None
+            self.sandbox.set_limits(**limits)  # new limits start with a full bucket
+            self.sandbox.clear_requests()
+            start = time.perf_counter()
+            futures = [
+                server.send_request("tools/call", {"name": subject.tool, "arguments": subject.arguments})
+                for _ in range(CONC_CALLS)
+            ]
+            answers = await asyncio.wait_for(asyncio.gather(*futures), 300)
+            elapsed = time.perf_counter() - start
+        except Exception:
+            log(f"{subject.name} failed; its stderr:\n{server.stderr()}")
+            raise
+        finally:
+            await server.close()
+        failed = [a for a in answers if "error" in a or a.get("result", {}).get("isError")]
+        seen = [r for r in self.sandbox.requests() if is_data_call(r)]
+        statuses = [int(recorded(r, "status")) for r in seen]
+        admitted = sorted(
+            float(recorded(r, "timestamp")) for r, s in zip(seen, statuses, strict=True) if s != 429
+        )
+        span = admitted[-1] - admitted[0] if len(admitted) > 1 else float("nan")
+        rate_per_s = limits["rate_limit"] / limits["rate_window"]
+        # What the bucket allows in `span`: a full bucket at the first request, then the refill.
+        allowance = limits["rate_limit"] + span * rate_per_s
+        return {
+            "elapsed_s": elapsed,
+            "admitted": len(admitted),
+            "admitted_span_s": span,
+            "allowance_in_span": allowance,
+            "use": len(admitted) / allowance,
+            "achieved_per_s": len(admitted) / span if span > 0 else float("nan"),
+            "status_429": statuses.count(429),
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "failed_calls": len(failed),
+            "failure_sample": json.dumps(failed[0])[:500] if failed else None,
+            "max_in_flight": self.max_in_flight(),
+        }
+
+    def max_in_flight(self) -> int:
+        value = self.sandbox.handle.max_in_flight
+        value = value() if callable(value) else value
+        if isinstance(value, Mapping):
+            return max(value.values(), default=0)
+        return int(value)
+
+
+async def timed_calls(fn: Callable[[], Any], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+IMPORT_LINE = re.compile(r"^import time:\s+\d+\s+\|\s+\d+\s+\|\s?(\s*)(\S+)")
+
+
+def heavy_imports(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """Top-level heavy packages a command imports (from `python -X importtime`)."""
+    import subprocess
+
+    env = {**env, "PYTHONPROFILEIMPORTTIME": "1"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    found = set()
+    for line in done.stderr.splitlines():
+        match = IMPORT_LINE.match(line)
+        if match:
+            top = match.group(2).split(".")[0]
+            if top in HEAVY_MODULES:
+                found.add(top)
+    return sorted(found)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+README = BENCH / "README.md"
+BEGIN, END = "<!-- BEGIN LATEST RESULTS (written by run_bench.py) -->", "<!-- END LATEST RESULTS -->"
+
+
+def update_readme(table: str, machine: Mapping[str, Any], duration: float, missed: Sequence[str]) -> None:
+    """Replace the README's results block with this run's table and machine."""
+    if not README.exists():
+        return
+    text = README.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
+    load = machine.get("load_average_at_start")
+    cores = f"{machine['cpu_cores']} cores ({machine['cpu_cores_usable']} usable)"
+    block = "\n".join(
+        [
+            BEGIN,
+            f"Full run of {machine['date']}, {duration:.0f} s, git {machine.get('git') or 'unknown'}; "
+            f"all numbers in [`results.json`](results.json).",
+            "",
+            f"Machine: {machine['cpu_model']}, {cores}, {machine['platform']}, {machine['python']}; "
+            f"load average at start {load}, at end {machine.get('load_average_at_end')}.  ",
+            f"Packages: {packages}.",
+            "",
+            table,
+            "",
+            "\\* tok = estimated tokens, bytes / 4 (no tokenizer was run).  ",
+            f"Targets missed in this run: {len(missed)}.",
+            END,
+        ]
+    )
+    head, rest = text.split(BEGIN, 1)
+    README.write_text(head + block + rest.split(END, 1)[1])
+
+
+async def run_figures(bench: Bench, only: set[str] | None, state_dir: Path) -> None:
+    await bench.sandbox.open()
+    try:
+        await bench.prepare(state_dir)
+        if not only or "2" in only:
+            await bench.figure_2_fast_paths()
+        if not only or only & {"1", "5", "6"}:
+            await bench.figures_1_5_6()
+        if not only or "3" in only:
+            await bench.figure_3_per_call()
+        if not only or "4" in only:
+            await bench.figure_4_concurrency()
+    finally:
+        await bench.sandbox.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="one run of each figure, no warm-up, no targets asserted"
+    )
+    parser.add_argument("--runs", type=int, help="measured runs per figure (default 5; smoke 1)")
+    parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,3 (5 and 6 come with 1)")
+    parser.add_argument("--out", type=Path, help="where to write the JSON (default bench/results.json)")
+    parser.add_argument("--no-assert", action="store_true", help="exit 0 even when a target is missed")
+    args = parser.parse_args(argv)
+
+    mode = SMOKE if args.smoke else FULL
+    if args.runs:
+        few = min(args.runs, mode.call_runs)
+        mode = Mode(**{**mode.__dict__, "runs": args.runs, "call_runs": few, "conc_runs": few})
+    if args.no_assert:
+        mode = Mode(**{**mode.__dict__, "assert_targets": False})
+    only = set(args.only.split(",")) if args.only else None
+    out = args.out or (BENCH / "results" / "smoke.json" if args.smoke else BENCH / "results.json")
+
+    started = time.perf_counter()
+    machine = machine_info(ROOT)
+    cores = machine["cpu_cores_usable"]
+    log(f"{mode.name} run on {machine['cpu_model']} ({cores} usable cores), {machine['python']}")
+    with tempfile.TemporaryDirectory(prefix="unizo-bench-") as state:
+        bench = Bench(mode, Sandbox(Path(state)))
+        if not bench.servers:
+            log("no Unizo server is installed; install the workspace first (see bench/README.md)")
+            return 2
+        asyncio.run(run_figures(bench, only, Path(state)))
+    duration = time.perf_counter() - started
+
+    order = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5}
+    rows = bench.rows + getattr(bench, "memory_rows", []) + getattr(bench, "context_rows", [])
+    rows.sort(key=lambda r: order[r.figure[0]])
+    headers = ["figure", "subject", "value", "floor", "vs floor", "target", "status"]
+    table = render_table(headers, [r.cells(mode.assert_targets) for r in rows])
+    missed = [f"{r.figure}: {r.subject}" for r in rows if r.ok is False]
+    print(table)
+    print()
+    print("* tok = estimated tokens, bytes / 4 (no tokenizer was run).")
+    print(
+        f"{mode.name} run, {duration:.0f} s, {machine['cpu_model']}, {machine['cpu_cores_usable']} cores, "
+        f"{machine['python']}, {machine['date']}"
+    )
+    payload = {
+        "mode": mode.name,
+        "duration_s": round(duration, 1),
+        "machine": machine,
+        "settings": mode.__dict__,
+        "figures": bench.results,
+        "table": [dict(zip(headers, r.cells(mode.assert_targets), strict=True)) for r in rows],
+        "table_markdown": table,
+        "targets_missed": missed,
+    }
+    machine["load_average_at_end"] = (
+        [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, payload)
+    print(f"results written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    if mode.name == "full" and not only and args.out is None and not args.runs:
+        update_readme(table, machine, duration, missed)
+        print(f"latest results copied into {README.relative_to(ROOT)}")
+    if missed:
+        print(
+            f"{len(missed)} target(s) missed" + ("" if mode.assert_targets else " (smoke run: not asserted)")
+        )
+        if mode.assert_targets:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
