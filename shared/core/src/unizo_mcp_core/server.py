@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from .client import UnizoClient
 
-__all__ = ["SpecTool", "UnizoMCPServer", "prepare_server", "serve"]
+__all__ = ["SpecTool", "UnizoMCPServer", "prepare_server"]
 
 log = logging.getLogger("unizo_mcp.server")
 
@@ -265,17 +265,3 @@ async def prepare_server(
     )
     server.unizo = state
     return server
-
-
-def serve(
-    settings: Settings,
-    services: Sequence[ServiceSpec],
-    *,
-    name: str | None = None,
-    version: str | None = None,
-    package: str | None = None,
-) -> None:
-    """Blocking: verify the key, build the server, serve it (see `transport.serve`)."""
-    from .transport import serve as serve_transport
-
-    serve_transport(settings, services, name=name, version=version, package=package)
