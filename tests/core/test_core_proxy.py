@@ -106,3 +106,50 @@ async def test_proxy_host_not_resolving(api: FakeApi, make_client, monkeypatch) 
     assert "http://proxy.nonexistent.invalid:3128" in message
     assert PROXY_PASSWORD not in message and PROXY_USER not in message
     assert api.requests == []
+
+
+async def test_proxy_is_looked_up_once_per_client(api: FakeApi, make_client, proxy, monkeypatch) -> None:
+    """No per-request proxy (or .netrc) lookups in worker threads: one decision per session."""
+    import unizo_mcp_core.client as client_module
+
+    calls = []
+    lookup = client_module.get_env_proxy_for_url
+
+    def counting(url):  # type: ignore[no-untyped-def]
+        calls.append(str(url))
+        return lookup(url)
+
+    monkeypatch.setattr(client_module, "get_env_proxy_for_url", counting)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url())
+    client = make_client()
+    for _ in range(3):
+        assert (await client.request("GET", "/edr/devices")).status == 200
+    assert calls == [api.url]
+    assert len(api.seen(PATH)) == 3
+    await client.close()
+    assert proxy.wait_for_log(f"CONNECT 127.0.0.1:{api.port}"), proxy.log()[-2000:]
+
+
+async def test_netrc_credentials_are_never_sent_to_the_api(
+    api: FakeApi, make_client, monkeypatch, tmp_path
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login netrc-user password netrc-s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = make_client()
+    assert (await client.request("GET", "/edr/devices")).status == 200
+    assert "Authorization" not in api.seen(PATH)[0].headers
+    info = await client.verify_key()
+    assert info.valid  # the key's own Bearer header, not the .netrc one
+    await client.close()
+
+
+async def test_proxy_credentials_are_registered_for_redaction(make_client, monkeypatch) -> None:
+    from unizo_mcp_core.keys import known_secrets
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://agent:Pr0xy-Pa55@proxy.example:3128")
+    client = make_client()
+    client._get_session()  # the proxy is resolved with the session
+    assert "Pr0xy-Pa55" in known_secrets()
+    await client.close()

@@ -129,3 +129,22 @@ def test_unknown_service_lists_installed_ones() -> None:
         "Unknown service(s) in --services/UNIZO_SERVICES: nope; installed: " in line
         or "No Unizo service" in line
     )
+
+
+def test_version_alone_imports_neither_the_parser_nor_the_settings() -> None:
+    import subprocess
+    import sys
+
+    from mcp_helpers import base_env
+
+    code = (
+        "import sys\n"
+        "from unizo_mcp_core.cli import main\n"
+        "assert main(None, argv=['--version']) == 0\n"
+        "slow = ('argparse', 'attrs', 'importlib.metadata', 'unizo_mcp_core.settings', "
+        "'unizo_mcp_core.docs')\n"
+        "print(sorted(m for m in slow if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=base_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["unizo-mcp-server 0.1.0 (unizo-mcp-core 0.1.0)", "[]"]

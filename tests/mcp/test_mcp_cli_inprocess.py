@@ -71,6 +71,21 @@ def test_all_in_one_print_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     assert KEY not in out
 
 
+def test_all_in_one_print_config_checks_service_names_without_loading_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the fast path reads the names only: a module that cannot even be imported is not touched
+    fake_entry_points(monkeypatch, ("edr", "no_such_module_xyz:SERVICE"), ("scm", "no_such_module_xyz:S"))
+    code = cli.main(None, argv=["--print-config", "--services", "edr"], environ={})
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["mcpServers"]["unizo"]["env"]["UNIZO_SERVICES"] == "edr"
+    assert "cannot load" not in err
+    assert cli.main(None, argv=["--print-config", "--services", "edr,nope"], environ={}) == 2
+    err = capsys.readouterr().err
+    assert "Unknown service(s) in --services/UNIZO_SERVICES: nope; installed: edr, scm" in err
+
+
 def test_print_config_with_a_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key_file = tmp_path / "key"
     key_file.write_text(KEY + "\n")

@@ -5,10 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from mcp_helpers import closed_port, run_cli, sandbox_env
 from unizo_mcp_core.diagnostics import Report, proxy_for
 from unizo_mcp_core.errors import ConnectError
 from unizo_mcp_core.keys import fingerprint
+from unizo_testkit import Proxy
 
 LABELS = [
     "settings",
@@ -184,40 +182,8 @@ def test_verify_connection_failures(
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port_file = tmp_path_factory.mktemp("proxy") / "port"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "proxy",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--num-workers",
-            "1",
-            "--num-acceptors",
-            "1",
-            "--basic-auth",
-            "agent:pr0xy-s3cret",
-            "--log-level",
-            "ERROR",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert process.poll() is None and time.monotonic() < deadline, "proxy.py did not start"
-            time.sleep(0.05)
-        yield int(port_file.read_text().split()[0])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def proxy(start_proxy: Callable[[str, str], Proxy]) -> int:
+    return start_proxy("agent", "pr0xy-s3cret").port
 
 
 def test_verify_connection_through_proxy(sandbox: Any, proxy: int) -> None:

@@ -15,17 +15,9 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_helpers import base_env, cli_command, closed_port, run_cli, sandbox_env
+from unizo_testkit import initialize_request
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
+INIT = initialize_request("raw")
 
 
 def stdio_params(env: dict[str, str], *args: str, service: str = "EDR") -> StdioServerParameters:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import ssl
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,49 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from unizo_testkit import clear_env, preserved_logging, sandbox_api, text_of
 
 BIN = Path(sys.executable).parent
 # Small delays so that retries cost milliseconds, not seconds (Retry-After hints are still waited exactly).
 FAST_RETRIES = {"UNIZO_RETRY_ATTEMPTS": "3", "UNIZO_RETRY_DELAY": "5", "UNIZO_MAX_RETRY_DELAY": "2000"}
-ENV_TO_CLEAR = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    for name in list(os.environ):
-        if name.startswith("UNIZO_") and not name.startswith("UNIZO_SANDBOX"):
-            monkeypatch.delenv(name, raising=False)
+    clear_env(monkeypatch, keep=("UNIZO_SANDBOX",))
 
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(getattr(item, "text", "") for item in result.content)
+    with preserved_logging():
+        yield
 
 
 def service_spec(name: str) -> Any:
@@ -104,28 +74,4 @@ async def server_session(
         yield Session(client, sandbox)
 
 
-async def api(
-    sandbox: Any,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    key: str | None = None,
-    integration_id: str | None = None,
-) -> Any:
-    """Call the sandbox API directly (not through the code under test)."""
-    import aiohttp
-
-    context = ssl.create_default_context(cafile=str(sandbox.ca_file))
-    headers = {"apikey": key or sandbox.keys["full"]}
-    if integration_id:
-        headers["integrationId"] = integration_id
-    async with (
-        aiohttp.ClientSession() as http,
-        http.request(
-            method, f"{sandbox.base_url}/api/v1{path}", json=body, headers=headers, ssl=context
-        ) as resp,
-    ):
-        data = await resp.json(content_type=None)
-        assert resp.status < 300, (method, path, resp.status, data)
-        return data
+api = sandbox_api  # the reliability tests import it by this name

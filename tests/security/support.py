@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from unizo_mcp_core.spec import Param, ServiceSpec, ToolSpec
+from unizo_testkit import text_of
 
 HERE = Path(__file__).parent
 TEE = HERE / "stdio_tee.py"
@@ -64,10 +65,6 @@ def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
     }
     env.update(extra or {})
     return env
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(getattr(item, "text", "") for item in result.content)
 
 
 # --- secrets ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import trustme
+from unizo_testkit import initialize_request
 
 from .support import SERVERS, base_env, script, stdio_client, text_of
 
@@ -193,18 +194,7 @@ async def test_allow_remote_lets_a_non_loopback_bind_start(sandbox: Any, tmp_pat
 
 # --- Host / Origin -----------------------------------------------------------------------------------
 
-INITIALIZE = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "security-suite", "version": "1"},
-        },
-    }
-)
+INITIALIZE = json.dumps(initialize_request("security-suite"))
 
 
 def post_initialize(port: int, headers: dict[str, str]) -> int:

@@ -10,13 +10,13 @@ import asyncio
 import hashlib
 import hmac
 import json
-import ssl
 import time
 from typing import Any
 
 import pytest
 from aiohttp import web
 from unizo_mcp_core.webhooks import WebhookVerificationError, verify_webhook
+from unizo_testkit import sandbox_api as _api
 
 SECRET = "whsec-security-suite-0123456789"
 NOW = 1_800_000_000.0
@@ -149,26 +149,6 @@ class Receiver:
     async def __aexit__(self, *exc: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
-
-
-async def _api(
-    sandbox: Any, method: str, path: str, body: Any = None, integration_id: str | None = None
-) -> Any:
-    import aiohttp
-
-    context = ssl.create_default_context(cafile=str(sandbox.ca_file))
-    headers = {"apikey": sandbox.keys["full"]}
-    if integration_id:
-        headers["integrationId"] = integration_id
-    async with (
-        aiohttp.ClientSession() as http,
-        http.request(
-            method, f"{sandbox.base_url}/api/v1{path}", json=body, headers=headers, ssl=context
-        ) as resp,
-    ):
-        data = await resp.json(content_type=None)
-        assert resp.status < 300, (method, path, resp.status, data)
-        return data
 
 
 async def test_real_sandbox_delivery_is_accepted(sandbox: Any) -> None:

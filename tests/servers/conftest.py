@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from unizo_testkit import text_of
 
 from .catalog import all_services
 
@@ -56,10 +57,6 @@ class Session:
         self.key_file.write_text(key + "\n")
         # a distinct mtime, whatever the file system's timestamp granularity
         os.utime(self.key_file, ns=(before + 5_000_000_000, before + 5_000_000_000))
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from unizo_testkit import initialize_request
 
 from .catalog import ROUTES, SERVICES, tools_of
 from .helpers import base_env, script
@@ -68,18 +69,7 @@ async def _raw_tools_list(command: str, env: dict[str, str]) -> list[dict[str, A
                 return message["result"]
 
     try:
-        await send(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw-test", "version": "0"},
-                },
-            }
-        )
+        await send(initialize_request("raw-test", "0"))
         await answer(1)
         await send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         await send({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})

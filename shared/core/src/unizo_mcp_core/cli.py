@@ -1,34 +1,38 @@
 """One command line for every Unizo MCP server: `run(SERVICE)` is a service package's whole `main()`.
 
 Flags are derived from `settings.SETTINGS` (each names its environment twin; flags win over the
-environment). `--help`, `--version` and `--print-config` import only the standard library, attrs and
-the fast core modules; serving, `--test-auth` and `--verify-connection` load the rest lazily.
+environment). Importing this module is cheap (the standard library's `os`/`sys` and `errors`):
+`--version` alone is answered before anything else is imported; `--help` and `--print-config` add
+argparse, `settings` (attrs) and `docs`, never the MCP SDK or aiohttp; serving, `--test-auth` and
+`--verify-connection` load the rest lazily. The all-in-one server reads only the names of the
+installed services on its fast paths, without importing their modules.
 Stdout carries nothing but the MCP protocol (stdio) or the requested output; everything else goes to
 stderr.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__ as core_version
-from .docs import ALL_IN_ONE_PACKAGE, config_entry, exit_codes_text
 from .errors import ConfigError, ExitCode, UnizoError
-from .keys import key_variables
-from .settings import SETTINGS, SettingDef, Settings, load_settings, parse_bool
-from .spec import ServiceSpec
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping, Sequence
+
+    from .settings import SettingDef, Settings
+    from .spec import ServiceSpec
 
 __all__ = [
+    "ALL_IN_ONE_PACKAGE",
     "ENTRY_POINT_GROUP",
     "build_parser",
     "configure_logging",
     "discover_services",
+    "installed_service_names",
     "main",
     "print_config_env",
     "run",
@@ -37,6 +41,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "unizo_mcp.services"
+ALL_IN_ONE_PACKAGE = "unizo-mcp-server"
 
 POLICY_TEXT = (
     "tool policy (first match hides a tool; hidden tools are also refused when called): "
@@ -44,26 +49,38 @@ POLICY_TEXT = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse  # not needed to answer --version
 
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(int(ExitCode.CONFIG))
+    class _Parser(argparse.ArgumentParser):
+        """argparse, but a usage error is one line on stderr and exit code 2."""
+
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+            sys.exit(int(ExitCode.CONFIG))
+
+    return _Parser
 
 
 def _flag_settings(service: ServiceSpec | None) -> list[SettingDef]:
+    from .settings import SETTINGS
+
     return [s for s in SETTINGS if s.flag and not (service is not None and s.env == "UNIZO_SERVICES")]
 
 
 def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentParser:
     """The parser for `prog`; `service` is a ServiceSpec or None for the all-in-one server."""
+    import argparse
+
+    from .docs import exit_codes_text
+    from .settings import parse_bool
+
     if service is not None:
         about = f"Unizo {service.title} MCP server. {service.description}"
     else:
         about = "Unizo MCP server for every installed Unizo service (narrow with --services)."
     epilog = f"{POLICY_TEXT}.\n\nexit codes:\n{exit_codes_text()}"
-    parser = _Parser(
+    parser = _parser_class()(
         prog=prog,
         description=about,
         epilog=epilog,
@@ -105,6 +122,8 @@ def _overrides(
     service: ServiceSpec | None, namespace: argparse.Namespace, environ: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(environment without keys a flag replaces, overrides from flags) for `load_settings`."""
+    from .keys import key_variables
+
     env = dict(environ)
     overrides: dict[str, str] = {}
     name = service.name if service is not None else None
@@ -132,9 +151,18 @@ def user_agent(
     return f"{head} unizo-mcp-core/{core_version}"
 
 
+def installed_service_names() -> list[str]:
+    """The names of the installed services (entry-point group `unizo_mcp.services`), without loading them."""
+    from importlib.metadata import entry_points  # not on the fast paths of single-service servers
+
+    return sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
+
+
 def discover_services() -> dict[str, ServiceSpec]:
     """Installed service packages (entry-point group `unizo_mcp.services`), by service name."""
     from importlib.metadata import entry_points  # not on the fast paths of single-service servers
+
+    from .spec import ServiceSpec
 
     found: dict[str, ServiceSpec] = {}
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
@@ -152,22 +180,27 @@ def discover_services() -> dict[str, ServiceSpec]:
     return found
 
 
-def select_services(installed: Mapping[str, ServiceSpec], wanted: frozenset[str] | None) -> list[ServiceSpec]:
-    """The services the all-in-one server runs: all installed, or those named by --services."""
+def _selected_names(installed: Sequence[str], wanted: frozenset[str] | None) -> list[str]:
+    """The names of the services to run; ConfigError when none is installed or one is unknown."""
     if not installed:
         raise ConfigError(
             "No Unizo service package is installed",
             hint="Install one, e.g. pip install unizo-mcp-edr, or pip install 'unizo-mcp-server[all]'.",
         )
     if wanted is None:
-        return [installed[n] for n in sorted(installed)]
+        return sorted(installed)
     unknown = sorted(n for n in wanted if n not in installed)
     if unknown:
         raise ConfigError(
             f"Unknown service(s) in --services/UNIZO_SERVICES: {', '.join(unknown)}; "
             f"installed: {', '.join(sorted(installed))}"
         )
-    return [installed[n] for n in sorted(wanted)]
+    return sorted(wanted)
+
+
+def select_services(installed: Mapping[str, ServiceSpec], wanted: frozenset[str] | None) -> list[ServiceSpec]:
+    """The services the all-in-one server runs: all installed, or those named by --services."""
+    return [installed[n] for n in _selected_names(list(installed), wanted)]
 
 
 def _render(value: Any) -> str:
@@ -182,6 +215,8 @@ def _render(value: Any) -> str:
 
 def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[str, str]:
     """The non-default, non-secret settings as environment variables for the mcpServers entry."""
+    from .settings import SETTINGS, Settings
+
     defaults = Settings(service=settings.service, api_key=None)
     env: dict[str, str] = {}
     for setting in SETTINGS:
@@ -207,6 +242,27 @@ def configure_logging(settings: Settings) -> None:
     configure(settings.log_level, log_auth=settings.log_auth)
 
 
+def _print_version(prog: str, version: str) -> int:
+    sys.stdout.write(f"{prog} {version} (unizo-mcp-core {core_version})\n")
+    sys.stdout.flush()
+    return int(ExitCode.OK)
+
+
+def _print_config(prog: str, service: ServiceSpec | None, settings: Settings) -> int:
+    import json
+
+    from .docs import config_entry
+
+    entry = config_entry(service, command=prog, env=print_config_env(settings, service))
+    sys.stdout.write(json.dumps(entry, indent=2) + "\n")
+    sys.stdout.flush()
+    sys.stderr.write(
+        "note: the MCP client's config file will hold your key (or its placeholder): "
+        "keep it readable only by you (chmod 600 <file>).\n"
+    )
+    return int(ExitCode.OK)
+
+
 def _fail(prog: str, exc: UnizoError) -> int:
     text = " ".join(exc.describe().split())
     sys.stderr.write(f"{prog}: {'error: ' if isinstance(exc, ConfigError) else ''}{text}\n")
@@ -223,32 +279,32 @@ def main(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """The CLI; returns the exit code (see `run`)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     prog = package or (service.package if service is not None else ALL_IN_ONE_PACKAGE)
     version = version or (service.version if service is not None else core_version)
+    if args == ["--version"]:  # answered before the parser and the settings are even imported
+        return _print_version(prog, version)
+    from .settings import load_settings
+
     parser = build_parser(service, prog)
-    namespace = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    namespace = parser.parse_args(args)
     if namespace.version:
-        sys.stdout.write(f"{prog} {version} (unizo-mcp-core {core_version})\n")
-        sys.stdout.flush()
-        return int(ExitCode.OK)
+        return _print_version(prog, version)
     env, overrides = _overrides(service, namespace, os.environ if environ is None else environ)
     name = service.name if service is not None else None
     try:
         if namespace.verify_connection:
             return _verify_connection(prog, service, name, env, overrides, version)
         settings = load_settings(name, env, overrides, require_key=not namespace.print_config)
+        if namespace.print_config:
+            if service is None and settings.services is not None:
+                # --services names are checked against the installed names, loading no service
+                # module; without --services nothing is looked up (the server checks at start-up)
+                _selected_names(installed_service_names(), settings.services)
+            return _print_config(prog, service, settings)
         services = (
             [service] if service is not None else select_services(discover_services(), settings.services)
         )
-        if namespace.print_config:
-            entry = config_entry(service, command=prog, env=print_config_env(settings, service))
-            sys.stdout.write(json.dumps(entry, indent=2) + "\n")
-            sys.stdout.flush()
-            sys.stderr.write(
-                "note: the MCP client's config file will hold your key (or its placeholder): "
-                "keep it readable only by you (chmod 600 <file>).\n"
-            )
-            return int(ExitCode.OK)
         from .transport import check_bind
 
         check_bind(settings)
@@ -272,6 +328,8 @@ def main(
     except KeyboardInterrupt:
         return 130
     except Exception:
+        import logging
+
         logging.getLogger("unizo_mcp.cli").exception("unexpected internal error")
         sys.stderr.write(f"{prog}: unexpected internal error; see the log above\n")
         return int(ExitCode.INTERNAL)
@@ -286,6 +344,7 @@ def _verify_connection(
     version: str | None,
 ) -> int:
     from .diagnostics import run_verify_connection
+    from .settings import load_settings
 
     def load() -> tuple[Settings, list[ServiceSpec]]:
         settings = load_settings(name, env, overrides)

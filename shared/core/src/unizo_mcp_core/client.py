@@ -1,7 +1,9 @@
 """`UnizoClient`: the only code that talks HTTP to Unizo.
 
 One aiohttp session per client (created lazily inside the running loop), TLS always verified
-(`tls.create_ssl_context`), proxies from HTTP(S)_PROXY/NO_PROXY (`trust_env`), the key read
+(`tls.create_ssl_context`), the proxy from HTTP(S)_PROXY/NO_PROXY resolved once per session for the
+base URL and passed to every request (no `trust_env`: aiohttp would look both it and `~/.netrc` up
+again in worker threads on every request, and attach `.netrc` credentials to API calls), the key read
 from its source on every attempt (so a rotated key file is picked up), client-side rate
 limiting (`ratelimit.RateLimiter`), retries through `backoff` driven by the pure
 `retry.decide_retry`, and every failure mapped to a `UnizoError` subclass whose message says
@@ -22,7 +24,6 @@ import json as jsonlib
 import logging
 import socket
 import ssl
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -32,6 +33,7 @@ from urllib.parse import quote
 
 import aiohttp
 import backoff
+from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -55,7 +57,7 @@ from .errors import (
     ToolInputError,
     UnizoError,
 )
-from .keys import fingerprint
+from .keys import fingerprint, remember_secret
 from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
 from .responses import ApiResponse, KeyInfo, error_from_response, parse_key_info
@@ -133,16 +135,31 @@ def _form(multipart: Multipart) -> aiohttp.FormData:
     return form
 
 
-def _proxy_label(url: URL) -> str:
-    """The proxy aiohttp uses for `url`, as scheme://host:port without credentials, or ''."""
+def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
+    """The proxy for `url` from HTTP(S)_PROXY, honouring NO_PROXY, and the headers for it; (None, None).
+
+    Exactly what aiohttp's `trust_env` looks up for each request (its own helper), looked up once.
+    Credentials become a Proxy-Authorization header, sent to the proxy only; the password is
+    registered with the redaction filter.
+    """
     try:
-        proxies = urllib.request.getproxies()
-        if url.host and urllib.request.proxy_bypass(url.host):
-            return ""
-        raw = proxies.get(url.scheme or "https") or proxies.get("all")
-        if not raw:
-            return ""
-        proxy = URL(raw if "://" in raw else f"http://{raw}")
+        proxy, auth = get_env_proxy_for_url(url)
+    except LookupError:  # no proxy configured for the scheme, or NO_PROXY exempts the host
+        return None, None
+    if auth is None:
+        return proxy, None
+    header = auth.encode()  # "Basic <base64 of user:password>"
+    if auth.password:
+        remember_secret(auth.password)
+        remember_secret(header.split(" ", 1)[-1])
+    return proxy, {"Proxy-Authorization": header}
+
+
+def _proxy_label(proxy: URL | None) -> str:
+    """`proxy` as scheme://host:port without credentials, or ''."""
+    if proxy is None:
+        return ""
+    try:
         return str(proxy.with_user(None).with_path("").with_query(None))
     except (ValueError, TypeError):
         return ""
@@ -166,6 +183,8 @@ class UnizoClient:
         self._policy = RetryPolicy.from_settings(settings)
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._proxy: URL | None = None
+        self._proxy_headers: dict[str, str] | None = None
         self._ssl_context: ssl.SSLContext | None = None
         self._logged_key: str | None = None
         register_proxy_secrets()
@@ -194,10 +213,12 @@ class UnizoClient:
             return self._session
         if self._ssl_context is None:
             self._ssl_context = create_ssl_context(self._settings.ca_bundle)
+        # Every request goes to the base URL's host: one proxy decision serves them all.
+        self._proxy, self._proxy_headers = _env_proxy(URL(self._settings.base_url))
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=self._ssl_context),
             timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
-            trust_env=True,
+            trust_env=False,
             headers={"User-Agent": self._user_agent, "Accept": "application/json"},
         )
         self._session_loop = loop
@@ -491,6 +512,7 @@ class UnizoClient:
         limited: bool,
     ) -> ApiResponse:
         session = self._get_session()
+        await _after_pending_io()
         gate: AbstractAsyncContextManager[Slot | None] = self._limiter.slot() if limited else nullcontext()
         async with gate as slot:
             log.debug("%s %s: attempt %d, correlationId %s", method, display, attempt + 1, correlation_id)
@@ -504,6 +526,8 @@ class UnizoClient:
                     data=_form(multipart) if multipart is not None else None,
                     headers=headers,
                     allow_redirects=False,
+                    proxy=self._proxy,
+                    proxy_headers=self._proxy_headers,
                 ) as resp:
                     body = await resp.read()
                     status = resp.status
@@ -587,7 +611,7 @@ class UnizoClient:
         host = url.host or "?"
         endpoint = f"{host}:{url.port}" if url.port else host
         if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
-            proxy = _proxy_label(url)
+            proxy = _proxy_label(self._proxy)
             if isinstance(exc, aiohttp.ClientProxyConnectionError) or (proxy and exc.host != url.host):
                 label = proxy or f"{exc.host}:{exc.port}"
                 if _is_dns_failure(exc):
@@ -596,7 +620,7 @@ class UnizoClient:
                     text = f"{what}: could not connect to the proxy {label} ({_reason(exc)})"
                 return ProxyError(text), False
         if isinstance(exc, aiohttp.ClientHttpProxyError):
-            proxy = _proxy_label(url) or "the proxy"
+            proxy = _proxy_label(self._proxy) or "the proxy"
             hint = None
             if exc.status == 407:
                 hint = (
@@ -649,6 +673,18 @@ class UnizoClient:
             f"{what}: the connection failed ({_reason(exc)})", correlation_id=correlation_id
         )
         return error, True
+
+
+async def _after_pending_io() -> None:
+    """Return once the event loop has handled the I/O events already waiting, such as the close of a
+    keep-alive connection the API ended while this process was busy.
+
+    Without it a request can be written to such a dead pooled connection: aiohttp retries that only
+    for idempotent methods, so a POST would fail (a restart of the API between two calls). The first
+    `sleep(0)` resumes before the callbacks of the loop's next poll, the second after them (~10 µs).
+    """
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
 
 
 def _is_dns_failure(exc: BaseException) -> bool:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .cli import ALL_IN_ONE_PACKAGE
 from .errors import ExitCode
 from .settings import SETTINGS
 from .spec import ServiceSpec
 
 __all__ = [
+    "ALL_IN_ONE_PACKAGE",
     "EXIT_CODE_MEANINGS",
     "config_entry",
     "exit_codes_table",
@@ -22,7 +24,6 @@ __all__ = [
     "tools_table",
 ]
 
-ALL_IN_ONE_PACKAGE = "unizo-mcp-server"
 
 EXIT_CODE_MEANINGS: Mapping[ExitCode, str] = {
     ExitCode.OK: "success (server stopped normally, key valid, every check passed)",

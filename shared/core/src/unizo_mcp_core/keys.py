@@ -6,7 +6,6 @@ is picked up without restarting the server.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
@@ -32,6 +31,8 @@ def known_secrets() -> frozenset[str]:
 
 def fingerprint(key: str) -> str:
     """A stable, non-reversible label for a key: its last 4 characters and a short hash."""
+    import hashlib  # loads OpenSSL's digests (~4 ms): not on the CLI's fast paths
+
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return f"…{key[-4:]} (sha256:{digest})"
 

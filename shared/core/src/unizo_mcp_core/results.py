@@ -22,8 +22,28 @@ INTERNAL_ERROR_TEXT = (
 )
 
 
+# The leaf types `json.loads` produces: returned as they are, without a call per value.
+_SCALARS = frozenset({str, int, float, bool})
+
+
 def compact(value: Any) -> Any:
-    """Drop `None` values (recursively, in objects and lists)."""
+    """Drop `None` values (recursively, in objects and lists).
+
+    Called on every API answer (a 20-item page has ~1,300 values), so the concrete types that
+    `json.loads` produces are tested first and scalars are not recursed into; other mappings and
+    sequences take the general path.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _SCALARS else compact(v)
+            for k, v in value.items()
+            if v is not None
+        }
+    if kind is list:
+        return [v if type(v) in _SCALARS else compact(v) for v in value if v is not None]
+    if kind in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {str(k): compact(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
@@ -50,7 +70,11 @@ def success_result(data: Any, pagination: Any = None) -> CallToolResult:
     structured: dict[str, Any] = {"data": compact(data)}
     if pagination is not None:
         structured["pagination"] = compact(pagination)
-    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False, default=str)
+    # Compact (no indentation, no spaces): the copy for clients without structured content support.
+    # `check_circular=False`: the data comes from `json.loads` via `compact()`, so it has no cycles.
+    text = json.dumps(
+        structured, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
+    )
     return CallToolResult(
         content=[TextContent(type="text", text=_scrub(text))], structured_content=structured
     )

@@ -62,9 +62,10 @@ def create_ssl_context(
 def _build(ca_bundle: Path | None, cert_file: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    # create_default_context() already reads SSL_CERT_FILE through OpenSSL's default paths; load
-    # it explicitly too, so it works whatever the platform's default-path behaviour is.
-    if cert_file and os.path.isfile(cert_file):
+    # create_default_context() reads SSL_CERT_FILE through OpenSSL's default paths when OpenSSL
+    # names it as its CA file (the usual case); load it explicitly only otherwise, so it works
+    # whatever the platform's default-path behaviour is. Loading it twice cost ~40 ms and ~1 MiB.
+    if cert_file and os.path.isfile(cert_file) and not _is_default_cafile(cert_file):
         # A broken SSL_CERT_FILE leaves the default store in force, as OpenSSL itself does.
         with contextlib.suppress(ssl.SSLError, OSError):
             context.load_verify_locations(cafile=cert_file)
@@ -80,3 +81,18 @@ def _build(ca_bundle: Path | None, cert_file: str | None) -> ssl.SSLContext:
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def _is_default_cafile(cert_file: str) -> bool:
+    """Whether OpenSSL's default verify paths, which `create_default_context()` loaded, are this file.
+
+    They are when OpenSSL reads its CA file from the SSL_CERT_FILE variable of this process and
+    that variable names `cert_file` (`environ` passed to `create_ssl_context` may differ from it).
+    """
+    paths = ssl.get_default_verify_paths()
+    if paths.openssl_cafile_env != "SSL_CERT_FILE" or paths.cafile is None:
+        return False
+    try:
+        return os.path.samefile(paths.cafile, cert_file)
+    except OSError:
+        return False

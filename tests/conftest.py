@@ -1,0 +1,24 @@
+"""Fixtures shared by all the test folders. Shared helpers live in tests/unizo_testkit.py."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import pytest
+from unizo_testkit import Proxy, run_proxy
+
+
+@pytest.fixture(scope="session")
+def start_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str], Proxy]]:
+    """`start_proxy(user, password)` → a running proxy.py (`Proxy`) that requires those credentials.
+
+    Each call starts its own process (skips the test when proxy.py is not installed); all of them
+    are stopped at the end of the session.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(user: str, password: str) -> Proxy:
+            return stack.enter_context(run_proxy(tmp_path_factory.mktemp("proxy"), user, password))
+
+        yield start

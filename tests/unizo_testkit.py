@@ -1,0 +1,192 @@
+"""Support code shared by the test folders (core, mcp, security, reliability, servers).
+
+Import it as `unizo_testkit` from any folder: pytest loads tests/conftest.py before the folders' own
+conftest files and, in its default "prepend" import mode, puts tests/ on sys.path to do so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# --- a known environment and restored logging ------------------------------------------------------
+
+ENV_TO_CLEAR = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+
+def clear_env(monkeypatch: pytest.MonkeyPatch, keep: tuple[str, ...] = ()) -> None:
+    """Unset the proxy and CA variables and every UNIZO_* variable but those starting with one of `keep`."""
+    for name in ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("UNIZO_") and not name.startswith(keep):
+            monkeypatch.delenv(name, raising=False)
+
+
+@contextlib.contextmanager
+def preserved_logging(loggers: Iterable[str] = ()) -> Iterator[None]:
+    """Put back the root logger's handlers and level, and the levels of `loggers`, on leaving."""
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(root_level)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+# --- MCP results and messages ----------------------------------------------------------------------
+
+
+def text_of(result: Any) -> str:
+    """The text of all the content items of a tool result, one per line."""
+    return "\n".join(getattr(item, "text", "") for item in result.content)
+
+
+def initialize_request(client_name: str, client_version: str = "1") -> dict[str, Any]:
+    """A JSON-RPC `initialize` request (id 1), as a raw client sends it first."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": client_name, "version": client_version},
+        },
+    }
+
+
+# --- the sandbox's API, called directly ------------------------------------------------------------
+
+
+async def sandbox_api(
+    sandbox: Any,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    key: str | None = None,
+    integration_id: str | None = None,
+) -> Any:
+    """Call the sandbox API directly (not through the code under test)."""
+    import aiohttp
+
+    context = ssl.create_default_context(cafile=str(sandbox.ca_file))
+    headers = {"apikey": key or sandbox.keys["full"]}
+    if integration_id:
+        headers["integrationId"] = integration_id
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            method, f"{sandbox.base_url}/api/v1{path}", json=body, headers=headers, ssl=context
+        ) as resp,
+    ):
+        data = await resp.json(content_type=None)
+        assert resp.status < 300, (method, path, resp.status, data)
+        return data
+
+
+# --- a real CONNECT proxy (proxy.py) with basic auth -----------------------------------------------
+
+
+class Proxy:
+    """proxy.py (a real CONNECT proxy) requiring basic auth, as `run_proxy` starts it."""
+
+    def __init__(self, port: int, user: str, password: str, log_file: Path) -> None:
+        self.port = port
+        self.user = user
+        self.password = password
+        self.log_file = log_file
+
+    def url(self, password: str | None = None) -> str:
+        return f"http://{self.user}:{password or self.password}@127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def wait_for_log(self, needle: str, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+@contextlib.contextmanager
+def run_proxy(work: Path, user: str, password: str) -> Iterator[Proxy]:
+    """proxy.py on 127.0.0.1 (a free port) requiring `user`:`password`, logging to work/proxy.log."""
+    pytest.importorskip("proxy", reason="proxy.py is needed for the proxy tests (pip install proxy.py)")
+    port_file, log_file = work / "port", work / "proxy.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--basic-auth",
+            f"{user}:{password}",
+            "--num-workers",
+            "1",
+            "--num-acceptors",
+            "1",
+            "--log-level",
+            "INFO",
+            "--log-file",
+            str(log_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"proxy.py did not start: {log_file.read_text() if log_file.exists() else ''}"
+                )
+            time.sleep(0.05)
+        yield Proxy(int(port_file.read_text().strip()), user, password, log_file)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
