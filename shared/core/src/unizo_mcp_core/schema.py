@@ -98,6 +98,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
+# One short sentence per keyword; `where` names the argument (or field of an array item).
+_MESSAGES = {
+    "type": "{where}: expected {limit}, got {kind} {shown}",
+    "enum": "{where}: {shown} is not one of {choices}",
+    "minimum": "{where}: {shown} is below the minimum {limit}",
+    "maximum": "{where}: {shown} is above the maximum {limit}",
+    "minLength": "{where}: must be at least {limit} character(s) long",
+    "maxLength": "{where}: must be at most {limit} characters long",
+    "pattern": "{where}: does not match the pattern {limit}",
+    "minItems": "{where}: needs at least {limit} item(s)",
+    "maxItems": "{where}: accepts at most {limit} items",
+}
+
+
 def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
     """One short clause per schema violation, naming the argument; never echoes long values."""
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
@@ -118,24 +132,12 @@ def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
     if keyword == "required":
         missing = [n for n in limit if isinstance(value, Mapping) and n not in value]
         return f"{inside}missing required {what} {', '.join(repr(n) for n in missing)}"
-    if keyword == "type":
-        return f"{where}: expected {limit}, got {type(value).__name__} {_shown(value)}"
-    if keyword == "enum":
-        return f"{where}: {_shown(value)} is not one of {', '.join(map(str, limit))}"
-    if keyword == "minimum":
-        return f"{where}: {_shown(value)} is below the minimum {limit}"
-    if keyword == "maximum":
-        return f"{where}: {_shown(value)} is above the maximum {limit}"
-    if keyword == "minLength":
-        return f"{where}: must be at least {limit} character(s) long"
-    if keyword == "maxLength":
-        return f"{where}: must be at most {limit} characters long"
-    if keyword == "pattern":
-        return f"{where}: does not match the pattern {limit}"
-    if keyword == "minItems":
-        return f"{where}: needs at least {limit} item(s)"
-    if keyword == "maxItems":
-        return f"{where}: accepts at most {limit} items"
+    template = _MESSAGES.get(keyword)
+    if template is not None:
+        choices = ", ".join(map(str, limit)) if keyword == "enum" else ""
+        return template.format(
+            where=where, limit=limit, shown=_shown(value), kind=type(value).__name__, choices=choices
+        )
     message = str(error.message)
     if len(message) > 200:
         message = message[:197] + "..."
