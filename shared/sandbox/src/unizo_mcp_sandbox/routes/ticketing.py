@@ -304,6 +304,15 @@ async def get_ticket(request: web.Request) -> web.Response:
     return record_response(ticket)
 
 
+def _save_ticket(
+    sandbox: Any, scope: Any, before: dict[str, Any], after: dict[str, Any], *, at: str, by: Any = None
+) -> None:
+    """Store `after` in place of `before`, stamping its changeLog (and who changed it, when known)."""
+    stamp = {"lastUpdatedDateTime": at, **({"lastUpdatedBy": by} if by is not None else {})}
+    after["changeLog"] = {**before["changeLog"], **stamp}
+    sandbox.records.replace("tickets", scope, after)
+
+
 async def update_ticket(request: web.Request) -> web.Response:
     integration, ticket, ticket_scope = _ticket_scope(request)
     fields = validate(await json_body(request), TICKET_UPDATE_FIELDS)
@@ -317,8 +326,7 @@ async def update_ticket(request: web.Request) -> web.Response:
     if "labels" in fields:
         updated["labels"] = list(dict.fromkeys(fields["labels"]))
         _sync_labels(sandbox, ticket_scope, updated, updated["labels"], author)
-    updated["changeLog"] = {**ticket["changeLog"], "lastUpdatedDateTime": _now(), "lastUpdatedBy": author}
-    sandbox.records.replace("tickets", ticket_scope[:-1], updated)
+    _save_ticket(sandbox, ticket_scope[:-1], ticket, updated, at=_now(), by=author)
     sandbox.changed()
     sandbox.emit("ticket:updated", integration, updated)
     return record_response(updated)
@@ -344,9 +352,7 @@ async def link_tickets(request: web.Request) -> web.Response:
     for ticket, other, direction in ((source, target, "outward"), (target, source, "inward")):
         entry = {"id": link["id"], "linkType": link["linkType"], "direction": direction,
                  "ticket": {"id": other["id"], "key": other["key"]}, "createdDateTime": now}  # fmt: skip
-        updated = {**ticket, "links": [*ticket.get("links", []), entry]}
-        updated["changeLog"] = {**ticket["changeLog"], "lastUpdatedDateTime": now}
-        sandbox.records.replace("tickets", scope, updated)
+        _save_ticket(sandbox, scope, ticket, {**ticket, "links": [*ticket.get("links", []), entry]}, at=now)
     sandbox.changed()
     sandbox.emit("link:created", integration, link)
     return record_response(link, status=201)
@@ -450,9 +456,9 @@ async def create_label(request: web.Request) -> web.Response:
         raise invalid("name", f"label '{fields['name']}' is already on this ticket")
     label = _new_label(fields.pop("name"), ticket, actor(request), **fields)
     sandbox.records.insert("labels", scope, label)
-    updated = {**ticket, "labels": [*ticket["labels"], label["name"]]}
-    updated["changeLog"] = {**ticket["changeLog"], "lastUpdatedDateTime": _now()}
-    sandbox.records.replace("tickets", scope[:-1], updated)
+    _save_ticket(
+        sandbox, scope[:-1], ticket, {**ticket, "labels": [*ticket["labels"], label["name"]]}, at=_now()
+    )
     sandbox.changed()
     sandbox.emit("label:created", integration, label)
     return record_response(label, status=201)
