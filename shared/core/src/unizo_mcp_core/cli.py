@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__ as core_version
 from .errors import ConfigError, ExitCode, UnizoError
+from .registry import ALL_IN_ONE_PACKAGE
 
 if TYPE_CHECKING:
     import argparse
@@ -26,22 +27,7 @@ if TYPE_CHECKING:
     from .settings import SettingDef, Settings
     from .spec import ServiceSpec
 
-__all__ = [
-    "ALL_IN_ONE_PACKAGE",
-    "ENTRY_POINT_GROUP",
-    "build_parser",
-    "configure_logging",
-    "discover_services",
-    "installed_service_names",
-    "main",
-    "print_config_env",
-    "run",
-    "select_services",
-    "user_agent",
-]
-
-ENTRY_POINT_GROUP = "unizo_mcp.services"
-ALL_IN_ONE_PACKAGE = "unizo-mcp-server"
+__all__ = ["build_parser", "configure_logging", "main", "print_config_env", "run"]
 
 POLICY_TEXT = (
     "tool policy (first match hides a tool; hidden tools are also refused when called): "
@@ -141,68 +127,6 @@ def _overrides(
     return env, overrides
 
 
-def user_agent(
-    services: Sequence[ServiceSpec], package: str | None = None, version: str | None = None
-) -> str:
-    """The User-Agent of API calls: "unizo-mcp-edr/0.1.0 unizo-mcp-core/0.1.0"."""
-    if package is None and len(services) == 1:
-        package, version = services[0].package, services[0].version
-    head = f"{package or 'unizo-mcp-server'}/{version or core_version}"
-    return f"{head} unizo-mcp-core/{core_version}"
-
-
-def installed_service_names() -> list[str]:
-    """The names of the installed services (entry-point group `unizo_mcp.services`), without loading them."""
-    from importlib.metadata import entry_points  # not on the fast paths of single-service servers
-
-    return sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
-
-
-def discover_services() -> dict[str, ServiceSpec]:
-    """Installed service packages (entry-point group `unizo_mcp.services`), by service name."""
-    from importlib.metadata import entry_points  # not on the fast paths of single-service servers
-
-    from .spec import ServiceSpec
-
-    found: dict[str, ServiceSpec] = {}
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        try:
-            spec = point.load()
-        except Exception as exc:  # a broken package must not take the others down
-            sys.stderr.write(f"warning: cannot load Unizo service {point.name!r} ({point.value}): {exc}\n")
-            continue
-        if isinstance(spec, ServiceSpec):
-            found.setdefault(spec.name, spec)
-        else:
-            sys.stderr.write(
-                f"warning: entry point {point.name!r} ({point.value}) is not a ServiceSpec; ignored\n"
-            )
-    return found
-
-
-def _selected_names(installed: Sequence[str], wanted: frozenset[str] | None) -> list[str]:
-    """The names of the services to run; ConfigError when none is installed or one is unknown."""
-    if not installed:
-        raise ConfigError(
-            "No Unizo service package is installed",
-            hint="Install one, e.g. pip install unizo-mcp-edr, or pip install 'unizo-mcp-server[all]'.",
-        )
-    if wanted is None:
-        return sorted(installed)
-    unknown = sorted(n for n in wanted if n not in installed)
-    if unknown:
-        raise ConfigError(
-            f"Unknown service(s) in --services/UNIZO_SERVICES: {', '.join(unknown)}; "
-            f"installed: {', '.join(sorted(installed))}"
-        )
-    return sorted(wanted)
-
-
-def select_services(installed: Mapping[str, ServiceSpec], wanted: frozenset[str] | None) -> list[ServiceSpec]:
-    """The services the all-in-one server runs: all installed, or those named by --services."""
-    return [installed[n] for n in _selected_names(list(installed), wanted)]
-
-
 def _render(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -236,7 +160,7 @@ def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[st
 
 
 def configure_logging(settings: Settings) -> None:
-    """Logging to stderr through the core's redaction filter, before any MCPServer is built."""
+    """Logging to stderr through the core's redaction filter, before any MCP server is built."""
     from .redaction import configure_logging as configure
 
     configure(settings.log_level, log_auth=settings.log_auth)
@@ -300,11 +224,11 @@ def main(
             if service is None and settings.services is not None:
                 # --services names are checked against the installed names, loading no service
                 # module; without --services nothing is looked up (the server checks at start-up)
-                _selected_names(installed_service_names(), settings.services)
+                from .registry import installed_service_names, selected_names
+
+                selected_names(installed_service_names(), settings.services)
             return _print_config(prog, service, settings)
-        services = (
-            [service] if service is not None else select_services(discover_services(), settings.services)
-        )
+        services = [service] if service is not None else _installed(settings)
         from .transport import check_bind
 
         check_bind(settings)
@@ -335,6 +259,12 @@ def main(
         return int(ExitCode.INTERNAL)
 
 
+def _installed(settings: Settings) -> list[ServiceSpec]:
+    from .registry import discover_services, select_services
+
+    return select_services(discover_services(), settings.services)
+
+
 def _verify_connection(
     prog: str,
     service: ServiceSpec | None,
@@ -348,9 +278,7 @@ def _verify_connection(
 
     def load() -> tuple[Settings, list[ServiceSpec]]:
         settings = load_settings(name, env, overrides)
-        services = (
-            [service] if service is not None else select_services(discover_services(), settings.services)
-        )
+        services = [service] if service is not None else _installed(settings)
         return settings, services
 
     return run_verify_connection(load, package=prog, version=version)

@@ -214,7 +214,7 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext:
 def _new_client(
     settings: Settings, package: str | None, version: str | None, services: Sequence[ServiceSpec]
 ) -> Any:
-    from .cli import user_agent
+    from .registry import user_agent
     from .client import UnizoClient
 
     return UnizoClient(settings, user_agent=user_agent(services, package, version))
@@ -613,9 +613,9 @@ def run_verify_connection(
 ) -> int:
     def loaded() -> tuple[Settings, Sequence[ServiceSpec]]:
         settings, services = load()
-        from .cli import configure_logging
+        from .redaction import configure_logging
 
-        configure_logging(settings)
+        configure_logging(settings.log_level, log_auth=settings.log_auth)
         return settings, services
 
     return asyncio.run(verify_connection(loaded, out=sys.stdout, package=package, version=version))

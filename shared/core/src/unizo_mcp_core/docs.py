@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .cli import ALL_IN_ONE_PACKAGE
+from .registry import ALL_IN_ONE_PACKAGE, server_name
 from .errors import ExitCode
 from .settings import SETTINGS
 from .spec import ServiceSpec
@@ -80,11 +80,6 @@ def exit_codes_table() -> str:
 def exit_codes_text() -> str:
     """Plain-text exit code list for `--help`."""
     return "\n".join(f"  {int(code)}  {EXIT_CODE_MEANINGS[code]}" for code in ExitCode)
-
-
-def server_name(service: ServiceSpec | None) -> str:
-    """The key of the server in `mcpServers`: "unizo-edr", or "unizo" for the all-in-one server."""
-    return f"unizo-{service.name}" if service is not None else "unizo"
 
 
 def config_entry(

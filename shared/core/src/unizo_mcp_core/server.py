@@ -21,10 +21,10 @@ from pydantic import ConfigDict
 
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key, permissions_for, verify_at_startup
-from .cli import user_agent
 from .integrations import IntegrationResolver
 from .invoke import build_call
 from .policy import PolicyDecision, decide_tools
+from .registry import server_name, user_agent
 from .results import error_result, refusal_result, split_envelope, success_result
 from .schema import argument_validator, input_schema
 from .settings import Settings
@@ -210,9 +210,9 @@ def _ensure_logging(settings: Settings) -> None:
     """Configure logging (stderr, redacted) unless it already is; must run before `MCPServer()`."""
     if logging.getLogger().handlers:
         return
-    from .cli import configure_logging
+    from .redaction import configure_logging
 
-    configure_logging(settings)
+    configure_logging(settings.log_level, log_auth=settings.log_auth)
 
 
 async def prepare_server(
@@ -257,7 +257,7 @@ async def prepare_server(
     tools: list[Tool] = [_spec_tool(state, *by_name[n]) for n in decision.exposed]
     single = services[0] if len(services) == 1 else None
     server = UnizoMCPServer(
-        name or (f"unizo-{single.name}" if single else "unizo"),
+        name or server_name(single),
         version=version or (single.version if single else core_version),
         instructions=server_instructions(services),
         tools=tools,

@@ -229,6 +229,24 @@ class ServiceSpec:
         """The discovery tools every service has, then the declared ones."""
         return (*discovery_tools(self.name, self.title), *self.tools)
 
+    def id_source(self, param: str) -> ToolSpec | None:
+        """The list tool whose records' ids are the values of path parameter `param`, or None.
+
+        Derived from the paths alone: the get tool whose path ends in `/{param}` names its record,
+        and the list tool at that path without the last segment lists them
+        (`ticketing_get_organization` at `/ticketing/organizations/{organization_id}` →
+        `ticketing_list_organizations` at `/ticketing/organizations`). Used to resolve parent ids
+        that exist only once, and by tests and the demo to walk the data.
+        """
+        suffix = "/{" + param + "}"
+        lists = {t.path: t for t in self.tools if t.method == "GET" and t.paginated}
+        for tool in self.tools:
+            if tool.method == "GET" and tool.path.endswith(suffix) and not tool.paginated:
+                found = lists.get(tool.path[: -len(suffix)])
+                if found is not None:
+                    return found
+        return None
+
 
 def discovery_tools(service: str, title: str) -> tuple[ToolSpec, ...]:
     return (

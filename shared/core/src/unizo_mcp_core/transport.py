@@ -147,7 +147,7 @@ async def _serve(
     package: str | None,
 ) -> None:
     from .auth import verify_at_startup
-    from .cli import user_agent
+    from .registry import user_agent
     from .client import UnizoClient
 
     client = UnizoClient(settings, user_agent=user_agent(services, package, version))
