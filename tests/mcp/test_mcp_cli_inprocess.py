@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from mcp_specs import EDR, TICKETING
-from unizo_mcp_core import cli, diagnostics
+from unizo_mcp_core import cli, diagnostics, registry
 from unizo_mcp_core.errors import ConfigError
 from unizo_mcp_core.settings import load_settings
 
@@ -36,16 +36,16 @@ def test_discovery_and_selection(monkeypatch: pytest.MonkeyPatch, capsys: pytest
         ("broken", "no_such_module_xyz:SERVICE"),
         ("odd", "mcp_specs:CREATE_TICKET"),
     )
-    found = cli.discover_services()
+    found = registry.discover_services()
     assert found == {"edr": EDR, "ticketing": TICKETING}
     warnings = capsys.readouterr().err
     assert "cannot load Unizo service 'broken'" in warnings and "'odd'" in warnings
-    assert cli.select_services(found, None) == [EDR, TICKETING]
-    assert cli.select_services(found, frozenset({"ticketing"})) == [TICKETING]
+    assert registry.select_services(found, None) == [EDR, TICKETING]
+    assert registry.select_services(found, frozenset({"ticketing"})) == [TICKETING]
     with pytest.raises(ConfigError, match=r"Unknown service.*: scm; installed: edr, ticketing"):
-        cli.select_services(found, frozenset({"scm", "edr"}))
+        registry.select_services(found, frozenset({"scm", "edr"}))
     with pytest.raises(ConfigError, match="No Unizo service package is installed"):
-        cli.select_services({}, None)
+        registry.select_services({}, None)
 
 
 def test_all_in_one_print_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,9 +111,9 @@ def test_flags_override_env() -> None:
 
 
 def test_user_agent() -> None:
-    assert cli.user_agent([EDR]) == "unizo-mcp-testedr/9.9.1 unizo-mcp-core/0.1.0"
+    assert registry.user_agent([EDR]) == "unizo-mcp-testedr/9.9.1 unizo-mcp-core/0.1.0"
     assert (
-        cli.user_agent([EDR, TICKETING], "unizo-mcp-server", "1.2.3")
+        registry.user_agent([EDR, TICKETING], "unizo-mcp-server", "1.2.3")
         == "unizo-mcp-server/1.2.3 unizo-mcp-core/0.1.0"
     )
 

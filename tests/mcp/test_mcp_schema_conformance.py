@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from mcp_specs import EDR, TICKETING
 from test_mcp_schema import BULK
-from unizo_mcp_core.cli import discover_services
+from unizo_mcp_core.registry import discover_services
 from unizo_mcp_core.schema import argument_validator, input_schema
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 

@@ -1,4 +1,4 @@
-"""The MCP server in process (`mcp.Client(server)`) against the sandbox over real HTTPS."""
+"""The MCP server in process (`mcp.Client(server.mcp)`) against the sandbox over real HTTPS."""
 
 from __future__ import annotations
 
@@ -20,20 +20,20 @@ from unizo_mcp_core.errors import (
     UnizoError,
 )
 from unizo_mcp_core.schema import input_schema
-from unizo_mcp_core.server import UnizoMCPServer, prepare_server
+from unizo_mcp_core.server import UnizoServer, prepare_server
 from unizo_mcp_core.settings import load_settings
 from unizo_mcp_core.spec import ServiceSpec
 
-Make = Callable[..., Awaitable[UnizoMCPServer]]
+Make = Callable[..., Awaitable[UnizoServer]]
 
 
 @pytest.fixture
 async def make_server(sandbox: Any) -> AsyncIterator[Make]:
-    servers: list[UnizoMCPServer] = []
+    servers: list[UnizoServer] = []
 
     async def make(
         services: Sequence[ServiceSpec] = (EDR,), role: str = "full", **env: str
-    ) -> UnizoMCPServer:
+    ) -> UnizoServer:
         name = services[0].name if len(services) == 1 else None
         settings = load_settings(name, {**sandbox.env(role), "UNIZO_RETRY_ATTEMPTS": "0", **env})
         server = await prepare_server(settings, services)
@@ -69,7 +69,7 @@ def api_requests(sandbox: Any, prefix: str = "/api/v1/") -> list[Any]:
 
 async def test_tools_list_carries_the_declared_schemas_and_annotations(make_server: Make) -> None:
     server = await make_server([EDR, TICKETING])
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     declared = [t for s in (EDR, TICKETING) for t in s.all_tools()]
     assert list(tools) == [t.name for t in declared]
@@ -101,7 +101,7 @@ async def test_tool_list_identical_across_servers_and_sessions(make_server: Make
     for _ in range(2):
         server = await make_server([EDR, TICKETING])
         for _ in range(2):
-            async with Client(server) as session:
+            async with Client(server.mcp) as session:
                 tools = (await session.list_tools()).tools
             dumps.append(
                 json.dumps([t.model_dump(by_alias=True, mode="json") for t in tools], sort_keys=True)
@@ -116,7 +116,7 @@ async def test_list_and_get_with_explicit_integration(make_server: Make, sandbox
     crowdstrike = next(i for i in sandbox.integrations("edr") if i["serviceProfile"]["name"] == "crowdstrike")
     server = await make_server()
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         listed = await session.call_tool(
             "edr_list_devices",
             {"integration_id": crowdstrike["id"], "limit": 3, "offset": 1, "sort": "-lastSeen"},
@@ -140,7 +140,7 @@ async def test_list_and_get_with_explicit_integration(make_server: Make, sandbox
 
 async def test_snake_case_arguments_reach_the_api_in_camel_case(make_server: Make, sandbox: Any) -> None:
     server = await make_server([TICKETING], UNIZO_TICKETING_INTEGRATION_ID=_jira(sandbox))
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         org, collection = await _org_and_collection(session)
         created = await session.call_tool(
             "ticketing_create_ticket",
@@ -165,7 +165,7 @@ async def test_snake_case_arguments_reach_the_api_in_camel_case(make_server: Mak
 
 async def test_multipart_upload(make_server: Make, sandbox: Any) -> None:
     server = await make_server([TICKETING], UNIZO_TICKETING_INTEGRATION_ID=_jira(sandbox))
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         org, collection = await _org_and_collection(session)
         tickets = await session.call_tool(
             "ticketing_list_tickets", {"organization_id": org, "collection_id": collection}
@@ -197,7 +197,7 @@ HOSTILE = ["..", ".", "../integrations", "a/b", "%2e%2e", "x?y=1", "x#y", "-x", 
 async def test_hostile_path_values_never_reach_the_api(make_server: Make, sandbox: Any, value: str) -> None:
     server = await make_server(UNIZO_EDR_INTEGRATION_ID=sandbox.integrations("edr")[0]["id"])
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         result = await session.call_tool("edr_get_device_details", {"device_id": value})
     assert result.is_error
     message = text(result)
@@ -208,7 +208,7 @@ async def test_hostile_path_values_never_reach_the_api(make_server: Make, sandbo
 
 async def test_api_errors_are_one_actionable_paragraph(make_server: Make, sandbox: Any) -> None:
     server = await make_server(UNIZO_EDR_INTEGRATION_ID=sandbox.integrations("edr")[0]["id"])
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         result = await session.call_tool("edr_get_device_details", {"device_id": "no-such-device"})
         sorted_badly = await session.call_tool("edr_list_devices", {"sort": "nonexistentField"})
     assert result.is_error
@@ -225,7 +225,7 @@ async def test_api_errors_are_one_actionable_paragraph(make_server: Make, sandbo
 
 async def test_several_integrations_error_lists_them(make_server: Make, sandbox: Any) -> None:
     server = await make_server()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         result = await session.call_tool("edr_list_devices", {})
     assert result.is_error
     message = text(result)
@@ -243,7 +243,7 @@ async def test_env_integration_id_is_used(make_server: Make, sandbox: Any) -> No
     chosen = sandbox.integrations("edr")[1]["id"]
     server = await make_server(UNIZO_INTEGRATION_ID=chosen)
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         result = await session.call_tool("edr_list_devices", {"limit": 1})
     assert not result.is_error, text(result)
     assert [r.integration_id for r in sandbox.requests() if r.path == "/api/v1/edr/devices"] == [chosen]
@@ -254,7 +254,7 @@ async def test_single_visible_integration_is_used(make_server: Make, sandbox: An
     (only,) = sandbox.integrations("edr", "service_disabled")
     server = await make_server(role="service_disabled")
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         first = await session.call_tool("edr_list_devices", {"limit": 1})
         second = await session.call_tool("edr_list_devices", {"limit": 1})
     assert not first.is_error and not second.is_error, text(first)
@@ -269,14 +269,14 @@ async def test_explicit_argument_wins_over_env(make_server: Make, sandbox: Any) 
     first, second = (i["id"] for i in sandbox.integrations("edr"))
     server = await make_server(UNIZO_EDR_INTEGRATION_ID=first)
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         await session.call_tool("edr_list_devices", {"integration_id": second, "limit": 1})
     assert [r.integration_id for r in sandbox.requests() if r.path == "/api/v1/edr/devices"] == [second]
 
 
 async def test_discovery_tools(make_server: Make, sandbox: Any) -> None:
     server = await make_server()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         connectors = await session.call_tool("edr_list_connectors", {})
         integrations = await session.call_tool("edr_list_integrations", {"connector": "CrowdStrike"})
         nothing = await session.call_tool("edr_list_integrations", {"connector": "nobody"})
@@ -296,7 +296,7 @@ async def test_discovery_tools(make_server: Make, sandbox: Any) -> None:
 async def test_read_only_key_hides_and_refuses_write_tools(make_server: Make, sandbox: Any) -> None:
     server = await make_server([TICKETING], role="readonly")
     sandbox.clear_requests()
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         result = await session.call_tool(
             "ticketing_create_ticket", {"organization_id": "o", "collection_id": "c"}
@@ -340,7 +340,7 @@ async def test_operator_rules_hide_and_refuse_by_name(
 ) -> None:
     caplog.set_level("INFO", logger="unizo_mcp")
     server = await make_server([TICKETING], **env)
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         result = await session.call_tool(tool, {})
     assert tool not in names
@@ -362,7 +362,7 @@ async def test_unknown_tool_names_are_warned_with_valid_names(
 
 async def test_all_in_one_union_of_permissions(make_server: Make) -> None:
     server = await make_server([EDR, TICKETING], role="edr_only")
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         names = [t.name for t in (await session.list_tools()).tools]
         refused = await session.call_tool(
             "ticketing_list_tickets", {"organization_id": "o", "collection_id": "c"}
@@ -372,12 +372,12 @@ async def test_all_in_one_union_of_permissions(make_server: Make) -> None:
         "ticketing_list_tickets is not available: hidden by the API key's permissions: "
         "the key lacks ticketing:read."
     )
-    assert server.name == "unizo"
+    assert server.mcp.name == "unizo"
 
 
 async def test_readonly_all_in_one_shows_reads_of_every_service(make_server: Make) -> None:
     server = await make_server([EDR, TICKETING], role="readonly")
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         names = {t.name for t in (await session.list_tools()).tools}
     assert names == {t.name for s in (EDR, TICKETING) for t in s.all_tools() if t.permission.value == "read"}
 
@@ -411,7 +411,7 @@ async def test_startup_refusals(
 ) -> None:
     if error is None:
         server = await make_server(services, role=role)  # Beta has edr and ticketing: no refusal
-        assert server.unizo.key_info is not None
+        assert server.state.scopes[0].key_info is not None
         return
     with pytest.raises(error) as caught:
         await make_server(services, role=role)
@@ -432,8 +432,8 @@ async def test_no_permission_message_matches_test_auth(make_server: Make, sandbo
 
 async def test_unreachable_api_still_serves(make_server: Make) -> None:
     server = await make_server([EDR], UNIZO_BASE_URL="https://127.0.0.1:9", UNIZO_INTEGRATION_ID="i-1")
-    assert server.unizo.key_info is None
-    async with Client(server) as session:
+    assert server.state.scopes[0].key_info is None
+    async with Client(server.mcp) as session:
         names = [t.name for t in (await session.list_tools()).tools]
         result = await session.call_tool("edr_list_devices", {})
     assert names == [t.name for t in EDR.all_tools()]

@@ -58,7 +58,7 @@ def settings(**extra: str) -> Any:
 async def test_unreachable_api_starts_then_verifies_on_next_contact() -> None:
     client = FlakyClient()
     server = await prepare_server(settings(), [EDR, TICKETING], client=client)  # type: ignore[arg-type]
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         assert "ticketing_create_ticket" in names and "edr_list_devices" in names  # local policy only
         result = await session.call_tool("edr_list_devices", {})
@@ -89,7 +89,7 @@ async def test_unexpected_exception_is_generic_and_logged(caplog: pytest.LogCapt
     client = FlakyClient(crash=True)
     client.reachable = True
     server = await prepare_server(settings(), [TICKETING], client=client)  # type: ignore[arg-type]
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         result = await session.call_tool(
             "ticketing_list_tickets", {"organization_id": "o", "collection_id": "c"}
         )
@@ -104,7 +104,7 @@ async def test_arguments_that_are_not_an_object_or_invalid_never_crash() -> None
     client = FlakyClient(permissions={"edr": frozenset({"read"})})
     client.reachable = True
     server = await prepare_server(settings(), [EDR], client=client)  # type: ignore[arg-type]
-    async with Client(server) as session:
+    async with Client(server.mcp) as session:
         for args in ({"limit": "ten"}, {"limit": 10_000}, {"offset": -5}, {"device_id": 3}, {"nope": None}):
             result = await session.call_tool("edr_list_devices", args)
             assert result.is_error and "invalid arguments" in result.content[0].text

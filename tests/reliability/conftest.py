@@ -70,7 +70,7 @@ async def server_session(
     server = await prepare_server(settings, [service_spec(name) for name in services])
     async with AsyncExitStack() as stack:
         stack.push_async_callback(server.aclose)
-        client = await stack.enter_async_context(Client(server))
+        client = await stack.enter_async_context(Client(server.mcp))
         yield Session(client, sandbox)
 
 

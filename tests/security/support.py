@@ -115,7 +115,7 @@ async def inprocess_client(
 ) -> AsyncIterator[tuple[Any, Any]]:
     """(mcp Client, server) for `server` built in this process from `environ`."""
     from mcp import Client
-    from unizo_mcp_core.cli import discover_services, select_services
+    from unizo_mcp_core.registry import discover_services, select_services
     from unizo_mcp_core.server import prepare_server
     from unizo_mcp_core.settings import load_settings
 
@@ -129,7 +129,7 @@ async def inprocess_client(
     mcp_server = await prepare_server(settings, specs)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(mcp_server.aclose)
-        client = await stack.enter_async_context(Client(mcp_server, mode=mode))
+        client = await stack.enter_async_context(Client(mcp_server.mcp, mode=mode))
         yield client, mcp_server
 
 

@@ -122,7 +122,7 @@ async def test_tool_list_identical_across_sessions(sandbox: Any, tmp_path: Path)
         role_lists = [] if role != "full" else lists
         async with inprocess_client("server", sandbox.env(role)) as (client, server):
             role_lists.append(tool_list_dump(await client.list_tools()))
-            async with Client(server) as second:
+            async with Client(server.mcp) as second:
                 role_lists.append(tool_list_dump(await second.list_tools()))
         async with inprocess_client("server", sandbox.env(role)) as (client, _server):
             role_lists.append(tool_list_dump(await client.list_tools()))

@@ -68,7 +68,7 @@ def open_server(sandbox, tmp_path):
     The client is entered and left in the test's own task (anyio cancel scopes require it).
     """
     from mcp import Client
-    from unizo_mcp_core.cli import discover_services, select_services
+    from unizo_mcp_core.registry import discover_services, select_services
     from unizo_mcp_core.server import prepare_server
     from unizo_mcp_core.settings import load_settings
 
@@ -99,7 +99,7 @@ def open_server(sandbox, tmp_path):
             specs = select_services(discover_services(), settings.services)
         server = await prepare_server(settings, specs)
         try:
-            async with Client(server, mode=mode) as client:
+            async with Client(server.mcp, mode=mode) as client:
                 yield Session(client, sandbox, path)
         finally:
             await server.aclose()

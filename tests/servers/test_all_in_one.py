@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from unizo_mcp_core.cli import discover_services, select_services
+from unizo_mcp_core.registry import discover_services, select_services
 from unizo_mcp_core.settings import load_settings
 
 from .catalog import ROUTES, SERVICES, all_services, tools_of

@@ -57,7 +57,7 @@ def test_only_core_and_edr_are_installed(edr_venv):
     names = [p["name"].lower() for p in json.loads(listed.stdout)]
     ours = sorted(n for n in names if n.startswith("unizo"))
     assert ours == ["unizo-mcp-core", "unizo-mcp-edr"]
-    probe = "from unizo_mcp_core.cli import discover_services; print(sorted(discover_services()))"
+    probe = "from unizo_mcp_core.registry import discover_services; print(sorted(discover_services()))"
     python = str(edr_venv / "python")
     found = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
     assert found.stdout.strip() == "['edr']", found.stderr

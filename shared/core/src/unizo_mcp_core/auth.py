@@ -152,6 +152,12 @@ def require_permission(
         raise no_permission_error(info, services, fingerprint, key_variable)
 
 
+def _shared_variable(settings: Settings) -> str:
+    """The variable to name for a key several services share: its own, unless it is UNIZO_API_KEY's."""
+    origin = settings.api_key.origin if settings.api_key is not None else ""
+    return origin.removesuffix("_FILE") or "UNIZO_API_KEY"
+
+
 async def verify_at_startup(
     settings: Settings, services: Sequence[ServiceSpec], client: UnizoClient
 ) -> KeyInfoLike | None:
@@ -168,6 +174,6 @@ async def verify_at_startup(
         return None
     check_key(info, settings)
     names = [s.name for s in services]
-    variable = services[0].key_variable if len(services) == 1 else "UNIZO_API_KEY"
+    variable = services[0].key_variable if len(services) == 1 else _shared_variable(settings)
     require_permission(info, names, key_fp, variable)
     return info

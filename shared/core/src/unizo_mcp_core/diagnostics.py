@@ -214,8 +214,8 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext:
 def _new_client(
     settings: Settings, package: str | None, version: str | None, services: Sequence[ServiceSpec]
 ) -> Any:
-    from .registry import user_agent
     from .client import UnizoClient
+    from .registry import user_agent
 
     return UnizoClient(settings, user_agent=user_agent(services, package, version))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .registry import ALL_IN_ONE_PACKAGE, server_name
 from .errors import ExitCode
+from .registry import ALL_IN_ONE_PACKAGE, server_name
 from .settings import SETTINGS
 from .spec import ServiceSpec
 

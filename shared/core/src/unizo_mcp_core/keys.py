@@ -6,8 +6,8 @@ is picked up without restarting the server.
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import ConfigError, MissingKeyError
@@ -111,17 +111,36 @@ def _read_key_file(path: Path, origin: str) -> str:
 
 def key_variables(service: str | None) -> list[str]:
     """The variables a server reads for its key, in precedence order."""
-    names = []
-    if service:
-        prefix = f"UNIZO_{service.upper()}"
-        names += [f"{prefix}_API_KEY", f"{prefix}_API_KEY_FILE"]
-    names += ["UNIZO_API_KEY", "UNIZO_API_KEY_FILE"]
-    return names
+    own = own_key_variables(service) if service else []
+    return [*own, "UNIZO_API_KEY", "UNIZO_API_KEY_FILE"]
 
 
-def resolve_key(service: str | None, environ: dict[str, str] | os._Environ[str]) -> KeySource:
+def own_key_variables(service: str) -> list[str]:
+    """The service-specific key variables of `service`: UNIZO_EDR_API_KEY, UNIZO_EDR_API_KEY_FILE."""
+    prefix = f"UNIZO_{service.upper()}"
+    return [f"{prefix}_API_KEY", f"{prefix}_API_KEY_FILE"]
+
+
+def resolve_key(service: str | None, environ: Mapping[str, str]) -> KeySource:
     """Pick the key for `service` from the environment; a server never reads another service's key."""
-    for name in key_variables(service):
+    source = _first_key(key_variables(service), environ)
+    if source is None:
+        raise ConfigError(f"No API key: set {' or '.join(key_variables(service))}")
+    return source
+
+
+def find_key(service: str | None, environ: Mapping[str, str]) -> KeySource | None:
+    """Like `resolve_key`, but None when no key variable is set (a set but unusable one still raises)."""
+    return _first_key(key_variables(service), environ)
+
+
+def resolve_own_key(service: str, environ: Mapping[str, str]) -> KeySource | None:
+    """The service-specific key of `service` (UNIZO_<SERVICE>_API_KEY or its _FILE twin), if set."""
+    return _first_key(own_key_variables(service), environ)
+
+
+def _first_key(names: list[str], environ: Mapping[str, str]) -> KeySource | None:
+    for name in names:
         raw = environ.get(name, "").strip()
         if not raw:
             continue
@@ -136,5 +155,4 @@ def resolve_key(service: str | None, environ: dict[str, str] | os._Environ[str])
         if any(ch.isspace() or ord(ch) < 32 for ch in raw):
             raise ConfigError(f"{name} contains whitespace or control characters; it must hold the key alone")
         return KeySource(value=raw, origin=name)
-    wanted = " or ".join(key_variables(service))
-    raise ConfigError(f"No API key: set {wanted}")
+    return None

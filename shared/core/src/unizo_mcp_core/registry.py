@@ -99,7 +99,9 @@ def selected_names(installed: Sequence[str], wanted: frozenset[str] | None) -> l
     if not installed:
         raise ConfigError(
             "No Unizo service package is installed",
-            hint=f"Install one (pip install unizo-mcp-<service>), or pip install '{ALL_IN_ONE_PACKAGE}[all]'.",
+            hint=(
+                f"Install one (pip install unizo-mcp-<service>), or pip install '{ALL_IN_ONE_PACKAGE}[all]'."
+            ),
         )
     if wanted is None:
         return sorted(installed)

@@ -1,43 +1,44 @@
-"""Build the MCP server from settings, service declarations and the verified key.
+"""Build the MCP server from settings, service declarations and the verified key(s).
 
-Tools are registered with their explicit JSON Schema: each is a `SpecTool`, a subclass of the SDK's
-`mcp.server.mcpserver.tools.Tool` whose `parameters` is the schema from `schema.input_schema()` and
-whose `run()` hands the raw arguments to the core (which validates them itself), passed to
-`MCPServer(tools=[...])`. Nothing is inferred from a Python signature.
+The core owns the tool schemas, argument validation, the policy and the results, so it serves them
+through the SDK's supported low-level API: `mcp.server.lowlevel.Server(on_list_tools=...,
+on_call_tool=...)`. No SDK class is subclassed, no SDK method overridden, nothing is inferred from a
+Python signature. The MCP SDK is imported only once the key checks passed, so a refused key fails fast.
+
+Each service's calls carry that service's key (`Settings.key_for`): services that share a key share
+one `UnizoClient` (one rate limiter, as the API counts per key), its verification and its integrations.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import ConfigDict
+import attrs
 
 from . import __version__ as core_version
-from .auth import KeyInfoLike, check_key, permissions_for, verify_at_startup
-from .integrations import IntegrationResolver
+from .auth import KeyInfoLike, check_key
 from .invoke import build_call
 from .policy import PolicyDecision, decide_tools
-from .registry import server_name, user_agent
+from .registry import server_name
 from .results import error_result, refusal_result, split_envelope, success_result
 from .schema import argument_validator, input_schema
+from .scopes import KeyScope, close_scopes, open_scopes
 from .settings import Settings
 from .spec import ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver.context import Context
+    from mcp.server.lowlevel import Server
+    from mcp.types import CallToolResult
 
     from .client import UnizoClient
 
-__all__ = ["SpecTool", "UnizoMCPServer", "prepare_server"]
+__all__ = ["ServerState", "UnizoServer", "prepare_server", "server_instructions"]
 
 log = logging.getLogger("unizo_mcp.server")
+
+Check = Callable[[Mapping[str, Any]], list[str]]
 
 
 def server_instructions(services: Sequence[ServiceSpec]) -> str:
@@ -50,46 +51,43 @@ def server_instructions(services: Sequence[ServiceSpec]) -> str:
     return "\n".join(lines)
 
 
-class SpecTool(Tool):
-    """An SDK tool whose input schema is given, not inferred; `run()` passes raw arguments through."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
-        return await self.fn(arguments)
+@attrs.frozen
+class ToolEntry:
+    service: ServiceSpec
+    tool: ToolSpec
+    scope: KeyScope
+    check: Check
 
 
 class ServerState:
-    """What the tool handlers share: client, resolver, key verification and the policy decision."""
+    """What the tool handlers share: the key scopes, the tools, and the policy decision."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        services: Sequence[ServiceSpec],
-        client: UnizoClient,
-        *,
-        owns_client: bool,
-        key_info: KeyInfoLike | None,
-    ) -> None:
+    def __init__(self, settings: Settings, scopes: Sequence[KeyScope]) -> None:
         self.settings = settings
-        self.services = tuple(services)
-        self.client = client
-        self.owns_client = owns_client
-        self.key_info = key_info
-        self.resolver = IntegrationResolver(
-            client, {s.name: settings.integration_id_for(s.name) for s in self.services}
-        )
-        self.pairs = tuple((s.name, t) for s in self.services for t in s.all_tools())
-        self.decision = self._decide(key_info)
+        self.scopes = tuple(scopes)
+        self.services = tuple(s for scope in self.scopes for s in scope.services)
+        self.entries: dict[str, ToolEntry] = {}
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for scope in self.scopes:
+            for service in scope.services:
+                for tool in service.all_tools():
+                    schema = input_schema(tool)
+                    self.schemas[tool.name] = schema
+                    self.entries[tool.name] = ToolEntry(service, tool, scope, argument_validator(schema))
+        self.decision = self._decide()
+        self.exposed_names = frozenset(self.decision.exposed)
         self.late_hidden: dict[str, str] = {}  # hidden after a deferred verification
-        self._verify_lock = asyncio.Lock()
 
-    def _decide(self, info: KeyInfoLike | None) -> PolicyDecision:
+    def _decide(self) -> PolicyDecision:
+        permissions: dict[str, frozenset[str] | None] = {}
+        for scope in self.scopes:
+            permissions.update(scope.permissions())
+        pairs = [(entry.service.name, entry.tool) for entry in self.entries.values()]
         return decide_tools(
-            self.pairs,
+            pairs,
             exclude=self.settings.exclude_tools,
             read_only=self.settings.read_only,
-            permissions=permissions_for(info, [s.name for s in self.services]),
+            permissions=permissions,
             allow=self.settings.tools,
         )
 
@@ -97,50 +95,55 @@ class ServerState:
         reason = self.decision.hidden.get(name) or self.late_hidden.get(name)
         return None if reason is None else f"{name} is not available: hidden by {reason}."
 
-    async def ensure_verified(self) -> None:
+    async def ensure_verified(self, scope: KeyScope) -> None:
         """Complete a key verification that could not happen at startup (API unreachable)."""
-        if self.key_info is not None:
+        if scope.key_info is not None:
             return
-        async with self._verify_lock:
-            if self.key_info is not None:
+        async with scope.lock:
+            if scope.key_info is not None:
                 return
-            info = await self.client.verify_key()
-            check_key(info, self.settings)
-            self.key_info = info
-            late = self._decide(info)
+            info = await scope.client.verify_key()
+            check_key(info, scope.settings)
+            scope.key_info = info
+            late = self._decide()
             self.late_hidden = {n: r for n, r in late.hidden.items() if n not in self.decision.hidden}
             log.info("API key verified after startup; the key's permissions now apply to calls")
             for name, rule in sorted(self.late_hidden.items()):
                 log.info("tool %s is refused from now on: hidden by %s", name, rule)
 
-    async def call(
-        self,
-        service: ServiceSpec,
-        tool: ToolSpec,
-        check: Callable[[Mapping[str, Any]], list[str]],
-        arguments: Any,
-    ) -> Any:
+    async def call(self, name: str, arguments: Any) -> CallToolResult:
         """Validate, verify (when deferred), resolve the integration, call the API; always a result."""
-        args: dict[str, Any] = dict(arguments) if isinstance(arguments, Mapping) else {}
+        entry = self.entries.get(name)
+        if entry is None or name not in self.exposed_names:
+            refusal = self.refusal(name) if entry is not None else None
+            if refusal:
+                log.info("refused call to %s: %s", name, refusal)
+                return refusal_result(refusal)
+            return refusal_result(f"Unknown tool: {name}. The tools of this server are in tools/list.")
+        tool, scope = entry.tool, entry.scope
+        if arguments is None:
+            arguments = {}
         if not isinstance(arguments, Mapping):
             return refusal_result(f"{tool.name} failed: invalid arguments: expected an object.")
-        problems = check(args)
+        args = dict(arguments)
+        problems = entry.check(args)
         if problems:
             return refusal_result(
                 f"{tool.name} failed: invalid arguments: {'; '.join(problems)}. Fix them and call again."
             )
         try:
-            await self.ensure_verified()
+            await self.ensure_verified(scope)
             refusal = self.refusal(tool.name)
             if refusal:
                 return refusal_result(refusal)
+            service = entry.service.name
             if tool.handler == "connectors":
-                return success_result(await self.resolver.connectors(service.name))
+                return success_result(await scope.resolver.connectors(service))
             if tool.handler == "integrations":
-                return success_result(await self.resolver.of_connector(service.name, str(args["connector"])))
+                return success_result(await scope.resolver.of_connector(service, str(args["connector"])))
             call = build_call(tool, args)
-            integration_id = await self.resolver.resolve(service.name, call.integration_id)
-            response = await self.client.request(
+            integration_id = await scope.resolver.resolve(service, call.integration_id)
+            response = await scope.client.request(
                 call.method,
                 call.path,
                 integration_id=integration_id,
@@ -154,60 +157,74 @@ class ServerState:
             return error_result(tool.name, exc)
 
     async def aclose(self) -> None:
-        if self.owns_client:
-            await self.client.close()
+        await close_scopes(self.scopes)
 
 
-class UnizoMCPServer(MCPServer[Any]):
-    """`MCPServer` that refuses tools hidden by the policy by name, with the rule that hid them."""
+@attrs.define(eq=False)
+class UnizoServer:
+    """The ready server: `mcp` is the SDK's low-level `Server` (run it over any transport, or hand it
+    to `mcp.Client` in process); `state` is what its handlers share."""
 
-    unizo: ServerState
-
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
-    ) -> Any:
-        state = getattr(self, "unizo", None)
-        if state is not None:
-            refusal = state.refusal(name)
-            if refusal:
-                log.info("refused call to %s: %s", name, refusal)
-                return refusal_result(refusal)
-        return await super().call_tool(name, arguments, context)
+    mcp: Server[Any]
+    state: ServerState
 
     async def aclose(self) -> None:
-        """Close the HTTP client when the server created it."""
-        await self.unizo.aclose()
+        """Close the HTTP clients the server created."""
+        await self.state.aclose()
 
 
-def _spec_tool(state: ServerState, service: ServiceSpec, tool: ToolSpec) -> SpecTool:
-    schema = input_schema(tool)
-    check = argument_validator(schema)
+def _tool_definitions(state: ServerState) -> list[Any]:
+    from mcp.types import Tool, ToolAnnotations
 
-    async def handler(arguments: dict[str, Any]) -> CallToolResult:
-        result: CallToolResult = await state.call(service, tool, check, arguments)
-        return result
+    tools = []
+    for name in state.decision.exposed:
+        tool = state.entries[name].tool
+        notes = tool.annotations
+        tools.append(
+            Tool(
+                name=tool.name,
+                title=tool.title,
+                description=tool.description,
+                input_schema=state.schemas[name],
+                annotations=ToolAnnotations(
+                    read_only_hint=notes.read_only,
+                    destructive_hint=notes.destructive,
+                    idempotent_hint=notes.idempotent,
+                    open_world_hint=notes.open_world,
+                ),
+            )
+        )
+    return tools
 
-    notes = tool.annotations
-    return SpecTool(
-        fn=handler,
-        name=tool.name,
-        title=tool.title,
-        description=tool.description,
-        parameters=schema,
-        fn_metadata=FuncMetadata(arg_model=ArgModelBase),
-        is_async=True,
-        context_kwarg=None,
-        annotations=ToolAnnotations(
-            read_only_hint=notes.read_only,
-            destructive_hint=notes.destructive,
-            idempotent_hint=notes.idempotent,
-            open_world_hint=notes.open_world,
-        ),
+
+def build_mcp_server(state: ServerState, *, name: str, version: str, instructions: str) -> Server[Any]:
+    """The SDK's low-level server with our two handlers; `tools/list` is built once."""
+    from mcp.server.lowlevel import Server
+    from mcp.types import ListToolsResult
+
+    listing = ListToolsResult(tools=_tool_definitions(state))
+
+    async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
+        return listing
+
+    async def call_tool(ctx: Any, params: Any) -> CallToolResult:
+        return await state.call(params.name, params.arguments)
+
+    def tool_schema(tool: str) -> Mapping[str, Any] | None:
+        return state.schemas.get(tool) if tool in state.exposed_names else None
+
+    return Server(
+        name,
+        version=version,
+        instructions=instructions,
+        get_tool_input_schema=tool_schema,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
     )
 
 
 def _ensure_logging(settings: Settings) -> None:
-    """Configure logging (stderr, redacted) unless it already is; must run before `MCPServer()`."""
+    """Configure logging (stderr, redacted) unless the host application already did."""
     if logging.getLogger().handlers:
         return
     from .redaction import configure_logging
@@ -224,44 +241,38 @@ async def prepare_server(
     version: str | None = None,
     package: str | None = None,
     key_info: KeyInfoLike | Literal["verify"] | None = "verify",
-) -> UnizoMCPServer:
-    """Verify the key, apply the tool policy, register the tools; return the ready `MCPServer`.
+    scopes: Sequence[KeyScope] | None = None,
+) -> UnizoServer:
+    """Verify the key(s), apply the tool policy, build the MCP server.
 
     Raises `UnizoError` subclasses for refusals (401, other environment, no permission): the CLI
-    turns them into one stderr paragraph and the error's exit code. When `client` is None the
-    server creates one and closes it in `aclose()`. `key_info` skips the verification when the
-    caller already did it (`auth.verify_at_startup`; None = the API was unreachable).
+    turns them into one stderr paragraph and the error's exit code. When `client` is None the server
+    creates one client per key and closes them in `aclose()`. `scopes` are keys already verified
+    (`scopes.open_scopes`); `client` (tests) serves every key, `key_info` skips verification.
     """
     if not services:
         raise ValueError("prepare_server needs at least one service")
     _ensure_logging(settings)
-    owns_client = client is None
-    if client is None:
-        from .client import UnizoClient
-
-        client = UnizoClient(settings, user_agent=user_agent(services, package, version))
-    try:
-        info = await verify_at_startup(settings, services, client) if key_info == "verify" else key_info
-        state = ServerState(settings, services, client, owns_client=owns_client, key_info=info)
-    except BaseException:
-        if owns_client:
-            await client.close()
-        raise
+    if scopes is None:
+        scopes = await open_scopes(
+            settings, services, client=client, package=package, version=version, key_info=key_info
+        )
+    state = ServerState(settings, scopes)
     decision = state.decision
     for message in decision.warnings:
         log.warning("%s", message)
     for tool_name, rule in decision.hidden.items():
         log.info("tool %s hidden by %s", tool_name, rule)
     log.info("exposing %d tool(s): %s", len(decision.exposed), ", ".join(decision.exposed) or "none")
-    by_name = {tool.name: (service, tool) for service in state.services for tool in service.all_tools()}
-    tools: list[Tool] = [_spec_tool(state, *by_name[n]) for n in decision.exposed]
     single = services[0] if len(services) == 1 else None
-    server = UnizoMCPServer(
-        name or server_name(single),
-        version=version or (single.version if single else core_version),
-        instructions=server_instructions(services),
-        tools=tools,
-        log_level=settings.log_level.upper(),  # type: ignore[arg-type]
-    )
-    server.unizo = state
-    return server
+    try:
+        mcp = build_mcp_server(
+            state,
+            name=name or server_name(single),
+            version=version or (single.version if single else core_version),
+            instructions=server_instructions(services),
+        )
+    except BaseException:
+        await state.aclose()
+        raise
+    return UnizoServer(mcp, state)

@@ -8,6 +8,7 @@ only the standard library and attrs, so `--help`, `--version` and `--print-confi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import ConfigError
-from .keys import KeySource, resolve_key
+from .keys import KeySource, find_key, key_variables, resolve_key, resolve_own_key
 
 ENVIRONMENTS = ("production", "staging", "development")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -345,6 +346,22 @@ class Settings:
     allow_remote: bool = False
     # UNIZO_<SERVICE>_INTEGRATION_ID values as (service, id) pairs, for the all-in-one server.
     integration_ids: tuple[tuple[str, str], ...] = ()
+    # UNIZO_<SERVICE>_API_KEY(_FILE) keys as (service, key) pairs: the all-in-one server gives each
+    # service its own key when one is set (keys stay isolated per service, as with separate servers).
+    service_keys: tuple[tuple[str, KeySource], ...] = ()
+
+    def key_for(self, service: str) -> KeySource | None:
+        """The key `service`'s calls carry: its own UNIZO_<SERVICE>_API_KEY, else the shared key."""
+        return dict(self.service_keys).get(service) or self.api_key
+
+    def for_service(self, service: str) -> Settings:
+        """These settings with `service`'s key as the key (ConfigError when it has none)."""
+        key = self.key_for(service)
+        if key is None:
+            raise ConfigError(
+                f"No API key for the {service} service: set {' or '.join(key_variables(service))}"
+            )
+        return attrs.evolve(self, api_key=key, service_keys=())
 
     def integration_id_for(self, service: str) -> str | None:
         """The default integration of `service`: UNIZO_<SERVICE>_INTEGRATION_ID, then UNIZO_INTEGRATION_ID."""
@@ -400,8 +417,30 @@ def load_settings(
     values["integration_ids"] = tuple(per_service)
     if values.get("max_retry_delay_ms", 10_000) < values.get("retry_delay_ms", 1000):
         raise ConfigError("Invalid UNIZO_MAX_RETRY_DELAY: expected a value at least UNIZO_RETRY_DELAY")
-    api_key = resolve_key(service, env) if require_key else _optional_key(service, env)
+    if service is None:
+        values["service_keys"] = _service_keys(env) if require_key else ()
+        api_key = find_key(None, env) if require_key else _optional_key(None, env)
+        if api_key is None and not values["service_keys"] and require_key:
+            raise ConfigError(
+                f"No API key: set {' or '.join(key_variables(None))} (or UNIZO_<SERVICE>_API_KEY)"
+            )
+    else:
+        api_key = resolve_key(service, env) if require_key else _optional_key(service, env)
     return Settings(service=service, api_key=api_key, **values)
+
+
+_SERVICE_KEY = re.compile(r"UNIZO_([A-Z0-9_]+?)_API_KEY(?:_FILE)?")
+
+
+def _service_keys(env: Mapping[str, str]) -> tuple[tuple[str, KeySource], ...]:
+    """Every UNIZO_<SERVICE>_API_KEY(_FILE) that is set, as (service, key) pairs."""
+    names = sorted({m.group(1).lower() for v in env if (m := _SERVICE_KEY.fullmatch(v)) and env[v].strip()})
+    found = []
+    for name in names:
+        source = resolve_own_key(name, env)
+        if source is not None:
+            found.append((name, source))
+    return tuple(found)
 
 
 def _optional_key(service: str | None, env: Mapping[str, str]) -> KeySource | None:

@@ -11,15 +11,16 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError, UnizoError
 from .settings import Settings
 from .spec import ServiceSpec
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
     from mcp.server.transport_security import TransportSecuritySettings
+
+    from .server import UnizoServer
 
 __all__ = [
     "MCP_PATH",
@@ -28,6 +29,7 @@ __all__ = [
     "is_loopback",
     "serve",
     "serve_http",
+    "serve_stdio",
     "transport_security",
 ]
 
@@ -115,12 +117,12 @@ def _bind(settings: Settings) -> socket.socket:
     return sock
 
 
-async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
+async def serve_http(server: UnizoServer, settings: Settings) -> None:
     """Serve `server` at http://host:port/mcp until interrupted."""
     import uvicorn
 
     sock = _bind(settings)
-    app = server.streamable_http_app(
+    app = server.mcp.streamable_http_app(
         streamable_http_path=MCP_PATH, transport_security=transport_security(settings), host=settings.host
     )
     config = uvicorn.Config(
@@ -146,26 +148,31 @@ async def _serve(
     version: str | None,
     package: str | None,
 ) -> None:
-    from .auth import verify_at_startup
-    from .registry import user_agent
-    from .client import UnizoClient
+    from .scopes import close_scopes, open_scopes
 
-    client = UnizoClient(settings, user_agent=user_agent(services, package, version))
+    # Verify the key(s) before importing the MCP SDK: a refused key fails fast.
+    scopes = await open_scopes(settings, services, package=package, version=version)
     try:
-        # Verify before importing the MCP SDK: a refused key fails fast.
-        info = await verify_at_startup(settings, services, client)
         from .server import prepare_server
 
         server = await prepare_server(
-            settings, services, client=client, name=name, version=version, package=package, key_info=info
+            settings, services, name=name, version=version, package=package, scopes=scopes
         )
         if settings.transport == "streamable-http":
             await serve_http(server, settings)
         else:
             log.info("serving MCP over stdio")
-            await server.run_stdio_async()
+            await serve_stdio(server)
     finally:
-        await client.close()
+        await close_scopes(scopes)
+
+
+async def serve_stdio(server: UnizoServer) -> None:
+    """Serve over this process's stdin/stdout until the client closes stdin."""
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read_stream, write_stream):
+        await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
 
 
 def serve(
