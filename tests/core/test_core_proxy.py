@@ -113,13 +113,13 @@ async def test_proxy_is_looked_up_once_per_client(api: FakeApi, make_client, pro
     import unizo_mcp_core.client as client_module
 
     calls = []
-    lookup = client_module.get_env_proxy_for_url
+    lookup = client_module.resolve_proxy
 
     def counting(url):  # type: ignore[no-untyped-def]
         calls.append(str(url))
         return lookup(url)
 
-    monkeypatch.setattr(client_module, "get_env_proxy_for_url", counting)
+    monkeypatch.setattr(client_module, "resolve_proxy", counting)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
     client = make_client()
     for _ in range(3):

@@ -128,11 +128,10 @@ def test_levels(capsys: pytest.CaptureFixture[str]) -> None:
     logging.getLogger("unizo_mcp.client").info("shown-info")
     logging.getLogger("aiohttp.client").info("hidden-library-info")
     logging.getLogger("aiohttp.client").warning("shown-library-warning")
-    logging.getLogger("backoff").error("hidden-backoff")
     logging.getLogger("unizo_mcp.auth").warning("hidden-auth")
     err = capsys.readouterr().err
     assert "shown-info" in err and "shown-library-warning" in err
-    for hidden in ("hidden-debug", "hidden-library-info", "hidden-backoff", "hidden-auth"):
+    for hidden in ("hidden-debug", "hidden-library-info", "hidden-auth"):
         assert hidden not in err
     configure_logging("error", log_auth=True)
     logging.getLogger("unizo_mcp.client").warning("hidden-warning")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from mcp_helpers import closed_port, run_cli, sandbox_env
-from unizo_mcp_core.diagnostics import Report, proxy_for
+from unizo_mcp_core.diagnostics import Report
 from unizo_mcp_core.errors import ConnectError
 from unizo_mcp_core.keys import fingerprint
 from unizo_testkit import Proxy
@@ -213,19 +213,6 @@ def test_proxy_refusing_the_tunnel(sandbox: Any, proxy: int) -> None:
 
 
 # --- pure helpers ----------------------------------------------------------------------------------
-
-
-def test_proxy_for_honours_no_proxy_and_hides_credentials() -> None:
-    found = proxy_for("https://api.unizo.ai", {"HTTPS_PROXY": "http://u:p%40ss@proxy.corp:3128"})
-    assert found is not None and found.shown == "http://proxy.corp:3128" and found.password == "p@ss"
-    assert "p@ss" not in repr(found)
-    assert (
-        proxy_for("https://api.unizo.ai", {"HTTPS_PROXY": "http://proxy:1", "NO_PROXY": ".unizo.ai"}) is None
-    )
-    assert (
-        proxy_for("https://api.unizo.ai", {"https_proxy": "proxy:8080", "no_proxy": "other.com"}) is not None
-    )
-    assert proxy_for("https://api.unizo.ai", {}) is None
 
 
 def test_report_falls_back_to_ascii_marks() -> None:

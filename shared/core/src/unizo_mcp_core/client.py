@@ -1,12 +1,12 @@
 """`UnizoClient`: the only code that talks HTTP to Unizo.
 
 One aiohttp session per client (created lazily inside the running loop), TLS always verified
-(`tls.create_ssl_context`), the proxy from HTTP(S)_PROXY/NO_PROXY resolved once per session for the
+(`tls.create_ssl_context`), the proxy (`proxy.resolve_proxy`: HTTPS_PROXY, ALL_PROXY, NO_PROXY) resolved once per session for the
 base URL and passed to every request (no `trust_env`: aiohttp would look both it and `~/.netrc` up
 again in worker threads on every request, and attach `.netrc` credentials to API calls), the key read
 from its source on every attempt (so a rotated key file is picked up), client-side rate
-limiting (`ratelimit.RateLimiter`), retries through `backoff` driven by the pure
-`retry.decide_retry`, and every failure mapped to a `UnizoError` subclass whose message says
+limiting (`ratelimit.RateLimiter`), retries in a plain loop around the pure `retry.decide_retry`
+(which also gives the delay), and every failure mapped to a `UnizoError` subclass whose message says
 what failed and never contains the key, a header or proxy credentials.
 
     client = UnizoClient(settings, user_agent="unizo-mcp-edr/0.1.0 unizo-mcp-core/0.1.0")
@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json as jsonlib
 import logging
 import socket
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import backoff
-from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -58,6 +57,7 @@ from .errors import (
     UnizoError,
 )
 from .keys import fingerprint, remember_secret
+from .proxy import resolve_proxy
 from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
 from .responses import ApiResponse, KeyInfo, error_from_response, parse_key_info
@@ -89,23 +89,14 @@ class _Failure(Exception):
         self.sent = sent
 
 
-class _Retry(Exception):
-    """Carries a failed attempt and the decision about it through backoff."""
+class _Retry:
+    """A failed attempt and the retry decision about it."""
 
     def __init__(self, error: UnizoError, decision: RetryDecision, attempt: int, *, sent: bool) -> None:
-        super().__init__(error.message)
         self.error = error
         self.decision = decision
         self.attempt = attempt
         self.sent = sent
-
-
-def _retry_delay(exc: _Retry) -> float:
-    return exc.decision.delay
-
-
-def _give_up(exc: Exception) -> bool:
-    return not (isinstance(exc, _Retry) and exc.decision.retry)
 
 
 def _query_value(value: Any) -> str:
@@ -135,34 +126,21 @@ def _form(multipart: Multipart) -> aiohttp.FormData:
     return form
 
 
-def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
-    """The proxy for `url` from HTTP(S)_PROXY, honouring NO_PROXY, and the headers for it; (None, None).
+def _env_proxy(base_url: str) -> tuple[URL | None, dict[str, str] | None, str]:
+    """The proxy for the API (`proxy.resolve_proxy`), the headers for it, and how to name it.
 
-    Exactly what aiohttp's `trust_env` looks up for each request (its own helper), looked up once.
-    Credentials become a Proxy-Authorization header, sent to the proxy only; the password is
-    registered with the redaction filter.
+    Credentials become a Proxy-Authorization header, sent to the proxy only, and registered with the
+    redaction filter.
     """
-    try:
-        proxy, auth = get_env_proxy_for_url(url)
-    except LookupError:  # no proxy configured for the scheme, or NO_PROXY exempts the host
-        return None, None
-    if auth is None:
-        return proxy, None
-    header = auth.encode()  # "Basic <base64 of user:password>"
-    if auth.password:
-        remember_secret(auth.password)
-        remember_secret(header.split(" ", 1)[-1])
-    return proxy, {"Proxy-Authorization": header}
-
-
-def _proxy_label(proxy: URL | None) -> str:
-    """`proxy` as scheme://host:port without credentials, or ''."""
-    if proxy is None:
-        return ""
-    try:
-        return str(proxy.with_user(None).with_path("").with_query(None))
-    except (ValueError, TypeError):
-        return ""
+    found = resolve_proxy(base_url)
+    if found is None:
+        return None, None, ""
+    url = URL.build(scheme=found.scheme, host=found.host, port=found.port)
+    if found.username is None:
+        return url, None, found.shown
+    header = aiohttp.encode_basic_auth(found.username, found.password or "")
+    remember_secret(header.split(" ", 1)[-1])
+    return url, {"Proxy-Authorization": header}, found.shown
 
 
 class UnizoClient:
@@ -185,6 +163,7 @@ class UnizoClient:
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._proxy: URL | None = None
         self._proxy_headers: dict[str, str] | None = None
+        self._proxy_shown = ""
         self._ssl_context: ssl.SSLContext | None = None
         self._logged_key: str | None = None
         register_proxy_secrets()
@@ -214,7 +193,7 @@ class UnizoClient:
         if self._ssl_context is None:
             self._ssl_context = create_ssl_context(self._settings.ca_bundle)
         # Every request goes to the base URL's host: one proxy decision serves them all.
-        self._proxy, self._proxy_headers = _env_proxy(URL(self._settings.base_url))
+        self._proxy, self._proxy_headers, self._proxy_shown = _env_proxy(self._settings.base_url)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=self._ssl_context),
             timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
@@ -409,10 +388,7 @@ class UnizoClient:
         limited: bool,
     ) -> ApiResponse:
         correlation_id = str(uuid.uuid4())
-        attempt = 0
-
-        async def once() -> ApiResponse:
-            nonlocal attempt
+        for attempt in itertools.count():
             try:
                 return await self._attempt(
                     method,
@@ -430,41 +406,22 @@ class UnizoClient:
                 decision = decide_retry(
                     attempt, failure.error, idempotent=idempotent, policy=self._policy, sent=failure.sent
                 )
-                current = attempt
-                if decision.retry:
-                    attempt += 1
-                raise _Retry(failure.error, decision, current, sent=failure.sent) from None
-
-        def on_backoff(details: Any) -> None:
-            exc = details.get("exception")
-            reason = exc.decision.reason if isinstance(exc, _Retry) else "?"
+                final = _Retry(failure.error, decision, attempt, sent=failure.sent)
+            if not decision.retry:
+                break
             retry_log.info(
                 "%s %s: retry %d of %d in %.3f s (%s)",
                 method,
                 display,
-                details.get("tries", 0),
+                attempt + 1,
                 self._policy.attempts,
-                details.get("wait") or 0.0,
-                reason,
+                decision.delay,
+                decision.reason,
             )
-
-        retrying: Callable[[], Awaitable[ApiResponse]] = backoff.on_exception(
-            backoff.runtime,
-            _Retry,
-            value=_retry_delay,
-            jitter=None,
-            logger=None,
-            max_tries=self._policy.attempts + 1,
-            giveup=_give_up,
-            on_backoff=on_backoff,
-        )(once)
-        try:
-            return await retrying()
-        except _Retry as final:
-            last = final
+            await asyncio.sleep(decision.delay)
         # Raised outside the except block so no exception context (aiohttp errors can carry
         # Proxy-Authorization in their repr) stays chained to what callers and reporters see.
-        error = self._final_error(last, idempotent=idempotent)
+        error = self._final_error(final, idempotent=idempotent)
         error.__context__ = error.__cause__ = None
         raise error
 
@@ -611,7 +568,7 @@ class UnizoClient:
         host = url.host or "?"
         endpoint = f"{host}:{url.port}" if url.port else host
         if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
-            proxy = _proxy_label(self._proxy)
+            proxy = self._proxy_shown
             if isinstance(exc, aiohttp.ClientProxyConnectionError) or (proxy and exc.host != url.host):
                 label = proxy or f"{exc.host}:{exc.port}"
                 if _is_dns_failure(exc):
@@ -620,7 +577,7 @@ class UnizoClient:
                     text = f"{what}: could not connect to the proxy {label} ({_reason(exc)})"
                 return ProxyError(text), False
         if isinstance(exc, aiohttp.ClientHttpProxyError):
-            proxy = _proxy_label(self._proxy) or "the proxy"
+            proxy = self._proxy_shown or "the proxy"
             hint = None
             if exc.status == 407:
                 hint = (

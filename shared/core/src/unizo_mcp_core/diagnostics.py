@@ -16,14 +16,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import attrs
 
 from .auth import KeyInfoLike, check_key, format_permissions, key_label, permissions_for, require_permission
 from .errors import ConfigError, ConnectError, DnsError, ExitCode, ProxyError, TlsError, UnizoError
 from .integrations import SEARCH_PATH, search_body
-from .keys import remember_secret
+from .proxy import Proxy, resolve_proxy
+from .scopes import key_groups
 from .settings import Settings
 from .spec import ServiceSpec
 
@@ -31,9 +32,7 @@ if TYPE_CHECKING:
     from .client import UnizoClient
 
 __all__ = [
-    "Proxy",
     "Report",
-    "proxy_for",
     "run_test_auth",
     "run_verify_connection",
     "test_auth",
@@ -97,61 +96,6 @@ class Report:
     @property
     def exit_code(self) -> int:
         return int(self.first_failure if self.first_failure is not None else ExitCode.OK)
-
-
-# --- proxy -------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Proxy:
-    scheme: str
-    host: str
-    port: int
-    username: str | None = attrs.field(default=None, repr=False)
-    password: str | None = attrs.field(default=None, repr=False)
-
-    @property
-    def shown(self) -> str:
-        """The proxy's address without credentials."""
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-
-def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> Proxy | None:
-    """The proxy an https request to `url` goes through (HTTPS_PROXY, honouring NO_PROXY), if any."""
-    env = dict(os.environ if environ is None else environ)
-    proxies: dict[str, str] = {}
-    for name, value in env.items():
-        lowered = name.lower()
-        if value and lowered in ("https_proxy", "no_proxy", "all_proxy"):
-            proxies.setdefault(lowered[: -len("_proxy")], value)
-    host = urlsplit(url).hostname or ""
-    if "no" in proxies and _bypassed(host, proxies["no"]):
-        return None
-    raw = proxies.get("https") or proxies.get("all")
-    if not raw:
-        return None
-    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
-    if not parts.hostname:
-        return None
-    username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    if password:
-        remember_secret(password)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Proxy(parts.scheme or "http", parts.hostname, port, username, password)
-
-
-def _bypassed(host: str, no_proxy: str) -> bool:
-    """NO_PROXY semantics: `*`, exact host names, domain suffixes (with or without a leading dot)."""
-    host = host.lower().strip("[]")
-    for entry in no_proxy.replace(";", ",").split(","):
-        name = entry.strip().lower().lstrip(".")
-        if name.rsplit(":", 1)[-1].isdigit() and ":" in name and not name.startswith("["):
-            name = name.rsplit(":", 1)[0]
-        name = name.strip("[]")
-        if name == "*" or (name and (host == name or host.endswith("." + name))):
-            return True
-    return False
 
 
 # --- formatting helpers --------------------------------------------------------------------------
@@ -220,8 +164,21 @@ def _new_client(
     return UnizoClient(settings, user_agent=user_agent(services, package, version))
 
 
-def _key_variable(services: Sequence[ServiceSpec]) -> str:
-    return services[0].key_variable if len(services) == 1 else "UNIZO_API_KEY"
+def _key_variable(settings: Settings, services: Sequence[ServiceSpec]) -> str:
+    """The variable a message tells the user to set: the service's own, or the one the key came from."""
+    if len(services) == 1:
+        return services[0].key_variable
+    origin = settings.api_key.origin if settings.api_key is not None else ""
+    return origin.removesuffix("_FILE") or "UNIZO_API_KEY"
+
+
+def _by_key(settings: Settings, services: Sequence[ServiceSpec]) -> list[tuple[Settings, list[ServiceSpec]]]:
+    """(settings with that key, its services) for each key the services use (the all-in-one server
+    gives each service its own key when one is set)."""
+    return [
+        (attrs.evolve(settings, api_key=key, service_keys=()), [s for s in services if s.name in names])
+        for key, names in key_groups(settings, services)
+    ]
 
 
 # --- --test-auth ---------------------------------------------------------------------------------
@@ -236,7 +193,25 @@ async def test_auth(
     package: str | None = None,
     version: str | None = None,
 ) -> int:
-    """Verify the key and print fingerprint, environment, name, expiry, organization, permissions."""
+    """Verify each key the services use and print what the API says of it; the first failure's code."""
+    codes = []
+    for scoped, members in _by_key(settings, services):
+        codes.append(
+            await _test_one_key(scoped, members, out=out, client=client, package=package, version=version)
+        )
+    return next((code for code in codes if code), int(ExitCode.OK))
+
+
+async def _test_one_key(
+    settings: Settings,
+    services: Sequence[ServiceSpec],
+    *,
+    out: TextIO,
+    client: UnizoClient | None,
+    package: str | None,
+    version: str | None,
+) -> int:
+    """Fingerprint, environment, name, expiry, organization and permissions of one key."""
     own = client is None
     api = client if client is not None else _new_client(settings, package, version, services)
     names = [s.name for s in services]
@@ -260,7 +235,7 @@ async def test_auth(
         for service, granted in format_permissions(info, names).items():
             show("permissions", f"{service}: {granted}")
         check_key(info, settings)
-        require_permission(info, names, fp, _key_variable(services))
+        require_permission(info, names, fp, _key_variable(settings, services))
     except UnizoError as exc:
         out.write(f"Result: FAILED: {exc.describe()}\n")
         out.flush()
@@ -344,18 +319,25 @@ async def verify_connection(
         report.fail("settings", exc)
         return report.exit_code
     names = [s.name for s in services]
-    key_fp = settings.api_key.fingerprint() if settings.api_key is not None else "none"
-    origin = settings.api_key.origin if settings.api_key is not None else ""
+    try:
+        keyed = _by_key(settings, services)
+    except UnizoError as exc:
+        report.fail("settings", exc)
+        return report.exit_code
+    keys = "; ".join(
+        f"key {_fingerprint(scoped)} from {_origin(scoped)}"
+        + (f" ({', '.join(s.name for s in members)})" if len(keyed) > 1 else "")
+        for scoped, members in keyed
+    )
     report.ok(
         "settings",
-        f"{settings.base_url}, environment {settings.environment}, services {', '.join(names)}, "
-        f"key {key_fp} from {origin}",
+        f"{settings.base_url}, environment {settings.environment}, services {', '.join(names)}, {keys}",
     )
     parts = urlsplit(settings.base_url)
     host = parts.hostname or ""
     port = parts.port or 443
     timeout = min(settings.timeout, 15.0)
-    proxy = proxy_for(settings.base_url, environ)
+    proxy = resolve_proxy(settings.base_url, environ)
     loop = asyncio.get_running_loop()
 
     # DNS
@@ -381,7 +363,11 @@ async def verify_connection(
         target = (proxy.host, proxy.port) if proxy else (host, port)
         try:
             start = time.perf_counter()
-            reader, writer = await _open(*target, timeout)
+            if proxy is not None and proxy.scheme == "https":  # TLS to the proxy, then the tunnel inside
+                context = _ssl_context(settings)
+                reader, writer = await _open(*target, timeout, ssl=context, server_hostname=proxy.host)
+            else:
+                reader, writer = await _open(*target, timeout)
             peer = writer.get_extra_info("peername")
             where = f"{peer[0]}:{peer[1]}" if peer else f"{target[0]}:{target[1]}"
             via = f"through the proxy {proxy.shown} ({where})" if proxy else f"to {where}"
@@ -449,14 +435,15 @@ async def verify_connection(
             report.skip(label)
         return report.exit_code
 
-    own = client is None
-    api = client if client is not None else _new_client(settings, package, version, services)
     timings: dict[str, float] = {}
-    try:
-        await _http_checks(report, api, settings, services, names, key_fp, timings)
-    finally:
-        if own:
-            await api.close()
+    for index, (scoped, members) in enumerate(keyed):
+        own = client is None
+        api = client if client is not None else _new_client(scoped, package, version, members)
+        try:
+            await _http_checks(report, api, scoped, members, timings, health=index == 0)
+        finally:
+            if own:
+                await api.close()
     if timings:
         shown = ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items())
         slowest = max(timings.values())
@@ -471,16 +458,32 @@ async def verify_connection(
     return report.exit_code
 
 
+def _fingerprint(settings: Settings) -> str:
+    return settings.api_key.fingerprint() if settings.api_key is not None else "none"
+
+
+def _origin(settings: Settings) -> str:
+    return settings.api_key.origin if settings.api_key is not None else ""
+
+
 async def _http_checks(
     report: Report,
     api: Any,
     settings: Settings,
     services: Sequence[ServiceSpec],
-    names: list[str],
-    key_fp: str,
     timings: dict[str, float],
+    *,
+    health: bool,
 ) -> None:
-    # health
+    """Health (once), then this key: validity, permission, a read per service, rate-limit headroom."""
+    names = [s.name for s in services]
+    key_fp = _fingerprint(settings)
+    if health and not await _health(report, api, settings, timings):
+        return
+    await _key_checks(report, api, settings, services, names, key_fp, timings)
+
+
+async def _health(report: Report, api: Any, settings: Settings, timings: dict[str, float]) -> bool:
     try:
         start = time.perf_counter()
         health = await api.health()
@@ -503,13 +506,24 @@ async def _http_checks(
         report.fail("health", exc)
         for label in ("key", "permission", "read", "rate limit"):
             report.skip(label)
-        return
+        return False
+    return True
 
+
+async def _key_checks(
+    report: Report,
+    api: Any,
+    settings: Settings,
+    services: Sequence[ServiceSpec],
+    names: list[str],
+    key_fp: str,
+    timings: dict[str, float],
+) -> None:
     # key
     try:
         start = time.perf_counter()
         info = await api.verify_key()
-        timings["verify"] = _ms(start)
+        timings[f"verify {key_fp}" if "verify" in timings else "verify"] = _ms(start)
         check_key(info, settings)
         report.ok(
             "key",
@@ -526,7 +540,7 @@ async def _http_checks(
     # permission
     shown = "; ".join(f"{s}: {a}" for s, a in format_permissions(info, names).items())
     try:
-        require_permission(info, names, key_fp, _key_variable(services))
+        require_permission(info, names, key_fp, _key_variable(settings, services))
     except UnizoError as exc:
         report.fail("permission", exc)
         for label in ("read", "rate limit"):

@@ -11,13 +11,12 @@ carrying that filter.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
 
 from .keys import known_secrets, remember_secret
+from .proxy import proxy_passwords
 
 __all__ = [
     "LOGGER_NAMESPACE",
@@ -30,7 +29,6 @@ __all__ = [
 
 REDACTED = "[REDACTED]"
 LOGGER_NAMESPACE = "unizo_mcp"
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OFF = logging.CRITICAL + 10
@@ -99,19 +97,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def register_proxy_secrets(environ: Mapping[str, str] | None = None) -> None:
-    """Remember the passwords of HTTP(S)_PROXY/ALL_PROXY so the filter scrubs them everywhere."""
-    env = os.environ if environ is None else environ
-    for name in PROXY_VARIABLES:
-        raw = env.get(name, "").strip()
-        if not raw:
-            continue
-        try:
-            password = urlsplit(raw if "://" in raw else f"http://{raw}").password
-        except ValueError:
-            continue
-        if password:
-            remember_secret(password)
-            remember_secret(unquote(password))
+    """Remember the passwords of the proxy variables so the filter scrubs them everywhere."""
+    for password in proxy_passwords(environ):
+        remember_secret(password)
 
 
 def configure_logging(level: str, *, log_auth: bool = False) -> None:
@@ -120,7 +108,7 @@ def configure_logging(level: str, *, log_auth: bool = False) -> None:
     Like `logging.basicConfig(force=True)`: existing root handlers (for example the one the MCP
     SDK installs) are removed, so every record goes through the redaction filter. `level`
     (debug, info, warning, error) applies to the `unizo_mcp.*` loggers; other libraries log at
-    warning or above. `unizo_mcp.auth` is silent unless `log_auth`. backoff's logger is off.
+    warning or above. `unizo_mcp.auth` is silent unless `log_auth`.
     """
     numeric = logging.getLevelName(level.strip().upper())
     if not isinstance(numeric, int):
@@ -141,4 +129,3 @@ def configure_logging(level: str, *, log_auth: bool = False) -> None:
     logging.getLogger(LOGGER_NAMESPACE).setLevel(numeric)
     auth = logging.getLogger(f"{LOGGER_NAMESPACE}.auth")
     auth.setLevel(min(numeric, logging.INFO) if log_auth else _OFF)
-    logging.getLogger("backoff").setLevel(_OFF)

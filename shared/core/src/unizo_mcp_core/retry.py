@@ -1,4 +1,4 @@
-"""When to retry, and how long to wait: a pure decision, used by the client through `backoff`.
+"""When to retry, and how long to wait: a pure decision; the client loops around it.
 
 Rules (UNIZO_RETRY_ATTEMPTS / UNIZO_RETRY_DELAY / UNIZO_MAX_RETRY_DELAY):
 

@@ -24,7 +24,7 @@ from .spec import ServiceSpec
 if TYPE_CHECKING:
     from .client import UnizoClient
 
-__all__ = ["KeyScope", "close_scopes", "open_scopes"]
+__all__ = ["KeyScope", "close_scopes", "key_groups", "open_scopes"]
 
 
 @attrs.define(eq=False)
@@ -49,7 +49,7 @@ class KeyScope:
         return known if known is not None else dict.fromkeys(self.names)
 
 
-def _key_groups(settings: Settings, services: Sequence[ServiceSpec]) -> list[tuple[KeySource, list[str]]]:
+def key_groups(settings: Settings, services: Sequence[ServiceSpec]) -> list[tuple[KeySource, list[str]]]:
     """Service names grouped by the key their calls carry (equal keys are one key), in service order."""
     groups: list[tuple[KeySource, list[str]]] = []
     for service in services:
@@ -78,7 +78,7 @@ async def open_scopes(
     """
     scopes: list[KeyScope] = []
     try:
-        for key, names in _key_groups(settings, services):
+        for key, names in key_groups(settings, services):
             members = [s for s in services if s.name in names]
             scoped = attrs.evolve(settings, api_key=key, service_keys=())
             own = client is None
