@@ -1,4 +1,4 @@
-"""Developer and CI entry points: `nox -s tests`, `lint`, `typecheck`, `demo`, `bench`, `external`."""
+"""Developer and CI entry points: `nox -s tests`, `packaging`, `lint`, `typecheck`, `demo`, `bench`, `external`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ nox.options.sessions = ["tests"]
 nox.options.download_python = "never"
 
 ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# Every installable package: discovered, never listed (a new service is one folder under packages/).
 SERVICES = sorted(str(p.parent.relative_to(ROOT)) for p in ROOT.glob("packages/*/pyproject.toml"))
 MEMBERS = ["shared/core", "shared/sandbox", *SERVICES]
-TEST_DEPS = ["pytest>=8", "pytest-asyncio>=1.0", "anyio>=4", "trustme>=1.1", "hypothesis>=6", "proxy.py>=2.4"]
+# One list of test dependencies for nox and hatch: the `test` dependency group of pyproject.toml.
+TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+PACKAGING_TESTS = "tests/packaging"
 
 
 def install_workspace(session: nox.Session, *extra: str) -> None:
@@ -29,16 +33,27 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole suite: core, sandbox, servers, security and reliability, against the sandbox over HTTPS."""
+    """The whole suite but packaging: core, sandbox, every service, security and reliability, against the
+    sandbox over HTTPS, on every CPU (pytest-xdist)."""
     install_workspace(session, *TEST_DEPS)
-    session.run("python", "-m", "pytest", *(session.posargs or ["tests"]))
+    args = session.posargs or ["-n", "auto", "--ignore", PACKAGING_TESTS]
+    session.run("python", "-m", "pytest", *args)
+
+
+@nox.session(python=PYTHON)
+def packaging(session: nox.Session) -> None:
+    """Wheels and fresh virtual environments: each server installs alone next to the core."""
+    install_workspace(session, *TEST_DEPS)
+    session.run("python", "-m", "pytest", "-n", "auto", PACKAGING_TESTS, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.6")
+    """ruff, and import-linter's layer contract for the core (pyproject.toml)."""
+    session.install("ruff>=0.6", "import-linter>=2.1", "-e", "shared/core")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON)
@@ -49,7 +64,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """Start the sandbox, configure the four servers as a desktop client would, and run a transcript."""
+    """Start the sandbox, configure every installed server as a desktop client would, and run a transcript."""
     install_workspace(session)
     session.run("python", "demo/run_demo.py", *session.posargs)
 

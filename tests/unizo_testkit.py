@@ -66,6 +66,18 @@ def preserved_logging(loggers: Iterable[str] = ()) -> Iterator[None]:
 # --- MCP results and messages ----------------------------------------------------------------------
 
 
+def mcp_hints(notes: Any) -> dict[str, bool]:
+    """A tool's `Annotations` as the hints the MCP wire carries (openWorldHint only when stated)."""
+    hints = {
+        "readOnlyHint": notes.read_only,
+        "destructiveHint": notes.destructive,
+        "idempotentHint": notes.idempotent,
+    }
+    if notes.open_world is not None:
+        hints["openWorldHint"] = notes.open_world
+    return hints
+
+
 def text_of(result: Any) -> str:
     """The text of all the content items of a tool result, one per line."""
     return "\n".join(getattr(item, "text", "") for item in result.content)
@@ -145,7 +157,8 @@ class Proxy:
 @contextlib.contextmanager
 def run_proxy(work: Path, user: str, password: str) -> Iterator[Proxy]:
     """proxy.py on 127.0.0.1 (a free port) requiring `user`:`password`, logging to work/proxy.log."""
-    pytest.importorskip("proxy", reason="proxy.py is needed for the proxy tests (pip install proxy.py)")
+    # A missing test dependency is an error, never a skip: proxy.py is in the test dependency group.
+    import proxy  # noqa: F401
     port_file, log_file = work / "port", work / "proxy.log"
     process = subprocess.Popen(
         [

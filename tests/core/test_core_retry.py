@@ -55,7 +55,7 @@ def http_date(when: float) -> str:
         (" 12 ", 12.0),
         ("0.25", 0.25),
         ("0", 0.0),
-        ("-3", 0.0),
+        ("-3", None),  # a negative wait is no hint
         ("", None),
         ("   ", None),
         (None, None),

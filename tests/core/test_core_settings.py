@@ -172,3 +172,19 @@ def test_key_never_in_repr() -> None:
     assert KEY not in repr(settings) and KEY not in str(settings.api_key)
     assert KEY not in fingerprint(KEY) and fingerprint(KEY).startswith("…" + KEY[-4:])
     assert KEY not in repr(KeySource(value=KEY, origin="UNIZO_API_KEY"))
+
+
+def test_every_default_in_the_table_is_the_settings_default() -> None:
+    """The SETTINGS table (flags, README) and the Settings class state the same defaults."""
+    from unizo_mcp_core.settings import SETTINGS, Settings
+
+    defaults = Settings(service=None, api_key=None)
+    for setting in SETTINGS:
+        if not setting.field:
+            continue
+        value = getattr(defaults, setting.field)
+        if setting.default is None:
+            assert value in (None, frozenset()), setting.env
+        else:
+            assert setting.parse is not None
+            assert setting.parse(setting.default) == value, setting.env

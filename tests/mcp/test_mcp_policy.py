@@ -10,6 +10,7 @@ from unizo_mcp_core.policy import (
     RULE_READ_ONLY,
     decide_tools,
     permission_reason,
+    refusal_text,
 )
 from unizo_mcp_core.spec import Permission
 
@@ -98,5 +99,7 @@ def test_unknown_names_warn_with_valid_names() -> None:
 
 def test_refusal_text() -> None:
     decision = decide_tools(TOOLS, read_only=True)
-    assert decision.refusal(WRITE) == f"{WRITE} is not available: hidden by --read-only (UNIZO_READ_ONLY)."
-    assert decision.refusal(READ) is None
+    assert refusal_text(WRITE, decision.hidden[WRITE]) == (
+        f"{WRITE} is not available: hidden by --read-only (UNIZO_READ_ONLY)."
+    )
+    assert READ not in decision.hidden

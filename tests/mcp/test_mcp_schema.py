@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from mcp_specs import CREATE_TICKET, EDR, TICKETING
-from unizo_mcp_core.schema import input_schema, tool_params, validate_arguments
+from unizo_mcp_core.schema import argument_validator, input_schema, tool_params
 from unizo_mcp_core.spec import INTEGRATION_ID, Permission, ToolSpec, body_param, path_param
+from unizo_testkit import mcp_hints
 
 LIST_DEVICES = EDR.tools[0]
 GET_DEVICE = EDR.tools[1]
@@ -85,17 +86,16 @@ def test_schema_is_deterministic_json() -> None:
     ],
 )
 def test_validation_messages(arguments: dict[str, object], expected: str) -> None:
-    assert validate_arguments(input_schema(LIST_DEVICES), arguments) == [expected]
+    assert argument_validator(input_schema(LIST_DEVICES))(arguments) == [expected]
 
 
 def test_validation_of_required_and_enum() -> None:
     schema = input_schema(CREATE_TICKET)
-    problems = validate_arguments(schema, {"organization_id": "o", "collection_id": "c", "type": "nope"})
+    problems = argument_validator(schema)({"organization_id": "o", "collection_id": "c", "type": "nope"})
     assert "missing required argument 'name', 'description'" in problems
     assert "type: 'nope' is not one of bug, feature, task, security, enhancement" in problems
     assert (
-        validate_arguments(
-            schema,
+        argument_validator(schema)(
             {"organization_id": "o", "collection_id": "c", "name": "n", "description": "d", "type": "bug"},
         )
         == []
@@ -103,7 +103,7 @@ def test_validation_of_required_and_enum() -> None:
 
 
 def test_long_values_are_not_echoed() -> None:
-    problems = validate_arguments(input_schema(LIST_DEVICES), {"limit": "9" * 5000})
+    problems = argument_validator(input_schema(LIST_DEVICES))({"limit": "9" * 5000})
     assert len(problems) == 1 and len(problems[0]) < 120
 
 
@@ -124,13 +124,13 @@ def test_discovery_tools_follow_the_title_rule() -> None:
 
 def test_annotations_state_three_hints_and_leave_open_world_to_its_default() -> None:
     for tool in TICKETING.all_tools():
-        hints = tool.annotations.as_mcp()
+        hints = mcp_hints(tool.annotations)
         assert set(hints) == {
             "readOnlyHint",
             "destructiveHint",
             "idempotentHint",
         }  # openWorldHint: MCP default true
-    assert CREATE_TICKET.annotations.as_mcp() == {
+    assert mcp_hints(CREATE_TICKET.annotations) == {
         "readOnlyHint": False,
         "destructiveHint": False,
         "idempotentHint": False,
@@ -203,7 +203,7 @@ def test_item_params_give_arrays_a_real_item_schema() -> None:
     ],
 )
 def test_item_violations_name_the_item_and_its_field(tickets: list[object], expected: str) -> None:
-    problems = validate_arguments(input_schema(BULK), {**BULK_IDS, "tickets": tickets})
+    problems = argument_validator(input_schema(BULK))({**BULK_IDS, "tickets": tickets})
     assert len(problems) == 1 and problems[0].startswith(expected), problems
 
 
@@ -212,7 +212,7 @@ def test_valid_items_pass() -> None:
         {"name": "a", "type": "bug", "assignee_ids": ["u1"]},
         {"name": "b", "type": "task", "is_urgent": True},
     ]
-    assert validate_arguments(input_schema(BULK), {**BULK_IDS, "tickets": items}) == []
+    assert argument_validator(input_schema(BULK))({**BULK_IDS, "tickets": items}) == []
 
 
 @pytest.mark.parametrize(

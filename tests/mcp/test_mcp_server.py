@@ -23,6 +23,7 @@ from unizo_mcp_core.schema import input_schema
 from unizo_mcp_core.server import UnizoServer, prepare_server
 from unizo_mcp_core.settings import load_settings
 from unizo_mcp_core.spec import ServiceSpec
+from unizo_testkit import mcp_hints
 
 Make = Callable[..., Awaitable[UnizoServer]]
 
@@ -31,9 +32,7 @@ Make = Callable[..., Awaitable[UnizoServer]]
 async def make_server(sandbox: Any) -> AsyncIterator[Make]:
     servers: list[UnizoServer] = []
 
-    async def make(
-        services: Sequence[ServiceSpec] = (EDR,), role: str = "full", **env: str
-    ) -> UnizoServer:
+    async def make(services: Sequence[ServiceSpec] = (EDR,), role: str = "full", **env: str) -> UnizoServer:
         name = services[0].name if len(services) == 1 else None
         settings = load_settings(name, {**sandbox.env(role), "UNIZO_RETRY_ATTEMPTS": "0", **env})
         server = await prepare_server(settings, services)
@@ -81,7 +80,7 @@ async def test_tools_list_carries_the_declared_schemas_and_annotations(make_serv
         notes = tool.annotations
         assert notes is not None
         wire = notes.model_dump(by_alias=True, exclude_none=True)
-        assert wire == spec.annotations.as_mcp()
+        assert wire == mcp_hints(spec.annotations)
     assert tools["ticketing_create_ticket"].annotations.read_only_hint is False  # type: ignore[union-attr]
     # What the model reads of each tool every turn: name, description, input schema (compact JSON).
     sizes = [

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from unizo_mcp_core.spec import Permission, camel_case
+from unizo_testkit import mcp_hints
 
 from .catalog import MODULES, PACKAGES, ROUTES, SERVICES, TOOL_COUNTS, all_services, tools_of
 
@@ -64,7 +65,7 @@ def test_permission_follows_method(service, tool):
         assert tool.permission is Permission.WRITE
     else:
         assert tool.permission is Permission.DELETE
-    hints = tool.annotations.as_mcp()
+    hints = mcp_hints(tool.annotations)
     assert hints["readOnlyHint"] is (tool.permission is Permission.READ)
     assert hints["destructiveHint"] is (tool.permission is Permission.DELETE)
 

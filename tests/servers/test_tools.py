@@ -18,7 +18,8 @@ import attrs
 import pytest
 
 from .catalog import ROUTES
-from .conftest import Session, text_of
+from servicekit import Session
+from unizo_testkit import text_of
 
 API = "/api/v1"
 SEARCH = ("POST", API + "/integrations/search")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from unizo_mcp_core.client import UnizoClient
 
-from .conftest import Session, text_of
+from servicekit import Session
+from unizo_testkit import text_of
 
 API = "/api/v1"
 

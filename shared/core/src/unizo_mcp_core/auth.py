@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import (
-    EnvironmentMismatchError,
     InvalidKeyError,
     NetworkError,
     PermissionDeniedError,
     ServiceNotEnabledError,
 )
+from .responses import check_environment
 from .settings import Settings
 from .spec import ServiceSpec
 
@@ -68,12 +68,7 @@ def check_key(info: KeyInfoLike, settings: Settings) -> None:
     """Raise when the verified key is not valid or belongs to another environment."""
     if not info.valid:
         raise InvalidKeyError("The API key was not accepted by Unizo (verification says it is not valid)")
-    environment = info.environment
-    if environment and str(environment).lower() != settings.environment:
-        raise EnvironmentMismatchError(
-            f"The API key belongs to the {environment} environment, but this server is configured for "
-            f"{settings.environment} (UNIZO_ENVIRONMENT)"
-        )
+    check_environment(info.environment, settings.environment)
 
 
 def actions(info: KeyInfoLike, service: str) -> frozenset[str] | None:

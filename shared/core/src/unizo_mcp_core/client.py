@@ -1,7 +1,7 @@
 """`UnizoClient`: the only code that talks HTTP to Unizo.
 
 One aiohttp session per client (created lazily inside the running loop), TLS always verified
-(`tls.create_ssl_context`), the proxy (`proxy.resolve_proxy`: HTTPS_PROXY, ALL_PROXY, NO_PROXY) resolved once per session for the
+(`tls.create_ssl_context`), the proxy (`proxy.resolve_proxy`) resolved once per session for the
 base URL and passed to every request (no `trust_env`: aiohttp would look both it and `~/.netrc` up
 again in worker threads on every request, and attach `.netrc` credentials to API calls), the key read
 from its source on every attempt (so a rotated key file is picked up), client-side rate
@@ -60,10 +60,11 @@ from .keys import fingerprint, remember_secret
 from .proxy import resolve_proxy
 from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
-from .responses import ApiResponse, KeyInfo, error_from_response, parse_key_info
+from .responses import ApiResponse, KeyInfo, check_environment, error_from_response, parse_key_info
 from .retry import IDEMPOTENT_METHODS, RetryDecision, RetryPolicy, decide_retry
 from .settings import Settings
 from .tls import create_ssl_context
+from .values import query_value
 
 __all__ = ["ApiResponse", "KeyInfo", "RateLimitStatus", "UnizoClient"]
 
@@ -99,18 +100,10 @@ class _Retry:
         self.sent = sent
 
 
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ",".join(_query_value(v) for v in value)
-    return str(value)
-
-
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not params:
         return None
-    return {str(k): _query_value(v) for k, v in params.items() if v is not None}
+    return {str(k): query_value(v) for k, v in params.items() if v is not None}
 
 
 def _form(multipart: Multipart) -> aiohttp.FormData:
@@ -286,7 +279,11 @@ class UnizoClient:
                 )
                 self._log_auth_failure(error)
                 raise error
-        self._check_environment(info)
+        try:
+            check_environment(info.environment, self._settings.environment)
+        except EnvironmentMismatchError as error:
+            self._log_auth_failure(error)
+            raise
         if self._settings.log_auth:
             perms = (
                 "unknown"
@@ -350,15 +347,6 @@ class UnizoClient:
                 error.correlation_id or "-",
                 error.message,
             )
-
-    def _check_environment(self, info: KeyInfo) -> None:
-        if info.environment and info.environment.lower() != self._settings.environment:
-            error = EnvironmentMismatchError(
-                f"The API key belongs to the {info.environment} environment, but UNIZO_ENVIRONMENT is "
-                f"{self._settings.environment}"
-            )
-            self._log_auth_failure(error)
-            raise error
 
     async def _verify_by_read(self) -> KeyInfo:
         log.debug("GET /v1/auth/verify answered 404; verifying the key with an integrations search")

@@ -27,6 +27,7 @@ from .proxy import Proxy, resolve_proxy
 from .scopes import key_groups
 from .settings import Settings
 from .spec import ServiceSpec
+from .values import header_value
 
 if TYPE_CHECKING:
     from .client import UnizoClient
@@ -586,19 +587,15 @@ async def _key_checks(
     _rate_limit(report, headers, info)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return str(value)
-    return None
-
-
 def _rate_limit(report: Report, headers: Mapping[str, str], info: Any) -> None:
     limits = getattr(info, "rate_limits", None)
     configured = ""
     if isinstance(limits, Mapping) and limits:
         configured = "; key limits " + ", ".join(f"{k} {v}" for k, v in sorted(limits.items()))
-    limit, remaining = _header(headers, "X-RateLimit-Limit"), _header(headers, "X-RateLimit-Remaining")
+    limit, remaining = (
+        header_value(headers, "X-RateLimit-Limit"),
+        header_value(headers, "X-RateLimit-Remaining"),
+    )
     if limit is None or remaining is None:
         report.warn("rate limit", f"no X-RateLimit headers in the response{configured}")
         return
@@ -607,7 +604,7 @@ def _rate_limit(report: Report, headers: Mapping[str, str], info: Any) -> None:
     except ValueError:
         report.warn("rate limit", f"unreadable X-RateLimit headers ({remaining}/{limit}){configured}")
         return
-    reset = _header(headers, "X-RateLimit-Reset-After")
+    reset = header_value(headers, "X-RateLimit-Reset-After")
     detail = (
         f"{left} of {total} requests left this minute{f', next in {reset} s' if reset else ''}{configured}"
     )

@@ -21,6 +21,7 @@ from .errors import ToolInputError
 from .paths import check_value, render_path
 from .schema import tool_params
 from .spec import INTEGRATION_ID, Param, ToolSpec
+from .values import query_value
 
 __all__ = ["PreparedCall", "build_call"]
 
@@ -35,16 +36,6 @@ class PreparedCall:
     json: dict[str, Any] | None = None
     multipart: dict[str, MultipartValue] | None = None
     integration_id: str | None = None  # explicit argument only; resolution happens later
-
-
-def _query_value(value: Any) -> str | int | float:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return ",".join(str(_query_value(v)) for v in value)
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _form_value(value: Any) -> str:
@@ -124,7 +115,7 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
         elif param.location == "path":
             path_values[param.name] = value
         elif param.location == "query":
-            query[param.wire_name] = _query_value(value)
+            query[param.wire_name] = query_value(value)
         elif param.location == "file" or param.base64:
             files[param.wire_name] = _decode_file(param, value)
         elif param.location == "body":

@@ -27,12 +27,18 @@ __all__ = [
     "PolicyDecision",
     "decide_tools",
     "permission_reason",
+    "refusal_text",
 ]
 
 RULE_EXCLUDE = "--exclude-tools (UNIZO_EXCLUDE_TOOLS)"
 RULE_READ_ONLY = "--read-only (UNIZO_READ_ONLY)"
 RULE_PERMISSION = "the API key's permissions"
 RULE_ALLOW = "--tools (UNIZO_TOOLS): not in the allow-list"
+
+
+def refusal_text(name: str, rule: str) -> str:
+    """What a call to a hidden tool answers: the tool and the rule that hid it."""
+    return f"{name} is not available: hidden by {rule}."
 
 
 def permission_reason(service: str, needed: Permission | str) -> str:
@@ -47,11 +53,6 @@ class PolicyDecision:
     hidden: Mapping[str, str]  # tool name -> human-readable rule ("--read-only (UNIZO_READ_ONLY)")
     unknown: tuple[str, ...] = ()  # names in --tools/--exclude-tools that match no tool
     warnings: tuple[str, ...] = ()  # ready-to-log sentences about `unknown`
-
-    def refusal(self, name: str) -> str | None:
-        """The call-time refusal for a hidden tool, or None when the tool is not hidden by policy."""
-        rule = self.hidden.get(name)
-        return None if rule is None else f"{name} is not available: hidden by {rule}."
 
 
 def decide_tools(

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from .errors import LocalQuotaExceededError
-from .retry import header_value
+from .values import header_value, non_negative
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -86,16 +86,6 @@ class Slot:
 
     seq: int
     taken_at: float = 0.0
-
-
-def _number(raw: str | None) -> float | None:
-    if raw is None:
-        return None
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 class RateLimiter:
@@ -245,10 +235,10 @@ class RateLimiter:
 
     def observe(self, headers: Mapping[str, str], slot: Slot | None = None) -> None:
         """Adapt to the `X-RateLimit-*` headers of the answer to `slot`'s request."""
-        limit = _number(header_value(headers, "X-RateLimit-Limit"))
-        remaining = _number(header_value(headers, "X-RateLimit-Remaining"))
-        reset = _number(header_value(headers, "X-RateLimit-Reset"))
-        reset_after = _number(header_value(headers, "X-RateLimit-Reset-After"))
+        limit = non_negative(header_value(headers, "X-RateLimit-Limit"))
+        remaining = non_negative(header_value(headers, "X-RateLimit-Remaining"))
+        reset = non_negative(header_value(headers, "X-RateLimit-Reset"))
+        reset_after = non_negative(header_value(headers, "X-RateLimit-Reset-After"))
         if limit is None and remaining is None and reset is None and reset_after is None:
             return
         self._status = RateLimitStatus(

@@ -25,6 +25,7 @@ __all__ = [
     "configure_logging",
     "register_proxy_secrets",
     "scrub",
+    "scrub_known",
 ]
 
 REDACTED = "[REDACTED]"
@@ -45,13 +46,20 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@'\"]+:[^/\s@
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
+def scrub_known(text: str, secrets: frozenset[str] | None = None) -> str:
+    """`text` with every secret this process knows (keys, proxy passwords) replaced; the cheap pass
+    applied to every tool result."""
+    for secret in sorted(known_secrets() if secrets is None else secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 def scrub(text: str, secrets: frozenset[str] | None = None) -> str:
     """`text` with every known secret, credential header value and URL password replaced."""
     if not text:
         return text
-    for secret in sorted(known_secrets() if secrets is None else secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    text = scrub_known(text, secrets)
     text = _APIKEY.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)

@@ -34,12 +34,14 @@ from .errors import (
     ServiceNotEnabledError,
 )
 from .redaction import scrub
-from .retry import header_value, server_hint
+from .retry import server_hint
+from .values import header_value
 
 __all__ = [
     "ERROR_CLASSES",
     "ApiResponse",
     "KeyInfo",
+    "check_environment",
     "error_from_response",
     "parse_key_info",
 ]
@@ -89,6 +91,15 @@ class KeyInfo:
         if self.enabled_services is not None and service not in self.enabled_services:
             return frozenset()
         return self.permissions.get(service, frozenset())
+
+
+def check_environment(environment: object, expected: str) -> None:
+    """Raise EnvironmentMismatchError when the key's environment (when the API says) is not `expected`."""
+    if environment and str(environment).lower() != expected:
+        raise EnvironmentMismatchError(
+            f"The API key belongs to the {environment} environment, but this server is configured for "
+            f"{expected} (UNIZO_ENVIRONMENT)"
+        )
 
 
 def parse_key_info(data: Any) -> KeyInfo:

@@ -10,7 +10,7 @@ from typing import Any
 from mcp.types import CallToolResult, TextContent
 
 from .errors import UnizoError
-from .keys import known_secrets
+from .redaction import scrub_known
 
 __all__ = ["compact", "error_result", "error_text", "refusal_result", "split_envelope", "success_result"]
 
@@ -58,13 +58,6 @@ def split_envelope(body: Any) -> tuple[Any, Any]:
     return body, None
 
 
-def _scrub(text: str) -> str:
-    for secret in known_secrets():
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
 def success_result(data: Any, pagination: Any = None) -> CallToolResult:
     """`{data, pagination?}` as structured content, plus the same as compact JSON text."""
     structured: dict[str, Any] = {"data": compact(data)}
@@ -76,18 +69,18 @@ def success_result(data: Any, pagination: Any = None) -> CallToolResult:
         structured, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
     )
     return CallToolResult(
-        content=[TextContent(type="text", text=_scrub(text))], structured_content=structured
+        content=[TextContent(type="text", text=scrub_known(text))], structured_content=structured
     )
 
 
 def refusal_result(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=_scrub(text))], is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text=scrub_known(text))], is_error=True)
 
 
 def error_text(tool: str, exc: BaseException) -> str:
     """ "<tool> failed: <describe()>"; never the internals of an unexpected exception."""
     if isinstance(exc, UnizoError):
-        return _scrub(f"{tool} failed: {exc.describe()}")
+        return scrub_known(f"{tool} failed: {exc.describe()}")
     return f"{tool} failed: {INTERNAL_ERROR_TEXT}"
 
 

@@ -18,7 +18,6 @@ Rules (UNIZO_RETRY_ATTEMPTS / UNIZO_RETRY_DELAY / UNIZO_MAX_RETRY_DELAY):
 from __future__ import annotations
 
 import email.utils
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ from .errors import (
     TlsError,
     UnizoError,
 )
+from .values import header_value, non_negative
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -48,7 +48,6 @@ __all__ = [
     "RetryPolicy",
     "backoff_delay",
     "decide_retry",
-    "header_value",
     "parse_retry_after",
     "server_hint",
 ]
@@ -92,30 +91,6 @@ class RetryDecision:
 # --- server hints ---------------------------------------------------------------------------
 
 
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that works for plain dicts and multidicts."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, item in headers.items():
-        if key.lower() == lowered:
-            return item
-    return None
-
-
-def _seconds(raw: object) -> float | None:
-    if raw is None or isinstance(raw, bool):
-        return None
-    try:
-        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
-    except ValueError:
-        return None
-    if not math.isfinite(value):
-        return None
-    return max(0.0, value)
-
-
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """`Retry-After` as seconds to wait: delta-seconds (fractions accepted) or an HTTP date.
 
@@ -123,7 +98,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     """
     if value is None or not value.strip():
         return None
-    seconds = _seconds(value)
+    seconds = non_negative(value)
     if seconds is not None:
         return seconds
     try:
@@ -147,14 +122,14 @@ def server_hint(
     hint = parse_retry_after(header_value(headers, "Retry-After"), now=now)
     if hint is not None or status != 429:
         return hint
-    hint = _seconds(header_value(headers, "X-RateLimit-Reset-After"))
+    hint = non_negative(header_value(headers, "X-RateLimit-Reset-After"))
     if hint is not None:
         return hint
     if isinstance(body, Mapping):
         inner = body.get("error")
         if isinstance(inner, Mapping):
-            return _seconds(inner.get("retry_after"))
-        return _seconds(body.get("retry_after"))
+            return non_negative(inner.get("retry_after"))
+        return non_negative(body.get("retry_after"))
     return None
 
 

@@ -19,7 +19,6 @@ __all__ = [
     "object_schema",
     "param_schema",
     "tool_params",
-    "validate_arguments",
 ]
 
 _MAX_SHOWN = 60  # characters of a rejected value quoted back in an error message
@@ -166,8 +165,3 @@ def argument_validator(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]
         return [_describe_error(e, frozen) for e in errors]
 
     return check
-
-
-def validate_arguments(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[str]:
-    """Every violation of `schema` by `arguments`, as short sentences (empty when valid)."""
-    return argument_validator(schema)(arguments)

@@ -20,7 +20,7 @@ import attrs
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
 from .invoke import build_call
-from .policy import PolicyDecision, decide_tools
+from .policy import PolicyDecision, decide_tools, refusal_text
 from .registry import server_name
 from .results import error_result, refusal_result, split_envelope, success_result
 from .schema import argument_validator, input_schema
@@ -93,7 +93,7 @@ class ServerState:
 
     def refusal(self, name: str) -> str | None:
         reason = self.decision.hidden.get(name) or self.late_hidden.get(name)
-        return None if reason is None else f"{name} is not available: hidden by {reason}."
+        return None if reason is None else refusal_text(name, reason)
 
     async def ensure_verified(self, scope: KeyScope) -> None:
         """Complete a key verification that could not happen at startup (API unreachable)."""

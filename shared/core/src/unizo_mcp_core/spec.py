@@ -143,16 +143,6 @@ class Annotations:
     idempotent: bool
     open_world: bool | None = None
 
-    def as_mcp(self) -> dict[str, bool]:
-        hints = {
-            "readOnlyHint": self.read_only,
-            "destructiveHint": self.destructive,
-            "idempotentHint": self.idempotent,
-        }
-        if self.open_world is not None:
-            hints["openWorldHint"] = self.open_world
-        return hints
-
 
 @attrs.frozen
 class ToolSpec:

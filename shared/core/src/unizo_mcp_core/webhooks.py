@@ -21,6 +21,8 @@ import time
 from collections.abc import Mapping
 from typing import Literal
 
+from .values import header_value
+
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -76,15 +78,6 @@ def sign_webhook(
     return {SIGNATURE_HEADER: signature, TIMESTAMP_HEADER: stamp}
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    found = None
-    for key, value in headers.items():
-        if key.lower() == name:
-            found = value
-            break
-    return found.strip() if isinstance(found, str) else None
-
-
 def _check_timestamp(raw: str, tolerance: float, now: float | None) -> None:
     try:
         stamp = float(raw)
@@ -117,10 +110,10 @@ def verify_webhook(
         raise ValueError("the webhook secret is empty")
     key = _as_bytes(secret)
     raw_body = _as_bytes(body)
-    signature = _header(headers, SIGNATURE_HEADER)
+    signature = header_value(headers, SIGNATURE_HEADER)
     if not signature:
         raise WebhookVerificationError(f"missing signature: no {SIGNATURE_HEADER} header")
-    timestamp = _header(headers, TIMESTAMP_HEADER)
+    timestamp = header_value(headers, TIMESTAMP_HEADER)
 
     candidates: list[tuple[str, str]] = []  # (scheme, hex digest)
     for part in signature.replace(";", ",").split(","):
