@@ -410,3 +410,52 @@ def sandbox_services(sandbox: Any) -> list[str]:
     from unizo_mcp_core.registry import installed_service_names
 
     return installed_service_names()
+
+
+# --- choosing services and tools by what they are, never by name ------------------------------------
+
+
+def installed() -> dict[str, ServiceSpec]:
+    """Every installed service (the registry's discovery), by name."""
+    from unizo_mcp_core.registry import discover_services
+
+    return discover_services()
+
+
+def services_where(predicate: Callable[[ServiceSpec], bool] = lambda spec: True) -> list[ServiceSpec]:
+    """The installed services that satisfy `predicate`, in name order (for parametrize)."""
+    return [spec for spec in installed().values() if predicate(spec)]
+
+
+def a_service(predicate: Callable[[ServiceSpec], bool] = lambda spec: True) -> ServiceSpec:
+    """The first installed service (name order) that satisfies `predicate`."""
+    found = services_where(predicate)
+    assert found, "no installed service has what this test needs"
+    return found[0]
+
+
+def tools_where(spec: ServiceSpec, predicate: Callable[[ToolSpec], bool]) -> list[ToolSpec]:
+    return [tool for tool in spec.all_tools() if predicate(tool)]
+
+
+def is_list(tool: ToolSpec) -> bool:
+    """A paged GET."""
+    return tool.handler == "http" and tool.method == "GET" and tool.paginated
+
+
+def is_top_list(tool: ToolSpec) -> bool:
+    """A paged GET with no path parameter: callable with nothing but the integration."""
+    return is_list(tool) and not tool.path_params()
+
+
+def is_get(tool: ToolSpec) -> bool:
+    """A GET of one record by its path id."""
+    return tool.handler == "http" and tool.method == "GET" and not tool.paginated and bool(tool.path_params())
+
+
+def is_write(tool: ToolSpec) -> bool:
+    return tool.permission is not Permission.READ
+
+
+def has_writes(spec: ServiceSpec) -> bool:
+    return any(is_write(tool) for tool in spec.tools)
