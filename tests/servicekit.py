@@ -168,7 +168,7 @@ def open_server(sandbox: Any, tmp_path: Path) -> Callable[..., Any]:
 
 @pytest.fixture
 def new_key(sandbox: Any) -> Callable[..., Awaitable[str]]:
-    """`await new_key({"<service>": ["read"]})` → a new key of the seeded organization with those permissions."""
+    """`await new_key({"<service>": ["read"]})` → a new key of the seeded organization with those rights."""
 
     async def _create(permissions: Mapping[str, list[str]], name: str = "test-limited") -> str:
         import aiohttp
