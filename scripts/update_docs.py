@@ -16,13 +16,14 @@ import importlib
 import json
 import re
 import sys
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ROOT / "packages"
-ALL_IN_ONE = "server"
+ENTRY_POINT_GROUP = "unizo_mcp.services"
+ALL_IN_ONE_PACKAGE = "unizo-mcp-server"
 SECTION = re.compile(
     r"(?P<begin><!-- BEGIN GENERATED: (?P<name>[a-z0-9_-]+) -->\n)"
     r"(?P<body>.*?)"
@@ -31,22 +32,34 @@ SECTION = re.compile(
 )
 
 
-def _import_service(package_dir: Path) -> Any:
-    """The SERVICE declared in packages/<name>/src/unizo_mcp_<name>/tools.py, installed or not."""
+def _projects(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    return [
+        (p.parent, tomllib.loads(p.read_text(encoding="utf-8"))["project"])
+        for p in sorted((root / "packages").glob("*/pyproject.toml"))
+    ]
+
+
+def _import_service(package_dir: Path, target: str) -> Any:
+    """The ServiceSpec an entry point names ("unizo_mcp_edr.tools:SERVICE"), installed or not."""
     src = package_dir / "src"
     if str(src) not in sys.path:
         sys.path.insert(0, str(src))
-    module = importlib.import_module(f"unizo_mcp_{package_dir.name}.tools")
-    return module.SERVICE
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
-def service_dirs(root: Path = ROOT) -> list[Path]:
-    """Every service package (not the all-in-one server), sorted by name."""
-    return sorted(
-        p.parent
-        for p in (root / "packages").glob("*/pyproject.toml")
-        if p.parent.name != ALL_IN_ONE
-        and (p.parent / "src" / f"unizo_mcp_{p.parent.name}" / "tools.py").is_file()
+def services(root: Path = ROOT) -> dict[Path, Any]:
+    """package folder -> ServiceSpec, for every package registering a service, sorted by folder."""
+    found = {}
+    for folder, project in _projects(root):
+        for target in project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {}).values():
+            found[folder] = _import_service(folder, target)
+    return found
+
+
+def all_in_one_dir(root: Path = ROOT) -> Path | None:
+    return next(
+        (folder for folder, project in _projects(root) if project["name"] == ALL_IN_ONE_PACKAGE), None
     )
 
 
@@ -63,14 +76,16 @@ def service_sections(service: Any) -> dict[str, str]:
     }
 
 
-def server_sections(services: list[Any]) -> dict[str, str]:
+def server_sections(found: Mapping[Path, Any]) -> dict[str, str]:
     from unizo_mcp_core import docs
 
+    services = list(found.values())
+    folders = {spec.name: folder.name for folder, spec in found.items()}
     rows = ["| service | package | tools | permissions its tools need |", "|---|---|---|---|"]
     for svc in sorted(services, key=lambda s: s.name):
         actions = sorted({t.permission.value for t in svc.all_tools()})
         needs = ", ".join(f"`{svc.name}:{a}`" for a in actions)
-        link = f"[{svc.package}](../{svc.name}/README.md)"
+        link = f"[{svc.package}](../{folders[svc.name]}/README.md)"
         rows.append(f"| `{svc.name}` ({svc.title}) | {link} | {len(svc.all_tools())} | {needs} |")
     return {
         "services": "Services of `unizo-mcp-server[all]`:\n\n" + "\n".join(rows) + "\n",
@@ -80,21 +95,40 @@ def server_sections(services: list[Any]) -> dict[str, str]:
 
 def expected_sections(root: Path = ROOT) -> dict[Path, dict[str, str]]:
     """README path → {section name: generated content}."""
-    services = {d: _import_service(d) for d in service_dirs(root)}
-    out: dict[Path, dict[str, str]] = {d / "README.md": service_sections(s) for d, s in services.items()}
-    server_dir = root / "packages" / ALL_IN_ONE
-    if (server_dir / "README.md").is_file():
-        out[server_dir / "README.md"] = server_sections(list(services.values()))
+    found = services(root)
+    out: dict[Path, dict[str, str]] = {d / "README.md": service_sections(s) for d, s in found.items()}
+    server_dir = all_in_one_dir(root)
+    if server_dir is not None and (server_dir / "README.md").is_file():
+        out[server_dir / "README.md"] = server_sections(found)
     if (root / "README.md").is_file():
-        out[root / "README.md"] = root_sections()
+        out[root / "README.md"] = root_sections(found)
     return out
 
 
-def root_sections() -> dict[str, str]:
-    """The repository README's configuration and exit-code tables, from the core's own tables."""
+FIXED_ROWS = (
+    (
+        "[`unizo-mcp-server`](packages/server)",
+        "every installed service in one server, for users who want one entry",
+    ),
+    ("[`unizo-mcp-core`](shared/core)", "the shared core (a library, no server of its own)"),
+    (
+        "[`unizo-mcp-sandbox`](shared/sandbox)",
+        "a local HTTPS emulator of the Unizo API: try everything without an account",
+    ),
+)
+
+
+def root_sections(found: Mapping[Path, Any]) -> dict[str, str]:
+    """The repository README's package, configuration and exit-code tables."""
     from unizo_mcp_core import docs
 
+    rows = ["| package | what it serves |", "|---|---|"]
+    for folder, spec in sorted(found.items(), key=lambda item: item[1].name):
+        vendors = ", ".join(spec.connectors)
+        rows.append(f"| [`{spec.package}`](packages/{folder.name}) | {spec.title} ({vendors}, ...) |")
+    rows += [f"| {name} | {what} |" for name, what in FIXED_ROWS]
     return {
+        "packages": "\n".join(rows) + "\n",
         "settings": docs.settings_table().rstrip("\n") + "\n",
         "exit-codes": docs.exit_codes_table().rstrip("\n") + "\n",
     }

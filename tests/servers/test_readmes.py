@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .catalog import SERVICES, all_services
+from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE
+
+from servicekit import installed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,12 +47,18 @@ def _copy_packages(tmp_path: Path) -> Path:
     return tmp_path
 
 
+FOLDERS = {spec.name: folder for folder, spec in update_docs.services().items()}
+SERVICES = sorted(installed())
+
+
 def test_check_detects_and_update_fixes_a_stale_table(tmp_path):
     root = _copy_packages(tmp_path)
-    readme = root / "packages" / "edr" / "README.md"
+    spec = installed()[SERVICES[0]]
+    tool = spec.tools[0].name
+    readme = root / "packages" / FOLDERS[spec.name].name / "README.md"
     text = readme.read_text()
-    assert "`edr_list_devices`" in text
-    readme.write_text(text.replace("`edr_list_devices`", "`edr_list_machines`"))
+    assert f"`{tool}`" in text
+    readme.write_text(text.replace(f"`{tool}`", "`renamed_tool`"))
     assert update_docs.stale_files(root) == [readme]
     assert update_docs.update(root) == [readme]
     assert readme.read_text() == text
@@ -59,7 +67,7 @@ def test_check_detects_and_update_fixes_a_stale_table(tmp_path):
 
 def test_missing_markers_are_an_error(tmp_path):
     root = _copy_packages(tmp_path)
-    readme = root / "packages" / "scm" / "README.md"
+    readme = root / "packages" / FOLDERS[SERVICES[-1]].name / "README.md"
     readme.write_text(readme.read_text().replace("<!-- END GENERATED: tools -->", ""))
     with pytest.raises(ValueError, match="tools"):
         update_docs.stale_files(root)
@@ -67,10 +75,10 @@ def test_missing_markers_are_an_error(tmp_path):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_readme_content(service):
-    spec = all_services()[service]
-    text = (ROOT / "packages" / service / "README.md").read_text()
-    assert f"pip install unizo-mcp-{service}" in text
-    assert f'"UNIZO_API_KEY": "${{UNIZO_{service.upper()}_API_KEY}}"' in text
+    spec = installed()[service]
+    text = (FOLDERS[service] / "README.md").read_text()
+    assert f"pip install {spec.package}" in text
+    assert f'"UNIZO_API_KEY": "${{{spec.key_variable}}}"' in text
     assert '"command": ' in text and '"args": []' in text
     assert "chmod 600" in text
     for tool in spec.all_tools():
@@ -79,9 +87,16 @@ def test_service_readme_content(service):
 
 
 def test_server_readme_lists_every_service():
-    text = (ROOT / "packages" / "server" / "README.md").read_text()
-    assert 'pip install "unizo-mcp-server[all]"' in text
+    text = (update_docs.all_in_one_dir() / "README.md").read_text()
+    assert f'pip install "{ALL_IN_ONE_PACKAGE}[all]"' in text
     assert '"UNIZO_API_KEY": "${UNIZO_API_KEY}"' in text
-    assert "--services edr,scm" in text
+    assert "--services " in text
     for service in SERVICES:
-        assert f"[unizo-mcp-{service}](../{service}/README.md)" in text
+        spec = installed()[service]
+        assert f"[{spec.package}](../{FOLDERS[service].name}/README.md)" in text
+
+
+def test_root_readme_lists_every_package():
+    text = (ROOT / "README.md").read_text()
+    for service in SERVICES:
+        assert f"[`{installed()[service].package}`](packages/{FOLDERS[service].name})" in text

@@ -1,81 +1,97 @@
-"""How a server starts, or refuses to: key variables, permissions, --print-config (subprocesses)."""
+"""How a server starts, or refuses to: key variables, permissions, --print-config.
+
+Driven in process through the CLI (`cli.main(service, argv=..., environ=...)` returns the exit code);
+tests/servers/test_stdio.py runs each console script once for real.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from servicekit import a_service, services_where
+from unizo_mcp_core import cli
 from unizo_mcp_core.errors import ExitCode
+from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, server_name
+from unizo_mcp_core.spec import ServiceSpec
+from unizo_testkit import preserved_logging
 
-from .catalog import SERVICES
-from .helpers import base_env, run_cli, script
-
-pytestmark = pytest.mark.slow
+SERVICES = services_where()
 
 
-def _sandbox_env(sandbox) -> dict[str, str]:
+def _sandbox_env(sandbox: Any) -> dict[str, str]:
     """The sandbox's base URL, CA and environment, without its key."""
     return {k: v for k, v in sandbox.env("full").items() if k != "UNIZO_API_KEY"}
 
 
-async def test_server_reads_only_its_own_key_variable(sandbox, tmp_path):
-    env = base_env(tmp_path, {**_sandbox_env(sandbox), "UNIZO_SCM_API_KEY": sandbox.keys["full"]})
+def _run(spec: ServiceSpec | None, argv: list[str], env: dict[str, str], capsys: Any) -> tuple[int, str, str]:
+    with preserved_logging(["unizo_mcp"]):
+        code = cli.main(spec, argv=argv, environ=env)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_server_reads_only_its_own_key_variable(sandbox: Any, capsys: Any) -> None:
+    spec = a_service()
+    other = next(s for s in SERVICES if s.name != spec.name) if len(SERVICES) > 1 else None
+    variable = other.key_variable if other else "UNIZO_SOMETHING_ELSE_API_KEY"
     before = len(sandbox.requests())
-    code, out, err = await run_cli([script("unizo-mcp-edr")], env)
+    code, out, err = _run(spec, [], {**_sandbox_env(sandbox), variable: sandbox.keys["full"]}, capsys)
     assert code == ExitCode.CONFIG != 0
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "UNIZO_EDR_API_KEY" in lines[0], err
-    assert "UNIZO_SCM_API_KEY" not in err
+    assert len(lines) == 1 and spec.key_variable in lines[0], err
+    assert variable not in err
     assert out == ""
     assert len(sandbox.requests()) == before, "a server without its key must not call the API"
 
 
-async def test_service_key_variable_wins_over_the_generic_one(sandbox, tmp_path):
-    env = base_env(
-        tmp_path,
-        {**_sandbox_env(sandbox), "UNIZO_EDR_API_KEY": sandbox.keys["full"], "UNIZO_API_KEY": "not-a-key"},
-    )
-    code, out, err = await run_cli([script("unizo-mcp-edr"), "--test-auth"], env)
+def test_service_key_variable_wins_over_the_generic_one(sandbox: Any, capsys: Any) -> None:
+    spec = a_service()
+    env = {**_sandbox_env(sandbox), spec.key_variable: sandbox.keys["full"], "UNIZO_API_KEY": "not-a-key"}
+    code, out, err = _run(spec, ["--test-auth"], env, capsys)
     assert code == 0, out + err
-    assert "from UNIZO_EDR_API_KEY" in out
+    assert f"from {spec.key_variable}" in out
 
 
-@pytest.mark.parametrize("service", SERVICES)
-async def test_key_without_permission_refuses_to_start_like_test_auth(service, sandbox, new_key, tmp_path):
-    if service == "edr":
-        key = await new_key({"scm": ["read"]}, name="no-edr")
-    else:
-        key = sandbox.keys["edr_only"]  # no permission on any other service
-    env = base_env(tmp_path, {**_sandbox_env(sandbox), f"UNIZO_{service.upper()}_API_KEY": key})
-    command = script(f"unizo-mcp-{service}")
-    code, out, err = await run_cli([command], env)
-    auth_code, auth_out, _ = await run_cli([command, "--test-auth"], env)
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+async def test_key_without_permission_refuses_to_start_like_test_auth(
+    spec: ServiceSpec, sandbox: Any, new_key: Any, capsys: Any
+) -> None:
+    others = [s.name for s in SERVICES if s.name != spec.name] or ["platform"]
+    key = await new_key({others[0]: ["read"]}, name=f"no-{spec.name}")
+    env = {**_sandbox_env(sandbox), spec.key_variable: key}
+    # cli.main runs its own event loop: run it in a worker thread, as a console script would
+    import asyncio
+
+    code, out, err = await asyncio.to_thread(_run, spec, [], env, capsys)
+    auth_code, auth_out, _ = await asyncio.to_thread(_run, spec, ["--test-auth"], env, capsys)
     assert code == auth_code == ExitCode.FORBIDDEN, (err, auth_out)
     assert out == ""
     (result,) = [line for line in auth_out.splitlines() if line.startswith("Result: FAILED: ")]
     message = result.removeprefix("Result: FAILED: ")
-    assert f"unizo-mcp-{service}: {message}" in err.splitlines(), (err, message)
-    assert service in message and f"UNIZO_{service.upper()}_API_KEY" in message
+    assert f"{spec.package}: {message}" in err.splitlines(), (err, message)
+    assert spec.name in message and spec.key_variable in message
     assert key not in err + auth_out
 
 
-@pytest.mark.parametrize("service", SERVICES)
-async def test_print_config_shows_the_entry_without_the_key(service, sandbox, tmp_path):
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_print_config_shows_the_entry_without_the_key(spec: ServiceSpec, sandbox: Any, capsys: Any) -> None:
     key = sandbox.keys["full"]
-    env = base_env(tmp_path, {**_sandbox_env(sandbox), f"UNIZO_{service.upper()}_API_KEY": key})
-    code, out, err = await run_cli([script(f"unizo-mcp-{service}"), "--print-config"], env)
+    code, out, err = _run(spec, ["--print-config"], {**_sandbox_env(sandbox), spec.key_variable: key}, capsys)
     assert code == 0, err
-    entry = json.loads(out)["mcpServers"][f"unizo-{service}"]
-    assert entry["command"] == f"unizo-mcp-{service}"
-    assert entry["env"]["UNIZO_API_KEY"] == f"${{UNIZO_{service.upper()}_API_KEY}}"
+    entry = json.loads(out)["mcpServers"][server_name(spec)]
+    assert entry["command"] == spec.package
+    assert entry["env"]["UNIZO_API_KEY"] == f"${{{spec.key_variable}}}"
     assert entry["env"]["UNIZO_BASE_URL"] == sandbox.base_url.rstrip("/")
     assert key not in out + err
     assert "chmod 600" in err
 
 
-async def test_all_in_one_refuses_an_unknown_service(sandbox, tmp_path):
-    env = base_env(tmp_path, sandbox.env("full"))
-    code, out, err = await run_cli([script("unizo-mcp-server"), "--services", "edr,nope"], env)
+def test_all_in_one_refuses_an_unknown_service(sandbox: Any, capsys: Any) -> None:
+    wanted = f"{SERVICES[0].name},nope"
+    code, out, err = _run(None, ["--services", wanted], sandbox.env("full"), capsys)
     assert code == ExitCode.CONFIG and out == ""
     assert "nope" in err and "installed: " in err
-    assert all(name in err.split("installed: ")[1] for name in SERVICES), err
+    assert all(spec.name in err.split("installed: ")[1] for spec in SERVICES), err
+    assert err.startswith(f"{ALL_IN_ONE_PACKAGE}: error: ")
