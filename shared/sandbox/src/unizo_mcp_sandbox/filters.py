@@ -7,7 +7,7 @@ A resource declares `filters={"status": "status", "minCvss": at_least("cvss.scor
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -15,6 +15,7 @@ from unizo_mcp_sandbox.errors import invalid
 from unizo_mcp_sandbox.timeutil import parse_iso
 
 Record = Mapping[str, Any]
+R = TypeVar("R", bound=Record)
 DAY = 86_400
 
 
@@ -169,8 +170,8 @@ def as_filter(declared: Filter | str) -> Filter:
 
 
 def narrow(
-    records: Sequence[Record], filters: Mapping[str, Filter], query: Mapping[str, str], now: float
-) -> Sequence[Record]:
+    records: Sequence[R], filters: Mapping[str, Filter], query: Mapping[str, str], now: float
+) -> Sequence[R]:
     """The records every filter named in the query keeps; all values are checked before any is applied."""
     wanted = []
     for param, declared in filters.items():

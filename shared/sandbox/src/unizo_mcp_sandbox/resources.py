@@ -9,7 +9,7 @@ scope the records are stored under. Generic handlers (routes/categories.py) serv
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -33,12 +33,16 @@ def _filters(declared: Mapping[str, Filter | str]) -> dict[str, Filter]:
     return {param: as_filter(value) for param, value in declared.items()}
 
 
+def _fields(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
+
+
 @attrs.frozen(eq=False)  # a declaration: compared and hashed by identity
 class Resource:
     kind: str  # the table of seeded records (and of the writes overlay, so of state.json)
     path: str  # list path under /api/v1, e.g. "/edr/devices/{deviceId}/alerts"
     label: str  # one record as 404 messages name it, e.g. "alert"
-    sortable: frozenset[str] = attrs.field(converter=frozenset)
+    sortable: frozenset[str] = attrs.field(converter=_fields)
     item_param: str | None = None  # e.g. "alertId": GET {path}/{alertId} serves one record
     parent: Resource | None = None  # the resource whose record the last {param} of `path` names
     filters: Mapping[str, Filter] = attrs.field(factory=dict, converter=_filters)

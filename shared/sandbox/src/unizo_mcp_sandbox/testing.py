@@ -12,8 +12,8 @@ pytest (demo, benchmarks); this module imports without pytest (and without aioht
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from unizo_mcp_sandbox.handle import SandboxHandle, start_sandbox
 from unizo_mcp_sandbox.recording import RecordedRequest
@@ -21,6 +21,8 @@ from unizo_mcp_sandbox.recording import RecordedRequest
 if TYPE_CHECKING:
     from unizo_mcp_sandbox.services import SandboxService
     from unizo_mcp_sandbox.testclient import SandboxClient, WebhookReceiver
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["RecordedRequest", "SandboxHandle", "sandbox_services", "service_role", "start_sandbox"]
 
@@ -44,10 +46,14 @@ try:
 except ImportError:  # pragma: no cover - only the fixtures need pytest
     pass
 else:
-    try:  # async fixtures that work whatever the project's asyncio mode
-        from pytest_asyncio import fixture as async_fixture
-    except ImportError:  # pragma: no cover - then the async fixtures need an async plugin of the project's
-        async_fixture = pytest.fixture
+    # pytest-asyncio's fixture works whatever the project's asyncio mode; without it, the async fixtures
+    # need the project's own async plugin
+    try:
+        import pytest_asyncio
+
+        async_fixture = cast("Callable[[F], F]", pytest_asyncio.fixture)
+    except ImportError:  # pragma: no cover
+        async_fixture = cast("Callable[[F], F]", pytest.fixture)
 
     @pytest.fixture(scope="session")
     def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:

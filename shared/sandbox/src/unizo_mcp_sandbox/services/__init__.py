@@ -36,15 +36,15 @@ class SandboxService:
     name: str = attrs.field(validator=_name_checked)  # the permission scope, e.g. "ticketing"
     category: str  # the integration `type` and the search filter's category code
     # (connector, display name) pairs; Acme gets all of them, Beta Corp only the first
-    connectors: tuple[tuple[str, str], ...] = attrs.field(converter=tuple)
+    connectors: tuple[tuple[str, str], ...]
     # first path segments under /api/v1 that this service's permission guards
-    path_prefixes: tuple[str, ...] = attrs.field(converter=tuple)
+    path_prefixes: tuple[str, ...]
     generate: Generator  # fills the seeded tables for one integration
     # a cheap GET list path under /api/v1 needing only the integrationId header (for generic tests)
     probe: str
-    resources: tuple[Resource, ...] = attrs.field(default=(), converter=tuple)  # read endpoints
-    routes: tuple[Route, ...] = attrs.field(default=(), converter=tuple)  # custom handlers (writes)
-    events: tuple[str, ...] = attrs.field(default=(), converter=tuple)  # webhook events its writes emit
+    resources: tuple[Resource, ...] = ()  # read endpoints
+    routes: tuple[Route, ...] = ()  # custom handlers (writes)
+    events: tuple[str, ...] = ()  # webhook events its writes emit
     second_organization: bool = True  # whether Beta Corp has this service enabled
 
     def __attrs_post_init__(self) -> None:
