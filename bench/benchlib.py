@@ -249,24 +249,6 @@ def wall_time(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tupl
 
 # --- machine ---------------------------------------------------------------------------------
 
-VERSIONED = (
-    "unizo-mcp-core",
-    "unizo-mcp-sandbox",
-    "unizo-mcp-edr",
-    "unizo-mcp-scm",
-    "unizo-mcp-ticketing",
-    "unizo-mcp-observability",
-    "unizo-mcp-server",
-    "mcp",
-    "mcp-types",
-    "pydantic",
-    "pydantic-core",
-    "aiohttp",
-    "attrs",
-    "backoff",
-    "anyio",
-)
-
 
 def cpu_model() -> str:
     with contextlib.suppress(OSError):
@@ -289,9 +271,10 @@ def git_revision(root: Path) -> str | None:
     return head + ("+uncommitted" if dirty else "")
 
 
-def machine_info(root: Path) -> dict[str, Any]:
+def machine_info(root: Path, packages: Sequence[str]) -> dict[str, Any]:
+    """The machine, interpreter, git revision and the versions of `packages` (None: not installed)."""
     versions: dict[str, str | None] = {}
-    for name in VERSIONED:
+    for name in packages:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,10 +1,14 @@
 """`nox -s bench`: every figure of the benchmark, each against its floor measured in the same run.
 
-    python bench/run_bench.py            # full run: warm-up, then the median of several runs
-    python bench/run_bench.py --smoke    # one run of each figure, no targets asserted (CI)
+    python bench/run_bench.py                 # full run: warm-up, then the median of several runs
+    python bench/run_bench.py --smoke         # one run of each figure, no targets asserted (CI)
+    python bench/run_bench.py --write-readme  # rewrite bench/README.md's results from bench/results.json
+    python bench/run_bench.py --check-readme  # exit 1 if bench/README.md disagrees with bench/results.json
 
-Prints a table and writes `bench/results.json` (smoke runs write `bench/results/smoke.json`).
-See bench/README.md for what each figure means.
+A full run prints a table, writes `bench/results.json` and rewrites the generated section of
+bench/README.md from it; other runs write `bench/results/<mode>.json`. The servers measured are the
+installed ones (`unizo_mcp_core.registry`), each driven with its first list tool that needs no parent
+id. See bench/README.md for what each figure means.
 """
 
 from __future__ import annotations
@@ -23,9 +27,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from benchlib import (
     StdioServer,
     compact_json,
@@ -36,29 +39,22 @@ from benchlib import (
     wall_time,
     write_json,
 )
+from report import README, RESULTS, check_readme, write_readme
+
+if TYPE_CHECKING:
+    import aiohttp
+    from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 FLOOR_SERVER = BENCH / "floor_server.py"
 
-# (distribution / console script, import package, service; None = every installed service)
-SERVERS: tuple[tuple[str, str, str | None], ...] = (
-    ("unizo-mcp-edr", "unizo_mcp_edr", "edr"),
-    ("unizo-mcp-scm", "unizo_mcp_scm", "scm"),
-    ("unizo-mcp-ticketing", "unizo_mcp_ticketing", "ticketing"),
-    ("unizo-mcp-observability", "unizo_mcp_observability", "observability"),
-    ("unizo-mcp-server", "unizo_mcp_server", None),
-)
-# The read tool each server is driven with (figures 3-6); the all-in-one server uses the EDR one.
-LIST_TOOLS = {
-    "edr": "edr_list_devices",
-    "scm": "scm_list_organizations",
-    "ticketing": "ticketing_list_organizations",
-    "observability": "observability_list_logs",
-}
 FAST_FLAGS = ("--version", "--help", "--print-config")
 PAGE = 20  # items per list call, figures 3-6
 HEAVY_MODULES = ("mcp", "mcp_types", "aiohttp", "pydantic", "pydantic_core", "anyio")
+# Versions recorded with the results, besides the workspace's own packages.
+THIRD_PARTY = ("mcp", "mcp-types", "pydantic", "pydantic-core", "aiohttp", "attrs", "backoff", "anyio")
+IMPORT_ROWS = 8  # packages listed in the import-time breakdown of figure 1
 
 # Targets from issue 7.
 COLD_START_MAX_RATIO = 1.25
@@ -79,7 +75,7 @@ CONC_WINDOW_S = 10.0
 CONC_MAX_CONCURRENCY = 5
 
 # Generous limits for every other figure, on both sides, so that no figure but 4 is ever throttled.
-OPEN_LIMITS = {"rate_limit": 1_000_000, "daily_quota": 100_000_000, "max_concurrency": 100}
+OPEN_LIMITS: dict[str, Any] = {"rate_limit": 1_000_000, "daily_quota": 100_000_000, "max_concurrency": 100}
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ class Subject:
 
     name: str
     argv: list[str]
-    service: str | None  # "edr"...; "*" for the all-in-one server; None for the floor
+    service: str | None  # a service name; "*" for the all-in-one server; None for the floor
     module: str = ""  # import package, for `python -m` style launches
     tool: str | None = None  # the read tool driven in figures 3-6
     arguments: dict[str, Any] = field(default_factory=dict)
@@ -197,6 +193,32 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def root_list(spec: ServiceSpec) -> ToolSpec | None:
+    """A service's first list tool that needs no parent id: what the bench drives on its server."""
+    return next((t for t in spec.tools if t.method == "GET" and t.paginated and not t.path_params()), None)
+
+
+def installed_servers() -> tuple[dict[str, ServiceSpec], list[Subject]]:
+    """The installed services (by name) and the servers to measure: one per service, then the all-in-one."""
+    from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, discover_services, module_name, package_name
+
+    specs = discover_services()
+    servers = [
+        Subject(
+            package_name(name), console_script(package_name(name), module_name(name)), name, module_name(name)
+        )
+        for name in specs
+    ]
+    all_in_one = ALL_IN_ONE_PACKAGE.replace("-", "_")
+    if installed(all_in_one):
+        servers.append(
+            Subject(ALL_IN_ONE_PACKAGE, console_script(ALL_IN_ONE_PACKAGE, all_in_one), "*", all_in_one)
+        )
+    else:
+        log(f"not installed, skipped: {ALL_IN_ONE_PACKAGE}")
+    return specs, servers
+
+
 def child_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The bench's environment without UNIZO_* settings, plus `extra`.
 
@@ -251,6 +273,8 @@ class Sandbox:
         self.handle.clear_requests()
 
     async def open(self) -> None:
+        import aiohttp
+
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl))
 
     async def close(self) -> None:
@@ -279,12 +303,12 @@ class Sandbox:
         json.loads(body)
         return body
 
-    async def integration_id(self, service: str) -> str:
-        """The first integration of a service, found the documented way (POST /integrations/search)."""
-        if service not in self._integrations:
+    async def integration_id(self, category: str) -> str:
+        """The first integration of a category, found the documented way (POST /integrations/search)."""
+        if category not in self._integrations:
             assert self.session is not None
             body = {
-                "filter": {"and": [{"property": "/type", "operator": "=", "values": [service.upper()]}]},
+                "filter": {"and": [{"property": "/type", "operator": "=", "values": [category]}]},
                 "pagination": {"offset": 0, "limit": 100},
             }
             async with self.session.post(
@@ -297,9 +321,9 @@ class Sandbox:
                 answer["data"], key=lambda i: (i.get("serviceProfile", {}).get("name", ""), i["id"])
             )
             if not items:
-                raise RuntimeError(f"the sandbox has no {service} integration")
-            self._integrations[service] = items[0]["id"]
-        return self._integrations[service]
+                raise RuntimeError(f"the sandbox has no {category} integration")
+            self._integrations[category] = items[0]["id"]
+        return self._integrations[category]
 
 
 def recorded(entry: Any, name: str) -> Any:
@@ -331,14 +355,12 @@ class Bench:
         self.floor = Subject(
             "floor server", [sys.executable, str(FLOOR_SERVER)], None, tool="ping", arguments={"limit": PAGE}
         )
-        self.servers = [
-            Subject(dist, console_script(dist, module), service or "*", module)
-            for dist, module, service in SERVERS
-            if installed(module)
-        ]
-        missing = [dist for dist, module, _ in SERVERS if not installed(module)]
-        if missing:
-            log(f"not installed, skipped: {', '.join(missing)}")
+        self.specs, self.servers = installed_servers()
+        # The service figures 3 and 4 drive, and the all-in-one server's list tool: the first one (in
+        # name order) with a list tool that needs no parent id.
+        self.main_service = next(
+            (name for name, spec in self.specs.items() if root_list(spec) is not None), None
+        )
         self.raw_paths: dict[str, tuple[str, str | None]] = {}  # subject name → (raw path, integration id)
         self.floor_payload: Path | None = None
 
@@ -347,10 +369,19 @@ class Bench:
             return child_env({"BENCH_FLOOR_PAYLOAD": str(self.floor_payload)} if self.floor_payload else {})
         return self.sandbox.server_env(**settings)
 
+    def main_subject(self) -> Subject:
+        """The server of figures 3 and 4: the main service's own."""
+        return next((s for s in self.servers if s.service == self.main_service), self.servers[0])
+
     async def prepare(self, state_dir: Path) -> None:
-        """Give the floor server the page the EDR tools read, so both carry the same bytes."""
-        integration = await self.sandbox.integration_id("edr")
-        raw = await self.sandbox.get_raw(f"/api/v1/edr/devices?offset=0&limit={PAGE}", integration)
+        """Give the floor server the page the main service's list tool reads, so both carry the same bytes."""
+        if self.main_service is None:
+            raise RuntimeError("no installed service has a list tool without a parent id to drive")
+        spec = self.specs[self.main_service]
+        tool = root_list(spec)
+        assert tool is not None
+        integration = await self.sandbox.integration_id(spec.category)
+        raw = await self.sandbox.get_raw(f"/api/v1{tool.path}?offset=0&limit={PAGE}", integration)
         self.floor_payload = state_dir / "floor-payload.json"
         self.floor_payload.write_bytes(raw)
 
@@ -361,24 +392,21 @@ class Bench:
         """Pick the read tool a server is driven with, and the integration it reads."""
         if subject.tool is not None:
             return
-        names = {t["name"]: t for t in tools}
-        service = "edr" if subject.service == "*" else str(subject.service)
-        name = LIST_TOOLS.get(service)
-        if name not in names:  # fall back to the first list tool that needs nothing but an integration
-            for tool in tools:
-                required = set(tool.get("inputSchema", {}).get("required", []))
-                discovery = "integration" in tool["name"] or "connectors" in tool["name"]
-                if "_list_" in tool["name"] and required <= {"integration_id"} and not discovery:
-                    name = tool["name"]
-                    break
-        if name is None:
-            raise RuntimeError(f"{subject.name}: no list tool to drive")
-        subject.tool = name
-        subject.arguments = {
-            "integration_id": await self.sandbox.integration_id(service),
-            "offset": 0,
-            "limit": PAGE,
-        }
+        service = self.main_service if subject.service == "*" else subject.service
+        assert service is not None
+        spec = self.specs[service]
+        tool = root_list(spec)
+        if tool is None:  # a service whose every list needs a parent id: its discovery tool is driven
+            subject.tool, subject.arguments = f"{service}_list_connectors", {}
+        else:
+            subject.tool = tool.name
+            subject.arguments = {
+                "integration_id": await self.sandbox.integration_id(spec.category),
+                "offset": 0,
+                "limit": PAGE,
+            }
+        if subject.tool not in {t["name"] for t in tools}:
+            raise RuntimeError(f"{subject.name}: {subject.tool} is not in its tools/list")
 
     # figures 1, 5 and 6a/6b share processes: start → ready (figure 1) → N calls → VmHWM (figure 5)
     async def server_session(
@@ -402,11 +430,11 @@ class Bench:
             if keep is not None:
                 keep["tools_list"] = listed
                 keep["first_result"] = first
-                if not subject.is_floor:
-                    last = [r for r in self.sandbox.requests() if is_data_call(r)][-1]
+                data_calls = [r for r in self.sandbox.requests() if is_data_call(r)]
+                if not subject.is_floor and data_calls:
                     self.raw_paths[subject.name] = (
-                        str(recorded(last, "raw_path")),
-                        recorded(last, "integration_id"),
+                        str(recorded(data_calls[-1], "raw_path")),
+                        recorded(data_calls[-1], "integration_id"),
                     )
             for _ in range(calls - 1):
                 await server.call_tool(subject.tool, subject.arguments)
@@ -523,7 +551,44 @@ class Bench:
             )
         self.results["1_cold_start"] = cold
         self.results["5_memory"] = memory
+        cold["imports"] = await self.import_breakdown()
         await self.context_figure(kept)
+
+    async def import_breakdown(self) -> dict[str, Any]:
+        """Where start-up time goes: import time by top-level package, the main server against the floor.
+
+        One extra start of each with `python -X importtime` (PYTHONPROFILEIMPORTTIME=1), up to
+        `tools/list` answered; each module's own ("self") time is summed under its top-level package.
+        The profiler slows imports down, so these times explain the cold-start gap; they do not add up to it.
+        """
+        subject = self.main_subject()
+        by_package: dict[str, dict[str, float]] = {}
+        for who in (subject, self.floor):
+            env = {**self.env_for(who), "PYTHONPROFILEIMPORTTIME": "1"}
+            server = StdioServer(who.argv, env, who.name)
+            await server.start()
+            try:
+                await server.initialize()
+                await server.list_tools()
+                text = server.stderr(limit=1 << 30)
+            finally:
+                await server.close()
+            by_package[who.name] = import_times(text)
+        mine, floor = by_package[subject.name], by_package[self.floor.name]
+        extra = {name: ms - floor.get(name, 0.0) for name, ms in mine.items()}
+        top = sorted((n for n in extra if extra[n] > 0), key=lambda n: -extra[n])[:IMPORT_ROWS]
+        log("import-time breakdown measured")
+        return {
+            "how": "python -X importtime, one extra start each up to tools/list; "
+            "each module's self time summed by top-level package",
+            "server": subject.name,
+            "server_total_ms": sum(mine.values()),
+            "floor_total_ms": sum(floor.values()),
+            "extra_total_ms": sum(mine.values()) - sum(floor.values()),
+            "extra_by_package_ms": {name: extra[name] for name in top},
+            "server_by_package_ms": dict(sorted(mine.items(), key=lambda kv: -kv[1])),
+            "floor_by_package_ms": dict(sorted(floor.items(), key=lambda kv: -kv[1])),
+        }
 
     async def context_figure(self, kept: Mapping[str, Mapping[str, Any]]) -> None:
         """Figure 6: what the tool definitions and a 20-item list result cost in the model's context."""
@@ -541,6 +606,39 @@ class Bench:
             per_tool = {t["name"]: len(compact_json(t)) for t in tools}
             avg = sum(per_tool.values()) / len(per_tool)
             largest = max(per_tool, key=lambda n: per_tool[n])
+            parts: dict[str, float] = {}
+            for tool in tools:
+                for key, value in tool.items():
+                    parts[key] = parts.get(key, 0) + len(compact_json({key: value})) - 2
+                prop = tool.get("inputSchema", {}).get("properties", {}).get("integration_id")
+                if prop is not None:  # the parameter every data tool repeats
+                    key = "inputSchema.properties.integration_id"
+                    parts[key] = parts.get(key, 0) + len(compact_json({"integration_id": prop})) - 2
+            entry: dict[str, Any] = {
+                "tools": len(tools),
+                "avg_bytes_by_field": {k: round(v / len(tools)) for k, v in sorted(parts.items())},
+                "tools_list_bytes": total,
+                "tools_list_tokens_est": round(total / 4),
+                "avg_tool_bytes": avg,
+                "avg_tool_tokens_est": round(avg / 4),
+                "largest_tool": {"name": largest, "bytes": per_tool[largest]},
+                "per_tool_bytes": per_tool,
+                "ok_tool_defs": avg < TOOL_DEF_MAX_BYTES,
+            }
+            figure["servers"][subject.name] = entry
+            defs_rows.append(
+                Row(
+                    "6 tools/list",
+                    f"{subject.name}: {len(tools)} tools, {fmt_bytes(total)} (~{round(total / 4):,} tok*)",
+                    f"{fmt_bytes(avg)}/tool (~{round(avg / 4)} tok*)",
+                    "-",
+                    "-",
+                    f"avg < {TOOL_DEF_MAX_BYTES} B",
+                    avg < TOOL_DEF_MAX_BYTES,
+                )
+            )
+            if subject.name not in self.raw_paths:  # its driven tool made no data request
+                continue
             raw_path, integration_id = self.raw_paths[subject.name]
             raw = await self.sandbox.get_raw(raw_path, integration_id)
             raw_compact = len(compact_json(json.loads(raw)))
@@ -553,50 +651,24 @@ class Bench:
             )
             seen = max(text, structured)  # a host shows the model one of the two, never both
             items = result.get("structuredContent", {}).get("data")
-            parts: dict[str, float] = {}
-            for tool in tools:
-                for key, value in tool.items():
-                    parts[key] = parts.get(key, 0) + len(compact_json({key: value})) - 2
-                prop = tool.get("inputSchema", {}).get("properties", {}).get("integration_id")
-                if prop is not None:  # the parameter every data tool repeats
-                    key = "inputSchema.properties.integration_id"
-                    parts[key] = parts.get(key, 0) + len(compact_json({"integration_id": prop})) - 2
-            figure["servers"][subject.name] = {
-                "tools": len(tools),
-                "avg_bytes_by_field": {k: round(v / len(tools)) for k, v in sorted(parts.items())},
-                "tools_list_bytes": total,
-                "tools_list_tokens_est": round(total / 4),
-                "avg_tool_bytes": avg,
-                "avg_tool_tokens_est": round(avg / 4),
-                "largest_tool": {"name": largest, "bytes": per_tool[largest]},
-                "per_tool_bytes": per_tool,
-                "list_tool": subject.tool,
-                "list_items": len(items) if isinstance(items, list) else None,
-                "request": raw_path,
-                "result_text_bytes": text,
-                "result_structured_bytes": structured,
-                "result_wire_bytes": len(compact_json(result)),
-                "raw_api_bytes": len(raw),
-                "raw_api_compact_bytes": raw_compact,
-                "result_vs_raw": seen / raw_compact,
-                "ok_tool_defs": avg < TOOL_DEF_MAX_BYTES,
-                "ok_list_result": seen < raw_compact,
-            }
-            defs_rows.append(
-                Row(
-                    "6 tools/list",
-                    f"{subject.name}: {len(tools)} tools, {fmt_bytes(total)} (~{round(total / 4):,} tok*)",
-                    f"{fmt_bytes(avg)}/tool (~{round(avg / 4)} tok*)",
-                    "-",
-                    "-",
-                    f"avg < {TOOL_DEF_MAX_BYTES} B",
-                    avg < TOOL_DEF_MAX_BYTES,
-                )
+            entry.update(
+                {
+                    "list_tool": subject.tool,
+                    "list_items": len(items) if isinstance(items, list) else None,
+                    "request": raw_path,
+                    "result_text_bytes": text,
+                    "result_structured_bytes": structured,
+                    "result_wire_bytes": len(compact_json(result)),
+                    "raw_api_bytes": len(raw),
+                    "raw_api_compact_bytes": raw_compact,
+                    "result_vs_raw": seen / raw_compact,
+                    "ok_list_result": seen < raw_compact,
+                }
             )
             list_rows.append(
                 Row(
                     "6 list result",
-                    f"{subject.name}: {subject.tool} x{figure['servers'][subject.name]['list_items']}",
+                    f"{subject.name}: {subject.tool} x{entry['list_items']}",
                     f"{fmt_bytes(seen)} (~{round(seen / 4):,} tok*)",
                     f"{fmt_bytes(raw_compact)} raw API (compact)",
                     f"{seen / raw_compact:.2f}x",
@@ -670,7 +742,7 @@ class Bench:
         The floor server, answering the same page from memory, is measured alongside: it is the SDK's
         and the pipe's share of the overhead, which a server built on the SDK cannot go below.
         """
-        subject = next((s for s in self.servers if s.service == "edr"), self.servers[0])
+        subject = self.main_subject()
         server = StdioServer(subject.argv, self.env_for(subject), subject.name)
         floor = StdioServer(self.floor.argv, self.env_for(self.floor), self.floor.name)
         await server.start()
@@ -810,7 +882,7 @@ class Bench:
 
     async def figure_4_concurrency(self) -> None:
         """200 calls in flight through one server against the product's limits with a scaled-down window."""
-        subject = next((s for s in self.servers if s.service == "edr"), self.servers[0])
+        subject = self.main_subject()
         # The server is configured with exactly the sandbox's limits, as a user would configure the
         # product's, and counts them over the same scaled-down window (UNIZO_RATE_WINDOW).
         settings = {
@@ -940,6 +1012,18 @@ async def timed_calls(fn: Callable[[], Any], count: int) -> list[float]:
 
 
 IMPORT_LINE = re.compile(r"^import time:\s+\d+\s+\|\s+\d+\s+\|\s?(\s*)(\S+)")
+IMPORT_SELF = re.compile(r"^import time:\s+(\d+)\s+\|\s+\d+\s+\|\s*(\S+)")
+
+
+def import_times(stderr: str) -> dict[str, float]:
+    """ms of import time by top-level package: each module's self time, from `-X importtime` output."""
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        match = IMPORT_SELF.match(line)
+        if match:
+            top = match.group(2).split(".")[0]
+            totals[top] = totals.get(top, 0.0) + int(match.group(1)) / 1000
+    return totals
 
 
 def heavy_imports(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
@@ -960,40 +1044,6 @@ def heavy_imports(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
 
 # --- main ------------------------------------------------------------------------------------
 
-README = BENCH / "README.md"
-BEGIN, END = "<!-- BEGIN LATEST RESULTS (written by run_bench.py) -->", "<!-- END LATEST RESULTS -->"
-
-
-def update_readme(table: str, machine: Mapping[str, Any], duration: float, missed: Sequence[str]) -> None:
-    """Replace the README's results block with this run's table and machine."""
-    if not README.exists():
-        return
-    text = README.read_text()
-    if BEGIN not in text or END not in text:
-        return
-    packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
-    load = machine.get("load_average_at_start")
-    cores = f"{machine['cpu_cores']} cores ({machine['cpu_cores_usable']} usable)"
-    block = "\n".join(
-        [
-            BEGIN,
-            f"Full run of {machine['date']}, {duration:.0f} s, git {machine.get('git') or 'unknown'}; "
-            f"all numbers in [`results.json`](results.json).",
-            "",
-            f"Machine: {machine['cpu_model']}, {cores}, {machine['platform']}, {machine['python']}; "
-            f"load average at start {load}, at end {machine.get('load_average_at_end')}.  ",
-            f"Packages: {packages}.",
-            "",
-            table,
-            "",
-            "\\* tok = estimated tokens, bytes / 4 (no tokenizer was run).  ",
-            f"Targets missed in this run: {len(missed)}.",
-            END,
-        ]
-    )
-    head, rest = text.split(BEGIN, 1)
-    README.write_text(head + block + rest.split(END, 1)[1])
-
 
 async def run_figures(bench: Bench, only: set[str] | None, state_dir: Path) -> None:
     await bench.sandbox.open()
@@ -1011,6 +1061,44 @@ async def run_figures(bench: Bench, only: set[str] | None, state_dir: Path) -> N
         await bench.sandbox.close()
 
 
+def parameters(bench: Bench) -> dict[str, Any]:
+    """What the run was configured with, for the README's generated section."""
+    return {
+        "page": PAGE,
+        "servers": [s.name for s in bench.servers],
+        "main_server": bench.main_subject().name,
+        "open_limits": OPEN_LIMITS,
+        "fast_flags": list(FAST_FLAGS),
+        "concurrency": {
+            "calls": CONC_CALLS,
+            "rate_limit": CONC_RATE_LIMIT,
+            "window_s": CONC_WINDOW_S,
+            "max_concurrency": CONC_MAX_CONCURRENCY,
+        },
+        "targets": {
+            "cold_start_max_ratio": COLD_START_MAX_RATIO,
+            "fast_path_max_s": FAST_PATH_MAX_S,
+            "call_overhead_max_ms": CALL_OVERHEAD_MAX_MS,
+            "rate_use_min": RATE_USE_MIN,
+            "memory_max_ratio": MEMORY_MAX_RATIO,
+            "tool_def_max_bytes": TOOL_DEF_MAX_BYTES,
+        },
+    }
+
+
+def versioned_packages() -> list[str]:
+    """The distributions whose versions are recorded: the workspace's (from the registry), then others."""
+    from unizo_mcp_core.registry import (
+        ALL_IN_ONE_PACKAGE,
+        CORE_PACKAGE,
+        installed_service_names,
+        package_name,
+    )
+
+    services = [package_name(name) for name in installed_service_names()]
+    return [CORE_PACKAGE, "unizo-mcp-sandbox", *services, ALL_IN_ONE_PACKAGE, *THIRD_PARTY]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1020,14 +1108,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, help="measured runs per figure (default 5; smoke 1)")
     parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,3 (5 and 6 come with 1)")
-    parser.add_argument("--out", type=Path, help="where to write the JSON (default bench/results.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the JSON (default: bench/results.json for a complete full run, "
+        "else bench/results/<mode>.json)",
+    )
     parser.add_argument("--no-assert", action="store_true", help="do not judge the figures against targets")
     parser.add_argument(
         "--strict",
         action="store_true",
         help="exit 1 when a target is missed (default: mark it MISSED, exit 0)",
     )
+    readme = parser.add_mutually_exclusive_group()
+    readme.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="only rewrite the generated section of bench/README.md from bench/results.json",
+    )
+    readme.add_argument(
+        "--check-readme",
+        action="store_true",
+        help="only check that bench/README.md's generated section is what bench/results.json gives "
+        "and that its hand-written text states no measured number; exit 1 if not",
+    )
     args = parser.parse_args(argv)
+    if args.write_readme:
+        changed = write_readme(RESULTS, README)
+        print(
+            f"{README.relative_to(ROOT)} {'rewritten' if changed else 'already up to date'} from "
+            f"{RESULTS.relative_to(ROOT)}"
+        )
+        return 0
+    if args.check_readme:
+        problems = check_readme(RESULTS, README)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(
+                "fix: python bench/run_bench.py --write-readme; "
+                "keep measured numbers out of the hand-written text"
+            )
+            return 1
+        print(f"{README.relative_to(ROOT)} agrees with {RESULTS.relative_to(ROOT)}")
+        return 0
 
     mode = SMOKE if args.smoke else FULL
     if args.runs:
@@ -1036,15 +1160,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.no_assert:
         mode = Mode(**{**mode.__dict__, "assert_targets": False})
     only = set(args.only.split(",")) if args.only else None
-    out = args.out or (BENCH / "results" / "smoke.json" if args.smoke else BENCH / "results.json")
+    # Only a complete, standard full run may replace bench/results.json (and so the README's numbers).
+    standard = mode.name == "full" and not only and not args.runs and not args.no_assert
+    label = mode.name if standard or mode.name != "full" else "partial"
+    out = args.out or (RESULTS if standard else BENCH / "results" / f"{label}.json")
 
     started = time.perf_counter()
-    machine = machine_info(ROOT)
+    machine = machine_info(ROOT, versioned_packages())
     cores = machine["cpu_cores_usable"]
     log(f"{mode.name} run on {machine['cpu_model']} ({cores} usable cores), {machine['python']}")
     with tempfile.TemporaryDirectory(prefix="unizo-bench-") as state:
         bench = Bench(mode, Sandbox(Path(state)))
         if not bench.servers:
+            bench.sandbox.handle.stop()
             log("no Unizo server is installed; install the workspace first (see bench/README.md)")
             return 2
         asyncio.run(run_figures(bench, only, Path(state)))
@@ -1072,6 +1200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "table": [dict(zip(headers, r.cells(mode.assert_targets), strict=True)) for r in rows],
         "table_markdown": table,
         "targets_missed": missed,
+        "parameters": parameters(bench),
     }
     machine["load_average_at_end"] = (
         [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
@@ -1079,9 +1208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, payload)
     print(f"results written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
-    if mode.name == "full" and not only and args.out is None and not args.runs:
-        update_readme(table, machine, duration, missed)
-        print(f"latest results copied into {README.relative_to(ROOT)}")
+    if standard and out == RESULTS:
+        write_readme(RESULTS, README)
+        print(f"{README.relative_to(ROOT)}: generated section rewritten from {RESULTS.relative_to(ROOT)}")
     if missed:
         print(
             f"{len(missed)} target(s) missed" + ("" if mode.assert_targets else " (smoke run: not asserted)")

@@ -2,11 +2,16 @@
 """The demo: the README's first command (`python3 -m pip install nox && python3 -m nox -s demo`).
 
 It starts the Unizo sandbox (a local HTTPS emulator of the Unizo API), writes the `mcpServers`
-config a desktop MCP client would hold for the four service servers, launches each server over
+config a desktop MCP client would hold for every installed service server, launches each server over
 stdio from that config exactly as such a client does (command, args, env with `${VAR}`
 interpolated), and prints a transcript of what happens. Every step is checked; the demo exits 0
 only if every step behaved as expected, and 1 (with what was expected and what happened) otherwise.
 The server steps run concurrently to keep the demo short; their transcripts are printed in order.
+
+Nothing here knows a service: the services, their tools and the calls made come from the installed
+declarations (`unizo_mcp_core.registry`). Each service gets one short scene: connectors, an
+integration, the first list tool that needs no parent id, and the first record's details. The write
+and read-only scenes use the service whose create tool needs the fewest invented inputs.
 
 Files it leaves behind, all under `.demo/` (git-ignored):
     .demo/sandbox/          the sandbox's state (its CA certificate, keys and data)
@@ -19,6 +24,7 @@ Run it directly with `python demo/run_demo.py` in an environment where the works
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -30,7 +36,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from contextvars import ContextVar
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,7 +44,13 @@ try:  # imported up front: importing the MCP SDK later would stall the transcrip
     from mcp.client.stdio import get_default_environment, stdio_client
     from mcp.types import Implementation
     from unizo_mcp_core.docs import config_entry
-    from unizo_mcp_sandbox.testing import start_sandbox
+    from unizo_mcp_core.registry import discover_services, package_name, server_name
+    from unizo_mcp_core.spec import Param, ServiceSpec, ToolSpec
+
+    try:  # `handle` needs no pytest; `testing` (the pytest plugin) re-exports the same function
+        from unizo_mcp_sandbox.handle import start_sandbox
+    except ImportError:
+        from unizo_mcp_sandbox.testing import start_sandbox
 except ImportError as exc:
     sys.stderr.write(
         f"The demo needs the workspace installed ({exc}).\n"
@@ -52,10 +63,14 @@ DEMO_DIR = ROOT / ".demo"
 STATE_DIR = DEMO_DIR / "sandbox"
 CONFIG_FILE = DEMO_DIR / "mcp.json"
 LOG_DIR = DEMO_DIR / "logs"
-SERVICES = ("edr", "scm", "ticketing", "observability")
 TIMEOUT = 60.0  # seconds for any one server operation (generous: a loaded machine is slow to start one)
 PARALLEL = 6  # steps running at once (each spawns one or two processes of about 70 MB)
 EXCERPT = 3  # items shown per list
+# The sandbox's per-key allowance: every scene uses the same 'full' key within a few seconds (about ten
+# requests per service), so the product's 100 per minute would throttle a demo of a dozen services.
+RATE_LIMIT = 1000
+# Fields shown first when a record has them (any service); otherwise its first scalar fields.
+SHOWN_FIELDS = ("id", "name", "title", "key", "login", "hostnames", "severity", "level", "state", "status")
 WIDTH = 112  # characters per excerpt line
 
 # --- output --------------------------------------------------------------------------------------
@@ -113,8 +128,8 @@ def one_line(value: Any, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: width - len(DOTS)] + DOTS
 
 
-def pick(item: Any, keys: Sequence[str]) -> Any:
-    """The fields of `item` worth showing: `keys` (dotted paths) when present, else the first scalars."""
+def pick(item: Any, keys: Sequence[str] = SHOWN_FIELDS, most: int = 5) -> Any:
+    """The fields of `item` worth showing: `keys` (dotted paths) when present, then its first scalars."""
     if not isinstance(item, Mapping):
         return item
     shown: dict[str, Any] = {}
@@ -124,9 +139,16 @@ def pick(item: Any, keys: Sequence[str]) -> Any:
             value = value.get(part) if isinstance(value, Mapping) else None
         if value not in (None, "", [], {}):
             shown[key] = value
-    if shown:
-        return shown
-    return {k: v for k, v in list(item.items())[:5] if not isinstance(v, Mapping | list)}
+    for key, value in item.items():
+        if len(shown) >= most:
+            break
+        if key not in shown and value not in (None, "") and not isinstance(value, Mapping | list):
+            shown[key] = value
+    return dict(list(shown.items())[:most])
+
+
+# A passed line of --verify-connection: "✓ TLS handshake: ..." (or "OK TLS handshake: ..." without Unicode).
+CHECK_LINE = re.compile(r"^\s*(?:✓|OK)\s+([^:]+):")
 
 
 # --- failure ---------------------------------------------------------------------------------------
@@ -258,15 +280,13 @@ class Server:
         return text
 
 
-def show_list(
-    what: str, data: Any, pagination: Mapping[str, Any] | None, keys: Sequence[str], step: str
-) -> list[Any]:
+def show_list(what: str, data: Any, pagination: Mapping[str, Any] | None, step: str) -> list[Any]:
     expect(isinstance(data, list), step, f"a list of {what}", data)
     total = pagination.get("total") if pagination else None
     of = f" of {total}" if total is not None else ""
     say(f"  {BACK} {len(data)}{of} {what}" + (f" (first {min(EXCERPT, len(data))})" if data else ""))
     for item in data[:EXCERPT]:
-        info(one_line(pick(item, keys)))
+        info(one_line(pick(item)))
     return list(data)
 
 
@@ -321,6 +341,99 @@ async def run_cli(name: str, entry: Mapping[str, Any], env: Mapping[str, str], f
     return proc.returncode or 0, out.decode("utf-8", "replace")
 
 
+# --- what to call, from the declarations alone ----------------------------------------------------------
+
+
+def noun(tool: ToolSpec, service: str) -> str:
+    """What a tool handles, from its name: <service>_list_devices -> "devices"."""
+    verb_and_noun = tool.name.removeprefix(f"{service}_").split("_", 1)
+    return verb_and_noun[1].replace("_", " ") if len(verb_and_noun) == 2 else tool.name
+
+
+def reader_of(spec: ServiceSpec, path: str) -> ToolSpec | None:
+    """The get tool of one record under `path`: a GET at `path/{<param>}` whose records `path` lists."""
+    for tool in spec.tools:
+        params = tool.path_params()
+        if (
+            tool.method == "GET"
+            and not tool.paginated
+            and params
+            and tool.path == f"{path}/{{{params[-1].name}}}"
+        ):
+            return tool
+    return None
+
+
+def browse_tools(spec: ServiceSpec) -> tuple[ToolSpec | None, ToolSpec | None]:
+    """(the first list tool that needs no parent id, its records' get tool): one service's short scene.
+
+    The first such list tool that has a get tool is preferred; either may be None.
+    """
+    roots = [t for t in spec.tools if t.method == "GET" and t.paginated and not t.path_params()]
+    for tool in roots:
+        details = reader_of(spec, tool.path)
+        if details is not None and spec.id_source(details.path_params()[-1].name) == tool:
+            return tool, details
+    return (roots[0] if roots else None), None
+
+
+def invent(tool: ToolSpec, param: Param) -> Any:
+    """A value for a required argument from its declaration alone, or None when none can be made up."""
+    if param.enum:
+        return param.enum[0]
+    if param.type == "string" and not param.base64 and param.pattern is None:
+        what = param.name.replace("_", " ").capitalize()
+        text = f"{what} written by the unizo-mcp demo through {tool.name}"
+        return text[: param.max_length] if param.max_length else text
+    if param.type in ("integer", "number"):
+        low = 1 if param.minimum is None else param.minimum
+        return int(low) if param.type == "integer" else low
+    if param.type == "boolean":
+        return False
+    return None  # arrays, objects, files: not made up
+
+
+def required_body(tool: ToolSpec) -> list[Param]:
+    return [p for p in tool.params if p.required and p.location != "path"]
+
+
+def create_tools(spec: ServiceSpec) -> list[tuple[ToolSpec, ToolSpec]]:
+    """(create tool, the get tool that reads what it created), fewest invented inputs first.
+
+    A create tool is a write POST whose records a get tool reads back (`<path>/{id}`), whose parent ids
+    the list tools provide (`ServiceSpec.id_source`) and whose required arguments `invent` can fill.
+    """
+    found = []
+    for index, tool in enumerate(spec.tools):
+        if tool.method != "POST" or tool.permission.value == "read" or tool.handler != "http":
+            continue
+        reader = reader_of(spec, tool.path)
+        if reader is None or any(spec.id_source(p.name) is None for p in tool.path_params()):
+            continue
+        body = required_body(tool)
+        if any(invent(tool, p) is None for p in body):
+            continue
+        made_up = sum(1 for p in body if p.type == "string" and not p.enum)
+        found.append(((len(tool.path_params()), made_up, len(body), index), tool, reader))
+    return [(tool, reader) for _, tool, reader in sorted(found, key=lambda f: f[0])]
+
+
+def write_service(specs: Mapping[str, ServiceSpec]) -> ServiceSpec | None:
+    """The service of the write and read-only scenes: the one whose best create tool invents the least;
+    without any create tool, the first service that has a write tool at all."""
+    ranked = []
+    for spec in specs.values():
+        creates = create_tools(spec)
+        if creates:
+            tool = creates[0][0]
+            body = required_body(tool)
+            made_up = sum(1 for p in body if p.type == "string" and not p.enum)
+            ranked.append(((len(tool.path_params()), made_up, len(body), spec.name), spec))
+    if ranked:
+        return min(ranked, key=lambda r: r[0])[1]
+    return next((s for s in specs.values() if any(t.permission.value != "read" for t in s.tools)), None)
+
+
 # --- the steps ---------------------------------------------------------------------------------------
 
 
@@ -330,7 +443,8 @@ class Demo:
         self.keys: dict[str, str] = {}
         self.config: dict[str, Any] = {}
         self.env: dict[str, str] = {}
-        self.specs: dict[str, Any] = {}
+        self.specs: dict[str, ServiceSpec] = {}
+        self.writer: ServiceSpec | None = None
         self.step = 0
         self.started = time.perf_counter()
 
@@ -371,40 +485,35 @@ class Demo:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    # 1 --------------------------------------------------------------------------------------------
+    # the sandbox ------------------------------------------------------------------------------------
     async def start_sandbox(self) -> None:
         self.next("Start the sandbox (a local HTTPS emulator of the Unizo API)")
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         for old_log in LOG_DIR.glob("*.log"):
             old_log.unlink()
-        # port=None: the port of the previous run in this state dir when free, so the config stays valid.
-        self.sandbox = await asyncio.to_thread(start_sandbox, state_dir=STATE_DIR, port=None)
+        # port=None: the previous run's port in this state dir when free, so the config stays valid.
+        options: dict[str, Any] = {"state_dir": STATE_DIR, "port": None, "rate_limit": RATE_LIMIT}
+        self.sandbox = await asyncio.to_thread(lambda: start_sandbox(**options))
         await asyncio.to_thread(self.sandbox.reset)  # every run starts from the seeded data and keys
         self.keys = dict(self.sandbox.keys)
         ok(f"listening on {self.sandbox.base_url}")
         info(f"CA certificate: {self._rel(self.sandbox.ca_file)}")
         info(f"state:          {self._rel(STATE_DIR)}")
-        for role in ("full", "readonly", "edr_only"):
+        for role in ("full", "readonly"):
             expect(role in self.keys, "sandbox keys", f"a seeded {role!r} key", sorted(self.keys))
         info("seeded keys: " + ", ".join(sorted(self.keys)))
 
-    # 2 --------------------------------------------------------------------------------------------
+    # the config -------------------------------------------------------------------------------------
     def write_config(self) -> None:
         self.next("Write the mcpServers config a desktop client would hold")
-        found = {ep.name: ep for ep in entry_points(group="unizo_mcp.services")}
-        missing = [s for s in SERVICES if s not in found]
-        expect(
-            not missing,
-            "discover services",
-            f"the packages of {', '.join(SERVICES)} installed",
-            f"missing {missing}",
-        )
-        self.specs = {s: found[s].load() for s in SERVICES}
+        self.specs = discover_services()
+        expect(bool(self.specs), "discover services", "at least one Unizo service installed", "none")
+        self.writer = write_service(self.specs)
         servers: dict[str, Any] = {}
         for service, spec in self.specs.items():
             entry = config_entry(
                 spec,
-                command=script(f"unizo-mcp-{service}"),
+                command=script(package_name(service)),
                 env={k: v for k, v in self.sandbox.env().items() if k != "UNIZO_API_KEY"},
             )
             servers.update(entry["mcpServers"])
@@ -416,8 +525,9 @@ class Demo:
         for spec in self.specs.values():
             self.env[spec.key_variable] = self.keys["full"]
         mode = CONFIG_FILE.stat().st_mode & 0o777
-        ok(f"wrote {self._rel(CONFIG_FILE)} (mode {mode:o}): {len(servers)} servers, {', '.join(servers)}")
+        ok(f"wrote {self._rel(CONFIG_FILE)} (mode {mode:o}): {len(servers)} servers")
         expect(mode == 0o600, "config file mode", "600", f"{mode:o}")
+        width = max(len(name) for name in servers) + 2
         for name, entry in servers.items():
             key_var = entry.get("env", {}).get("UNIZO_API_KEY", "")
             expect(
@@ -426,12 +536,11 @@ class Demo:
                 "UNIZO_API_KEY to be a ${...} placeholder",
                 key_var[:12] + DOTS,
             )
-        for name, entry in servers.items():
-            env_names = ", ".join(k for k in entry["env"] if k != "UNIZO_API_KEY")
-            info(f"{name:20} {entry['command']}  UNIZO_API_KEY={entry['env']['UNIZO_API_KEY']}")
-        info(f"{'':20} and in every entry: {env_names}")
-        placeholders = ", ".join(sorted({self.specs[s].key_variable for s in SERVICES}))
-        ok(f"keys only as placeholders; the demo's environment sets {placeholders} (the 'full' key)")
+            info(f"{name:{width}} {Path(entry['command']).name}  UNIZO_API_KEY={key_var}")
+        env_names = {k for entry in servers.values() for k in entry["env"] if k != "UNIZO_API_KEY"}
+        info(f"{'':{width}} and in every entry: {', '.join(sorted(env_names))}")
+        info(f"{'':{width}} commands in {self._rel(Path(sysconfig.get_path('scripts')))}")
+        ok("keys only as placeholders; the demo's environment sets every key variable to the 'full' key")
         expect(
             all(k not in text for k in self.keys.values()),
             "config file",
@@ -439,20 +548,32 @@ class Demo:
             "a key in the file",
         )
 
-    # 3 --------------------------------------------------------------------------------------------
-    async def service_step(self, service: str, body: Callable[[Server, str], Any]) -> None:
-        name = f"unizo-{service}"
+    # one scene per service ------------------------------------------------------------------------
+    def scene_title(self, spec: ServiceSpec) -> str:
+        title = f"{server_name(spec)}: {spec.title}"
+        creates = create_tools(spec) if spec is self.writer else []
+        if creates:
+            title += f"; a {noun(creates[0][0], spec.name)} created, then read back"
+        return title
+
+    async def service_scene(self, spec: ServiceSpec, full_checklist: bool) -> None:
+        name = server_name(spec)
         entry = self.config["mcpServers"][name]
         log = LOG_DIR / f"{name}.log"
         # The checklist and the server start at the same time; the transcript shows the checklist first.
         verify = asyncio.create_task(run_cli(name, entry, self.env, "--verify-connection"))
         try:
             async with launch(name, entry, self.env, log) as server:
-                await self.show_verify(name, entry, verify)
-                await self.use_server(service, server, log, body)
+                await self.show_verify(name, entry, verify, full_checklist)
+                await self.check_tools(spec, server, log)
+                integration = await self.pick_integration(server, spec)
+                await self.browse(server, spec, integration)
+                if spec is self.writer:
+                    await self.create_and_read_back(server, spec, integration)
         except DemoFailure as failure:
             if failure.step == f"start {name}":
-                await self.show_verify(name, entry, verify)  # a failed checklist explains a failed start
+                # a failed checklist explains a failed start
+                await self.show_verify(name, entry, verify, True)
             raise
         finally:
             if not verify.done():
@@ -460,26 +581,29 @@ class Demo:
             await asyncio.gather(verify, return_exceptions=True)
 
     async def show_verify(
-        self, name: str, entry: Mapping[str, Any], verify: asyncio.Task[tuple[int, str]]
+        self, name: str, entry: Mapping[str, Any], verify: asyncio.Task[tuple[int, str]], full: bool
     ) -> None:
-        say(f"  $ {Path(entry['command']).name} --verify-connection")
+        command = f"$ {Path(entry['command']).name} --verify-connection"
         code, out = await verify
-        block(out)
+        if full or code != 0:
+            say(f"  {command}")
+            block(out)
         expect(
             code == 0, f"{name} --verify-connection", "exit code 0 (every check passed)", f"exit code {code}"
         )
-        ok("verify-connection: every check passed")
+        if full:
+            ok("verify-connection: every check passed")
+            return
+        checks = [m.group(1) for m in map(CHECK_LINE.match, out.splitlines()) if m]
+        say(f"  {command}")
+        ok(f"exit code 0, {len(checks)} checks passed: {', '.join(checks)}" if checks else "exit code 0")
 
-    async def use_server(
-        self, service: str, server: Server, log: Path, body: Callable[[Server, str], Any]
-    ) -> None:
-        name = server.name
-        tools = await server.list_tools()
-        names = [t.name for t in tools]
-        declared = [t.name for t in self.specs[service].all_tools()]
+    async def check_tools(self, spec: ServiceSpec, server: Server, log: Path) -> None:
+        names = [t.name for t in await server.list_tools()]
+        declared = [t.name for t in spec.all_tools()]
         expect(
             sorted(names) == sorted(declared),
-            f"{name} tools/list",
+            f"{server.name} tools/list",
             f"the {len(declared)} declared tools: {', '.join(declared)}",
             f"{len(names)} tools: {', '.join(names)}",
             log=log,
@@ -487,16 +611,15 @@ class Demo:
         ok(f"started over stdio; tools/list: {len(names)} tools (all declared, the full key hides none)")
         for line in _wrap(names):
             info(line)
-        integration = await self.pick_integration(server, service)
-        await body(server, integration)
 
-    async def pick_integration(self, server: Server, service: str) -> str:
+    async def pick_integration(self, server: Server, spec: ServiceSpec) -> str:
+        service = spec.name
         data, _ = await server.call(f"{service}_list_connectors", {})
         expect(isinstance(data, list) and data, f"{service}_list_connectors", "at least one connector", data)
         connectors = [c.get("name", c) if isinstance(c, Mapping) else c for c in data]
         say(f"  {BACK} connectors: {', '.join(map(str, connectors))}")
-        # The vendor the package's docs name first when it is there (Jira for ticketing, ...).
-        preferred = [c for c in self.specs[service].connectors if c in connectors]
+        # The vendor the package's docs name first when it is there.
+        preferred = [c for c in spec.connectors if c in connectors]
         connector = str(preferred[0] if preferred else connectors[0])
         data, _ = await server.call(f"{service}_list_integrations", {"connector": connector})
         expect(
@@ -509,152 +632,85 @@ class Demo:
         )
         return str(integration["id"])
 
-    async def edr(self, server: Server, integration: str) -> None:
-        step = "edr_list_devices"
-        data, page = await server.call(step, {"integration_id": integration, "limit": 5})
-        devices = show_list(
-            "devices",
-            data,
-            page,
-            ("id", "hostnames", "platform.name", "os.version", "state", "lastSeen"),
-            step,
-        )
-        expect(bool(devices), step, "at least one device", devices)
-        for device in devices:
-            args = {"integration_id": integration, "device_id": device["id"], "limit": EXCERPT}
-            data, page = await server.call("edr_list_device_alerts", args)
-            alerts = show_list(
-                "alerts",
-                data,
-                page,
-                ("id", "title", "severity", "status.internal", "createdDateTime"),
-                "edr_list_device_alerts",
-            )
-            if alerts:
-                total = page.get("total", len(alerts)) if page else len(alerts)
-                ok(f"device {device.get('hostnames', [device['id']])[0]} has {total} alert(s)")
-                return
-        fail("edr_list_device_alerts", "alerts on at least one of the first devices", "none had any")
-
-    async def scm(self, server: Server, integration: str) -> None:
-        data, page = await server.call(
-            "scm_list_organizations", {"integration_id": integration, "limit": EXCERPT}
-        )
-        orgs = show_list("organizations", data, page, ("id", "name", "login"), "scm_list_organizations")
-        expect(bool(orgs), "scm_list_organizations", "at least one organization", orgs)
-        org = orgs[0]["id"]
-        data, page = await server.call(
-            "scm_list_repositories", {"integration_id": integration, "organization_id": org, "limit": 5}
-        )
-        repos = show_list(
-            "repositories",
-            data,
-            page,
-            ("id", "name", "fullName", "defaultBranch", "visibility"),
-            "scm_list_repositories",
-        )
-        expect(bool(repos), "scm_list_repositories", "at least one repository", repos)
-        for repo in repos:
-            args = {
-                "integration_id": integration,
-                "organization_id": org,
-                "repository_id": repo["id"],
-                "limit": EXCERPT,
-            }
-            data, page = await server.call("scm_list_pull_requests", args)
-            prs = show_list(
-                "pull requests",
-                data,
-                page,
-                ("id", "number", "title", "state", "source", "target"),
-                "scm_list_pull_requests",
-            )
-            if prs:
-                ok(f"repository {repo.get('name', repo['id'])} has pull requests")
-                return
-        fail(
-            "scm_list_pull_requests",
-            "pull requests in at least one of the first repositories",
-            "none had any",
-        )
-
-    async def ticketing(self, server: Server, integration: str) -> None:
-        data, page = await server.call(
-            "ticketing_list_organizations", {"integration_id": integration, "limit": EXCERPT}
-        )
-        orgs = show_list("organizations", data, page, ("id", "name"), "ticketing_list_organizations")
-        expect(bool(orgs), "ticketing_list_organizations", "at least one organization", orgs)
-        org = orgs[0]["id"]
-        data, page = await server.call(
-            "ticketing_list_collections",
-            {"integration_id": integration, "organization_id": org, "limit": EXCERPT},
-        )
-        collections = show_list(
-            "collections", data, page, ("id", "name", "key"), "ticketing_list_collections"
-        )
-        expect(bool(collections), "ticketing_list_collections", "at least one collection", collections)
-        collection = collections[0]["id"]
-        ticket = {
-            "name": "Rotate the API key found in a public repository",
-            "description": "Created by the unizo-mcp demo through ticketing_create_ticket.",
-            "type": "security",
-            "priority": "high",
-        }
-        ids = {"integration_id": integration, "organization_id": org, "collection_id": collection}
-        created, _ = await server.call("ticketing_create_ticket", {**ids, **ticket})
+    async def browse(self, server: Server, spec: ServiceSpec, integration: str) -> None:
+        """The first list tool that needs no parent id, then the first record's details."""
+        lister, details = browse_tools(spec)
+        if lister is None:
+            ok("no list tool without a parent id: nothing more to browse")
+            return
+        data, page = await server.call(lister.name, {"integration_id": integration, "limit": EXCERPT})
+        records = show_list(noun(lister, spec.name), data, page, lister.name)
+        expect(bool(records), lister.name, "at least one record", records)
+        first = records[0]
+        expect(isinstance(first, Mapping) and first.get("id"), lister.name, "records with an id", first)
+        if details is None:
+            ok(f"{lister.name} answered; the service has no get tool for its records")
+            return
+        param = details.path_params()[-1].name
+        detail, _ = await server.call(details.name, {"integration_id": integration, param: first["id"]})
+        say(f"  {BACK} {one_line(pick(detail, most=6))}")
         expect(
-            isinstance(created, Mapping) and created.get("id"),
-            "ticketing_create_ticket",
-            "the new ticket with an id",
-            created,
-        )
-        say(f"  {BACK} created {one_line(pick(created, ('id', 'name', 'type', 'priority', 'status')))}")
-        read, _ = await server.call("ticketing_get_ticket", {**ids, "ticket_id": created["id"]})
-        say(f"  {BACK} {one_line(pick(read, ('id', 'name', 'type', 'priority', 'status')))}")
-        expect(isinstance(read, Mapping), "ticketing_get_ticket", "the ticket", read)
-        differ = {k: (v, read.get(k)) for k, v in {**ticket, "id": created["id"]}.items() if read.get(k) != v}
-        expect(not differ, "ticketing_get_ticket", "the fields just written", f"differences {differ}")
-        ok(f"ticket {created['id']} read back with the name, description, type and priority just written")
-
-    async def observability(self, server: Server, integration: str) -> None:
-        step = "observability_list_logs"
-        data, page = await server.call(
-            step, {"integration_id": integration, "sort": "-timestamp", "limit": 100}
-        )
-        expect(isinstance(data, list) and data, step, "log entries", data)
-        stamps = [str(e.get("timestamp", "")) for e in data]
-        expect(
-            stamps == sorted(stamps, reverse=True), step, "entries newest first (sort=-timestamp)", stamps[:5]
-        )
-        errors = [e for e in data if str(e.get("level", "")).upper() in ("ERROR", "CRITICAL")]
-        total = page.get("total") if page else None
-        say(
-            f"  {BACK} {len(data)}{f' of {total}' if total is not None else ''} entries, newest first; "
-            f"filtered to ERROR/CRITICAL: {len(errors)} (first {min(EXCERPT, len(errors))})"
-        )
-        for entry in errors[:EXCERPT]:
-            info(one_line(pick(entry, ("timestamp", "level", "source", "message"))))
-        expect(bool(errors), step, "at least one ERROR or CRITICAL entry among the newest 100", "none")
-        newest = errors[0]
-        detail, _ = await server.call(
-            "observability_get_log_details", {"integration_id": integration, "log_id": newest["id"]}
-        )
-        say(f"  {BACK} {one_line(pick(detail, ('id', 'level', 'source', 'metadata')))}")
-        expect(
-            isinstance(detail, Mapping)
-            and detail.get("id") == newest["id"]
-            and detail.get("level") == newest["level"],
-            "observability_get_log_details",
-            f"log {newest['id']} at level {newest['level']}",
+            isinstance(detail, Mapping) and str(detail.get("id")) == str(first["id"]),
+            details.name,
+            f"the record {first['id']}",
             detail,
         )
-        ok("the newest error logs, and the newest one in full")
+        ok(f"the first of the {noun(lister, spec.name)} read in full with {details.name}")
 
-    # 7 --------------------------------------------------------------------------------------------
+    async def parent_ids(
+        self, server: Server, spec: ServiceSpec, tool: ToolSpec, integration: str
+    ) -> dict[str, Any]:
+        """The tool's path arguments, each the first record of the list tool that provides it."""
+        args: dict[str, Any] = {"integration_id": integration}
+        for param in tool.path_params():
+            source = spec.id_source(param.name)
+            if source is None:
+                fail(f"{tool.name} {param.name}", "a list tool providing it (ServiceSpec.id_source)", "none")
+            parents = {p.name: args[p.name] for p in source.path_params()}
+            data, _ = await server.call(source.name, {**args, **parents, "limit": 1}, show=False)
+            expect(isinstance(data, list) and data, source.name, f"a record for {param.name}", data)
+            args[param.name] = str(data[0]["id"])
+            say(f"  {ARROW} {source.name}: {param.name} = {one_line(pick(data[0], most=2), 80)}")
+        return args
+
+    async def create_and_read_back(self, server: Server, spec: ServiceSpec, integration: str) -> None:
+        creates = create_tools(spec)
+        if not creates:
+            return
+        say()
+        say(f"  {RULE} A write: a record created with the full key, then read back")
+        for tool, reader in creates:
+            ids = await self.parent_ids(server, spec, tool, integration)
+            written = {p.name: invent(tool, p) for p in required_body(tool)}
+            say(f"  {ARROW} {tool.name} {one_line({**ids, **written})}")
+            async with asyncio.timeout(TIMEOUT):
+                result = await server.client.call_tool(tool.name, {**ids, **written})
+            if result.is_error:  # the API refused the invented values: say so, try the next create tool
+                say(f"  {BACK} refused: {one_line(text_of(result))}")
+                continue
+            created, _ = payload(result)
+            expect(
+                isinstance(created, Mapping) and created.get("id"), tool.name, "a record with an id", created
+            )
+            say(f"  {BACK} created {one_line(pick(created))}")
+            param = reader.path_params()[-1].name
+            read, _ = await server.call(reader.name, {**ids, param: created["id"]})
+            say(f"  {BACK} {one_line(pick(read))}")
+            expect(isinstance(read, Mapping), reader.name, "the record", read)
+            sent = {p.wire_name: written[p.name] for p in required_body(tool) if p.location == "body"}
+            compared = {k: v for k, v in sent.items() if k in read}
+            differ = {k: (v, read[k]) for k, v in compared.items() if read[k] != v}
+            expect(compared and not differ, reader.name, f"the fields just written: {sent}", f"{differ}")
+            fields = ", ".join(compared)
+            ok(f"{noun(tool, spec.name)} {created['id']} read back with the {fields} just written")
+            return
+        fail(f"{spec.name} create tools", "one create tool to accept the invented values", "all refused")
+
+    # the read-only key ------------------------------------------------------------------------------
     async def read_only_key(self) -> None:
-        service = "ticketing"
-        name = f"unizo-{service}"
-        spec = self.specs[service]
+        spec = self.writer
+        assert spec is not None
+        name = server_name(spec)
         entry = self.config["mcpServers"][name]
         env = {**self.env, spec.key_variable: self.keys["readonly"]}
         info(f"{spec.key_variable} = the sandbox's 'readonly' key (read on every service, no write)")
@@ -681,39 +737,30 @@ class Demo:
                 [t.name for t in server.tools if not (t.annotations and t.annotations.read_only_hint)],
             )
             ok("every remaining tool is annotated readOnlyHint: true")
+            creates = create_tools(spec)
+            tool = creates[0][0] if creates else next(t for t in spec.tools if t.permission.value != "read")
             say("  Reads work with this key:")
-            integration = await self.pick_integration(server, service)
-            data, page = await server.call(
-                "ticketing_list_organizations", {"integration_id": integration, "limit": 1}
-            )
-            orgs = show_list("organizations", data, page, ("id", "name"), "ticketing_list_organizations")
-            expect(bool(orgs), "ticketing_list_organizations", "an organization", orgs)
-            args = {"integration_id": integration, "organization_id": orgs[0]["id"], "limit": 1}
-            data, page = await server.call("ticketing_list_collections", args)
-            collections = show_list(
-                "collections", data, page, ("id", "name", "key"), "ticketing_list_collections"
-            )
-            expect(bool(collections), "ticketing_list_collections", "a collection", collections)
+            integration = await self.pick_integration(server, spec)
+            if all(spec.id_source(p.name) is not None for p in tool.path_params()):
+                ids = await self.parent_ids(server, spec, tool, integration)
+            else:  # the refusal comes before any request: placeholders will do for ids no list provides
+                ids = {"integration_id": integration, **{p.name: "demo" for p in tool.path_params()}}
 
             say()
             say(f"  {RULE} A call refused for missing permission")
-            info("ticketing_create_ticket is hidden, but a client can still call it by name:")
-            text = await server.refused(
-                "ticketing_create_ticket",
-                {
-                    "integration_id": integration,
-                    "organization_id": orgs[0]["id"],
-                    "collection_id": collections[0]["id"],
-                    "name": "Should not be created",
-                    "description": "The read-only key has no ticketing:write.",
-                    "type": "task",
-                },
-            )
+            info(f"{tool.name} is hidden, but a client can still call it by name:")
+            arguments = {**ids}
+            for param in required_body(tool):
+                value = invent(tool, param)
+                if value is not None:
+                    arguments[param.name] = value
+            text = await server.refused(tool.name, arguments)
             say(f"  {BACK} isError: {text}")
+            needed = f"{spec.name}:{tool.permission.value}"
             expect(
-                "ticketing:write" in text,
+                needed in text,
                 "refusal message",
-                "a message naming the missing permission (ticketing:write)",
+                f"a message naming the missing permission ({needed})",
                 text,
             )
             readonly_id = self.keys["readonly"].split("_")[2]
@@ -727,15 +774,24 @@ class Demo:
             expect(not writes_sent, "refused call", "no write request sent to the API", writes_sent)
             ok("refused by the server itself (the sandbox saw no write), naming the missing permission")
 
-    # 8 --------------------------------------------------------------------------------------------
-    async def key_without_service(self) -> None:
-        service = "scm"
-        name = f"unizo-{service}"
-        spec = self.specs[service]
+    # a key for another service ----------------------------------------------------------------------
+    def foreign_key(self) -> tuple[str, ServiceSpec] | None:
+        """(a sandbox key role that may use one service only, a server of another service), if any."""
+        for role in sorted(self.keys):
+            own = role.removesuffix("_only")
+            if role.endswith("_only") and own in self.specs:
+                other = next((s for s in self.specs.values() if s.name != own), None)
+                if other is not None:
+                    return role, other
+        return None
+
+    async def key_without_service(self, role: str, spec: ServiceSpec) -> None:
+        name = server_name(spec)
         entry = self.config["mcpServers"][name]
-        env = {**self.env, spec.key_variable: self.keys["edr_only"]}
-        info(f"{spec.key_variable} = the sandbox's 'edr_only' key (EDR only, nothing on SCM)")
-        log = LOG_DIR / f"{name}-edr-only.log"
+        env = {**self.env, spec.key_variable: self.keys[role]}
+        own = role.removesuffix("_only")
+        info(f"{spec.key_variable} = the sandbox's {role!r} key (only {own}, nothing on {spec.name})")
+        log = LOG_DIR / f"{name}-{role}.log"
 
         async def start() -> DemoFailure | None:
             try:
@@ -750,19 +806,30 @@ class Demo:
             code, out = await run_cli(name, entry, env, "--test-auth")
             block(out)
             expect(code != 0, f"{name} --test-auth", "a non-zero exit code", f"exit code {code}")
-            expect("scm" in out.lower(), f"{name} --test-auth", "a message naming the scm service", out)
-            ok(f"exit code {code}: the key may not use SCM")
+            expect(
+                spec.name in out.lower(),
+                f"{name} --test-auth",
+                f"a message naming the {spec.name} service",
+                out,
+            )
+            ok(f"exit code {code}: the key may not use {spec.name}")
             refused = await starting
         finally:
             starting.cancel()
             await asyncio.gather(starting, return_exceptions=True)
         expect(refused is not None, f"start {name}", "the server to refuse to start", "it started", log=log)
-        said = [line for line in _tail(log).splitlines() if "permission" in line and "scm" in line]
-        expect(bool(said), f"{name} log", "the reason (no permission on scm) on stderr", _tail(log), log=log)
+        said = [line for line in _tail(log).splitlines() if "permission" in line and spec.name in line]
+        expect(
+            bool(said),
+            f"{name} log",
+            f"the reason (no permission on {spec.name}) on stderr",
+            _tail(log),
+            log=log,
+        )
         ok("launched over stdio as a client would, the server refused to start; its log says:")
         block(said[-1])
 
-    # 9 --------------------------------------------------------------------------------------------
+    # the config to paste ----------------------------------------------------------------------------
     def print_config(self) -> None:
         self.next("Use the sandbox from your desktop MCP client")
         port = self.sandbox.base_url.rsplit(":", 1)[1]
@@ -773,8 +840,8 @@ class Demo:
         say()
         say("  2. Export the keys where your MCP client starts (these are sandbox keys, not real ones):")
         say()
-        for service in SERVICES:
-            say(f"    export {self.specs[service].key_variable}={shlex.quote(self.keys['full'])}")
+        for spec in self.specs.values():
+            say(f"    export {spec.key_variable}={shlex.quote(self.keys['full'])}")
         say()
         say("  3. Paste this into the client's MCP config, a file only you may read (chmod 600 it);")
         say(f"     it is also in {self._rel(CONFIG_FILE)}:")
@@ -801,22 +868,18 @@ class Demo:
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
         await self.start_sandbox()
         self.write_config()
-        await self.sections(
-            [
-                ("unizo-edr: devices and their alerts", lambda: self.service_step("edr", self.edr)),
-                ("unizo-scm: repositories and pull requests", lambda: self.service_step("scm", self.scm)),
-                (
-                    "unizo-ticketing: a ticket created, then read back",
-                    lambda: self.service_step("ticketing", self.ticketing),
-                ),
-                (
-                    "unizo-observability: error logs",
-                    lambda: self.service_step("observability", self.observability),
-                ),
-                ("unizo-ticketing with the read-only key: fewer tools, a refused call", self.read_only_key),
-                ("unizo-scm with a key that has no permission on SCM", self.key_without_service),
-            ]
-        )
+        scenes: list[tuple[str, Callable[[], Any]]] = []
+        for index, spec in enumerate(self.specs.values()):
+            scenes.append((self.scene_title(spec), functools.partial(self.service_scene, spec, index == 0)))
+        if self.writer is not None:
+            title = f"{server_name(self.writer)} with the read-only key: fewer tools, a refused call"
+            scenes.append((title, self.read_only_key))
+        foreign = self.foreign_key()
+        if foreign is not None:
+            role, spec = foreign
+            title = f"{server_name(spec)} with a key that has no permission on {spec.name}"
+            scenes.append((title, lambda: self.key_without_service(role, spec)))
+        await self.sections(scenes)
         self.print_config()
 
     def stop(self) -> None:

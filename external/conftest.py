@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import CALLS, InspectorRun, Lab
+from lab import CALLS, READ, InspectorRun, Lab
 from mcp_clients import ConformanceReport, Npx, ToolUnavailable
 
 KEY_ROLE = "full"  # the sandbox's full-access demo key: every tool of every service is visible
@@ -41,6 +41,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("inspector_call")
         if "inspector_run" in names and "target" in params and marker:
             wanted.add(("inspector", params["target"], params["transport"], marker.args[0]))
+        if "read_run" in names and "service" in params:
+            wanted.add(("inspector", params["target"], params["transport"], READ + params["service"]))
         if "conformance_report" in names and "target" in params:
             wanted.add(("conformance", params["target"]))
     config.stash[_WANTED] = wanted
@@ -102,6 +104,12 @@ def inspector_run(request: pytest.FixtureRequest, lab: Lab, target: str, transpo
         f"mark the test with one of {CALLS}: @pytest.mark.inspector_call(...)"
     )
     return lab.inspector(target, transport, marker.args[0])
+
+
+@pytest.fixture
+def read_run(lab: Lab, target: str, transport: str, service: str) -> InspectorRun:
+    """The read call of `service` (the generic walk) through this target and transport."""
+    return lab.inspector(target, transport, READ + service)
 
 
 @pytest.fixture

@@ -22,7 +22,19 @@ from mcp_clients import (
     run_inspector,
     scan_for_secrets,
 )
-from targets import MISSING_ID, TARGETS, HttpServer, Integration, Target, sandbox_integrations, server_env
+from targets import (
+    MISSING_ID,
+    TARGETS,
+    HttpServer,
+    Integration,
+    ReadCall,
+    Target,
+    parent_ids,
+    read_call,
+    sandbox_integrations,
+    server_env,
+    specs,
+)
 
 HERE = Path(__file__).parent
 BASELINE = HERE / "conformance-baseline.yml"
@@ -30,6 +42,7 @@ JOBS = max(1, int(os.environ.get("EXTERNAL_JOBS", "3")))  # concurrent tool runs
 
 
 CALLS = ("tools-list", "ok-call", "error-call")  # the Inspector calls made per server and transport
+READ = "read:"  # a read call of one service, by the generic walk: "read:<service>"
 
 
 @dataclass
@@ -40,6 +53,8 @@ class InspectorRun:
     run: ToolRun
     connectors: set[str]  # ok-call: the connectors the sandbox has for the service
     error_args: dict[str, str]  # error-call: the arguments sent
+    error_param: str = ""  # error-call: the parameter given the missing id
+    read: ReadCall | None = None  # read:<service>: the call made and the record asked for
 
 
 class Lab:
@@ -62,6 +77,13 @@ class Lab:
             self._submit(job)
 
     # facts ---------------------------------------------------------------------------------------------
+    def integration(self, service: str) -> str:
+        """The id of the first integration of `service` (by id), for calls that need one."""
+        integrations = self.integrations(service)
+        if not integrations:
+            raise RuntimeError(f"the sandbox key sees no {service} integration")
+        return integrations[0].id
+
     def integrations(self, service: str) -> list[Integration]:
         with self._integrations_lock:
             if service not in self._integrations:
@@ -117,6 +139,8 @@ class Lab:
             common = {"transport": "http"}
         connectors: set[str] = set()
         error_args: dict[str, str] = {}
+        error_param = ""
+        read: ReadCall | None = None
         extra: dict[str, Any]
         if call == "tools-list":
             method, extra = "tools/list", {"strict": True}
@@ -124,18 +148,23 @@ class Lab:
             connectors = {i.connector for i in self.integrations(target.ok_service) if i.connector}
             method, extra = "tools/call", {"tool": target.ok_tool}
         elif call == "error-call":
-            integrations = self.integrations(target.error_service)
-            if not integrations:
-                raise RuntimeError(f"the sandbox key sees no {target.error_service} integration")
-            # A real integration, so the 404 is about the missing id and not the integration.
-            error_args = {target.error_param: MISSING_ID, "integration_id": integrations[0].id}
-            method, extra = "tools/call", {"tool": target.error_tool, "arguments": error_args}
+            # A real integration and real parent ids, so the 404 is about the missing id alone.
+            integration = self.integration(target.error_service)
+            tool = target.error_tool
+            error_param = tool.path_params()[-1].name
+            parents = parent_ids(self.env, integration, specs()[target.error_service], tool)
+            error_args = {**parents, error_param: MISSING_ID, "integration_id": integration}
+            method, extra = "tools/call", {"tool": tool.name, "arguments": error_args}
+        elif call.startswith(READ):
+            service = call.removeprefix(READ)
+            read = read_call(self.env, self.integration(service), service)
+            method, extra = "tools/call", {"tool": read.tool, "arguments": read.arguments}
         else:
             raise ValueError(f"unknown Inspector call {call!r}")
-        label = f"{name}-{transport}-{call}"
+        label = f"{name}-{transport}-{call.replace(':', '-')}"
         run = run_inspector(self.npx, label, endpoint, method, **common, **extra)
         run.save(self.artifacts / "inspector" / f"{label}.json")
-        return InspectorRun(target, transport, call, run, connectors, error_args)
+        return InspectorRun(target, transport, call, run, connectors, error_args, error_param, read)
 
     def _conformance(self, name: str) -> ConformanceReport:
         server = self.http_server(name)

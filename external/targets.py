@@ -1,9 +1,15 @@
 """The servers under test, what the external clients should see from each, and how to run them on HTTP.
 
-A target is one console script. The expected tool surface comes from two places on purpose:
-the installed service declarations (entry point group `unizo_mcp.services`), so the list must match what
-the packages declare exactly, and a few hand-written sentinels per service, so a declaration that drifts
-from what this suite expects (a write tool marked read-only, a renamed tool) fails too.
+A target is one console script: every installed service's own server and the all-in-one server, all found
+through `unizo_mcp_core.registry`, so a new service package is tested with no change here. The expected
+tool surface comes from two places on purpose: the installed service declarations, so the list must match
+what the packages declare exactly, and hand-written rules that hold for every service (the two discovery
+tools exist; a `list`/`get` tool is read-only, a `create` tool is not), so a declaration that drifts from
+what an MCP host must understand (a write tool marked read-only) fails too.
+
+The calls made come from the declarations as well (`ServiceSpec.id_source` and the tools' paths): a get
+tool with an id that does not exist for the error call, and for the read call the generic walk of a
+service: its first list tool that needs no parent id, the first record's id, that record's get tool.
 """
 
 from __future__ import annotations
@@ -19,12 +25,17 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from functools import cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
 
-SERVICES = ("edr", "scm", "ticketing", "observability")
+from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, discover_services, package_name
+
+if TYPE_CHECKING:
+    from unizo_mcp_core.spec import ServiceSpec, ToolSpec
+
+ALL_IN_ONE = "server"  # the pytest id of the all-in-one server
 
 # What MCP says a host must assume for a hint the server leaves out (spec: ToolAnnotations).
 MCP_HINT_DEFAULTS = {
@@ -44,35 +55,63 @@ def effective_hints(annotations: Mapping[str, Any] | None) -> dict[str, bool]:
 READ = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": True}
 CREATE = {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True}
 
-# Independent expectations: a few tools per service and the hints an MCP host must understand for them.
-SENTINELS: dict[str, dict[str, dict[str, bool]]] = {
-    "edr": {
-        "edr_list_connectors": READ,
-        "edr_list_integrations": READ,
-        "edr_list_devices": READ,
-        "edr_get_device_details": READ,
-        "edr_get_device_alert_details": READ,
-    },
-    "scm": {
-        "scm_list_connectors": READ,
-        "scm_list_repositories": READ,
-        "scm_get_pull_request": READ,
-        "scm_create_pull_request": CREATE,
-    },
-    "ticketing": {
-        "ticketing_list_connectors": READ,
-        "ticketing_get_ticket": READ,
-        "ticketing_create_ticket": CREATE,
-        "ticketing_create_comment": CREATE,
-    },
-    "observability": {
-        "observability_list_connectors": READ,
-        "observability_list_logs": READ,
-        "observability_get_log_details": READ,
-    },
-}
+# Independent expectations, by the verb after the service prefix (`<service>_<verb>_...`): what an MCP
+# host must understand of any tool so named, whatever its declaration says.
+VERB_HINTS: dict[str, dict[str, bool]] = {"list": READ, "get": READ, "create": CREATE}
+DISCOVERY_TOOLS = ("{service}_list_connectors", "{service}_list_integrations")  # every service has both
+
+
+def expected_hints(tool: str, services: tuple[str, ...]) -> dict[str, bool] | None:
+    """The hints a tool must have by its name, or None when its verb says nothing definite."""
+    for service in services:
+        if tool.startswith(f"{service}_"):
+            verb = tool.removeprefix(f"{service}_").split("_", 1)[0]
+            return VERB_HINTS.get(verb)
+    return None
+
 
 MISSING_ID = "ext-inspector-missing-0001"  # an id no sandbox collection contains
+
+
+@cache
+def specs() -> dict[str, ServiceSpec]:
+    """The installed services by name (`unizo_mcp_core.registry.discover_services`)."""
+    return discover_services()
+
+
+def installed_services() -> tuple[str, ...]:
+    """The services the all-in-one server discovers: every installed service package."""
+    return tuple(specs())
+
+
+def reader_of(spec: ServiceSpec, path: str) -> ToolSpec | None:
+    """The get tool of one record under `path` (a GET at `path/{<param>}`)."""
+    for tool in spec.tools:
+        params = tool.path_params()
+        if (
+            tool.method == "GET"
+            and not tool.paginated
+            and params
+            and tool.path == f"{path}/{{{params[-1].name}}}"
+        ):
+            return tool
+    return None
+
+
+def error_tool(spec: ServiceSpec) -> ToolSpec:
+    """The get tool the error call uses: the one with the fewest path parameters whose parents (every
+    path parameter but the last, which gets the missing id) the list tools can provide."""
+    candidates = [
+        t
+        for t in spec.tools
+        if t.method == "GET"
+        and not t.paginated
+        and t.path_params()
+        and all(spec.id_source(p.name) is not None for p in t.path_params()[:-1])
+    ]
+    if not candidates:
+        raise LookupError(f"service {spec.name} declares no get tool with an id parameter")
+    return min(candidates, key=lambda t: len(t.path_params()))
 
 
 @dataclass(frozen=True)
@@ -81,9 +120,7 @@ class Target:
     script: str  # console script
     services: tuple[str, ...] | None  # None: every installed service (the all-in-one server)
     ok_service: str  # `<svc>_list_connectors` is the successful call
-    error_service: str
-    error_tool: str  # a get tool, called with an id that does not exist
-    error_param: str
+    error_service: str  # a get tool of this service is called with an id that does not exist
 
     def expected_services(self) -> tuple[str, ...]:
         return self.services if self.services is not None else installed_services()
@@ -91,6 +128,10 @@ class Target:
     @property
     def ok_tool(self) -> str:
         return f"{self.ok_service}_list_connectors"
+
+    @property
+    def error_tool(self) -> ToolSpec:
+        return error_tool(specs()[self.error_service])
 
     def executable(self) -> Path:
         """The console script installed next to this interpreter (the nox session's venv)."""
@@ -104,49 +145,29 @@ class Target:
         )
 
 
-TARGETS: dict[str, Target] = {
-    t.name: t
-    for t in (
-        Target("edr", "unizo-mcp-edr", ("edr",), "edr", "edr", "edr_get_device_details", "device_id"),
-        Target("scm", "unizo-mcp-scm", ("scm",), "scm", "scm", "scm_get_organization", "organization_id"),
-        Target(
-            "ticketing",
-            "unizo-mcp-ticketing",
-            ("ticketing",),
-            "ticketing",
-            "ticketing",
-            "ticketing_get_organization",
-            "organization_id",
-        ),
-        Target(
-            "observability",
-            "unizo-mcp-observability",
-            ("observability",),
-            "observability",
-            "observability",
-            "observability_get_log_details",
-            "log_id",
-        ),
-        # The all-in-one server: every installed service; call tools of two different services.
-        Target("server", "unizo-mcp-server", None, "ticketing", "edr", "edr_get_device_details", "device_id"),
-    )
-}
+def _targets() -> dict[str, Target]:
+    names = installed_services()
+    targets = {n: Target(n, package_name(n), (n,), n, n) for n in names}
+    if names:  # the all-in-one server: every installed service; tools of two different services are called
+        targets[ALL_IN_ONE] = Target(ALL_IN_ONE, ALL_IN_ONE_PACKAGE, None, names[-1], names[0])
+    return targets
 
 
-def installed_services() -> tuple[str, ...]:
-    """The services the all-in-one server discovers: the `unizo_mcp.services` entry points."""
-    return tuple(sorted({ep.name for ep in entry_points(group="unizo_mcp.services")}))
+TARGETS: dict[str, Target] = _targets()
+
+# The read calls: every service through its own server (stdio) and through the all-in-one server (HTTP).
+READS: list[tuple[str, str, str]] = [(n, "stdio", n) for n in installed_services()] + [
+    (ALL_IN_ONE, "http", n) for n in installed_services() if ALL_IN_ONE in TARGETS
+]
 
 
 def declared_tools(services: tuple[str, ...]) -> dict[str, dict[str, bool]]:
-    """Tool name -> MCP annotations, from the installed `unizo_mcp.services` declarations."""
-    specs = {ep.name: ep for ep in entry_points(group="unizo_mcp.services")}
+    """Tool name -> MCP annotations, from the installed service declarations."""
     tools: dict[str, dict[str, bool]] = {}
     for service in services:
-        if service not in specs:
+        if service not in specs():
             raise LookupError(f"service {service!r} is not installed (entry point group unizo_mcp.services)")
-        spec = specs[service].load()
-        for tool in spec.all_tools():
+        for tool in specs()[service].all_tools():
             tools[tool.name] = tool.annotations.as_mcp()
     return tools
 
@@ -161,13 +182,23 @@ class Integration:
     connector: str
 
 
-def _https_json(base_url: str, ca_file: str, method: str, path: str, key: str, body: Any = None) -> Any:
+def _https_json(
+    base_url: str,
+    ca_file: str,
+    method: str,
+    path: str,
+    key: str,
+    body: Any = None,
+    integration_id: str | None = None,
+) -> Any:
     parts = urlsplit(base_url)
     context = ssl.create_default_context(cafile=ca_file)
     conn = http.client.HTTPSConnection(parts.hostname or "127.0.0.1", parts.port, context=context, timeout=30)
     try:
         payload = None if body is None else json.dumps(body)
         headers = {"apikey": key, "Accept": "application/json", "Content-Type": "application/json"}
+        if integration_id:
+            headers["integrationId"] = integration_id
         conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         data = response.read()
@@ -179,9 +210,9 @@ def _https_json(base_url: str, ca_file: str, method: str, path: str, key: str, b
 
 
 def sandbox_integrations(base_url: str, ca_file: str, key: str, service: str) -> list[Integration]:
-    """The integrations of one category the key sees (`POST /api/v1/integrations/search`)."""
+    """The integrations of one service's category the key sees (`POST /api/v1/integrations/search`)."""
     body = {
-        "filter": {"and": [{"property": "/type", "operator": "=", "values": [service.upper()]}]},
+        "filter": {"and": [{"property": "/type", "operator": "=", "values": [specs()[service].category]}]},
         "pagination": {"offset": 0, "limit": 100},
     }
     data = _https_json(base_url, ca_file, "POST", "/api/v1/integrations/search", key, body)
@@ -192,6 +223,71 @@ def sandbox_integrations(base_url: str, ca_file: str, key: str, service: str) ->
             Integration(str(item["id"]), str(item.get("name", "")), str(profile.get("name", "")).lower())
         )
     return sorted(found, key=lambda i: i.id)
+
+
+def sandbox_path(tool: ToolSpec, values: Mapping[str, str]) -> str:
+    """The API path of `tool` with its path parameters filled (each value one encoded segment)."""
+    path = tool.path
+    for param in tool.path_params():
+        path = path.replace("{" + param.name + "}", quote(values[param.name], safe=""))
+    return "/api/v1" + path
+
+
+def first_record_id(
+    env: Mapping[str, str], integration: str, tool: ToolSpec, values: Mapping[str, str]
+) -> str | None:
+    """The id of the first record `tool` lists (asked over the sandbox's own API), or None when empty."""
+    query = urlencode({"offset": 0, "limit": 1})
+    data = _https_json(
+        env["UNIZO_BASE_URL"],
+        env["UNIZO_CA_BUNDLE"],
+        "GET",
+        f"{sandbox_path(tool, values)}?{query}",
+        env["UNIZO_API_KEY"],
+        integration_id=integration,
+    )
+    records = data.get("data") if isinstance(data, dict) else None
+    return str(records[0]["id"]) if records else None
+
+
+def parent_ids(env: Mapping[str, str], integration: str, spec: ServiceSpec, tool: ToolSpec) -> dict[str, str]:
+    """Real values for every path parameter of `tool` but the last, from the list tools that provide them."""
+    values: dict[str, str] = {}
+    for param in tool.path_params()[:-1]:
+        source = spec.id_source(param.name)
+        if source is None:
+            raise LookupError(f"{tool.name}: no list tool provides {param.name}")
+        found = first_record_id(env, integration, source, values)
+        if found is None:
+            raise LookupError(f"{source.name} lists nothing in the sandbox: no {param.name} for {tool.name}")
+        values[param.name] = found
+    return values
+
+
+@dataclass(frozen=True)
+class ReadCall:
+    """One read built by the generic walk: the record `tool` is asked for, and its id."""
+
+    tool: str
+    arguments: dict[str, str]
+    record_id: str
+
+
+def read_call(env: Mapping[str, str], integration: str, service: str) -> ReadCall:
+    """The generic walk of a service: first list tool without a parent id -> first record -> its get tool."""
+    spec = specs()[service]
+    for lister in (t for t in spec.tools if t.method == "GET" and t.paginated and not t.path_params()):
+        reader = reader_of(spec, lister.path)
+        if reader is None:
+            continue
+        record = first_record_id(env, integration, lister, {})
+        if record is None:
+            continue
+        param = reader.path_params()[-1].name
+        return ReadCall(reader.name, {"integration_id": integration, param: record}, record)
+    raise LookupError(
+        f"service {service}: no list tool without a parent id whose first record a get tool reads"
+    )
 
 
 # --- a server on streamable HTTP ----------------------------------------------------------------------------

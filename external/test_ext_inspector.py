@@ -2,6 +2,7 @@
 
 Per server and transport: `tools/list` (with `--strict` schema portability checks), one successful
 `tools/call` (`<svc>_list_connectors`) and one failing call (a get tool with an id that does not exist).
+The servers are every installed service's and the all-in-one server (`targets.TARGETS`, from the registry).
 The assertions are on the Inspector's exit codes and its JSON, as a CI script using it would see them.
 """
 
@@ -19,7 +20,14 @@ from mcp_clients import (
     inspector_result,
     tool_text,
 )
-from targets import SENTINELS, SERVICES, TARGETS, declared_tools, effective_hints
+from targets import (
+    DISCOVERY_TOOLS,
+    TARGETS,
+    declared_tools,
+    effective_hints,
+    expected_hints,
+    installed_services,
+)
 
 TRANSPORTS = ("stdio", "http")
 pytestmark = [
@@ -46,8 +54,8 @@ def test_tools_list(inspector_run: InspectorRun) -> None:
 
     # Exactly the declared surface (the full-access key hides nothing), with the declared annotations.
     services = inspector_run.target.expected_services()
-    if inspector_run.target.services is None:  # the all-in-one server: at least our four services
-        assert set(SERVICES) <= set(services), f"not every service package is installed: {services}"
+    if inspector_run.target.services is None:  # the all-in-one server: every installed service
+        assert services == installed_services() and services, f"installed services: {services}"
     declared = declared_tools(services)
     assert sorted(seen) == sorted(declared)
     # Compared as a host understands them: a hint left out means the MCP default.
@@ -58,14 +66,16 @@ def test_tools_list(inspector_run: InspectorRun) -> None:
     }
     assert not wrong, f"annotations differ from the declarations (seen, declared): {wrong}"
 
-    # Independent sentinels: these tools exist with exactly these hints.
+    # Independent rules: every service has its discovery tools, and a tool's verb fixes its hints.
     for service in services:
-        for name, hints in SENTINELS.get(service, {}).items():
-            assert name in seen, f"{name} missing from tools/list"
-            got = effective_hints(seen[name].get("annotations"))
-            assert got == hints, (
-                f"{name}: annotations {seen[name].get('annotations')} mean {got}, expected {hints}"
-            )
+        for pattern in DISCOVERY_TOOLS:
+            assert pattern.format(service=service) in seen, f"{pattern.format(service=service)} missing"
+    for name, tool in seen.items():
+        hints = expected_hints(name, services)
+        got = effective_hints(tool.get("annotations"))
+        assert hints is None or got == hints, (
+            f"{name}: annotations {tool.get('annotations')} mean {got}, expected {hints}"
+        )
 
     for tool in tools:
         assert tool.get("description"), f"{tool['name']} has no description"
@@ -105,7 +115,7 @@ def test_error_call(inspector_run: InspectorRun) -> None:
     result = inspector_result(run)
     assert result.get("isError") is True, run.describe()
     text = tool_text(result)
-    missing_id = inspector_run.error_args[inspector_run.target.error_param]
+    missing_id = inspector_run.error_args[inspector_run.error_param]
     # Actionable: says what was not found, that the API said 404, and what to do next.
     assert missing_id in text, f"the error does not name the id: {text!r}"
     assert re.search(r"not found", text, re.IGNORECASE), f"the error does not say 'not found': {text!r}"

@@ -1,21 +1,16 @@
-"""Fixtures for the sandbox tests. `sandbox` and `sandbox_server` come from the package's pytest plugin."""
+"""Fixtures for the sandbox tests. `sandbox`, `sandbox_server`, `sandbox_client` and `webhook_receiver` come
+from the package's pytest plugin."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
 import pytest
+from unizo_mcp_sandbox.testclient import SandboxClient
 from unizo_mcp_sandbox.testing import SandboxHandle
-
-from .support import Api
 
 
 @pytest.fixture
-async def api(sandbox: SandboxHandle) -> AsyncIterator[Api]:
-    connector = aiohttp.TCPConnector(ssl=sandbox.ssl_context())
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield Api(sandbox, session)
+def api(sandbox_client: SandboxClient) -> SandboxClient:
+    return sandbox_client
 
 
 @pytest.fixture

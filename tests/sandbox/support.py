@@ -1,100 +1,56 @@
-"""Talking to the sandbox over real HTTPS: a small client that returns status, headers and body."""
+"""What the generic sandbox tests share: the discovered services, and picks among them by property.
+
+These tests exercise machinery (keys, limits, faults, lists, persistence, webhooks, admin): they must not
+name a service, so they take the services from discovery. A service's own emulation is tested in
+packages/<service>/tests/test_sandbox_<service>.py.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from unizo_mcp_sandbox.services import SandboxService
+from unizo_mcp_sandbox.testclient import API, Reply, SandboxClient
+from unizo_mcp_sandbox.testing import sandbox_services, service_role
 
-import aiohttp
-import attrs
-from multidict import CIMultiDictProxy
-from unizo_mcp_sandbox.testing import SandboxHandle
+SERVICES = sandbox_services()
+SERVICE_IDS = [service.name for service in SERVICES]
+# A service both organizations have: the default subject of tests about machinery rather than services.
+SHARED = next(service for service in SERVICES if service.second_organization)
+# Services Beta Corp (the `service_disabled` key's organization) has not enabled.
+UNSHARED = [service for service in SERVICES if not service.second_organization]
+PROBE = API + SHARED.probe
+WEBHOOKS = API + "/webhooks"
+KEYS = API + "/apiKeys"
 
-TICKETING = "/api/v1/ticketing"
+Api = SandboxClient  # the name these tests use for their client
 
-
-@attrs.frozen
-class Reply:
-    status: int
-    headers: CIMultiDictProxy[str]
-    text: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-    @property
-    def error(self) -> dict[str, Any]:
-        """The single Unizo error of a non-2xx answer."""
-        errors = self.json["errors"]
-        assert len(errors) == 1
-        return errors[0]
-
-
-class Api:
-    def __init__(self, sandbox: SandboxHandle, session: aiohttp.ClientSession) -> None:
-        self.sandbox = sandbox
-        self.session = session
-
-    def integration(self, service: str, connector: str | None = None, role: str = "full") -> str:
-        candidates = self.sandbox.integrations(service, role)
-        if connector is not None:
-            candidates = [item for item in candidates if item["serviceProfile"]["name"] == connector]
-        return candidates[0]["id"]
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        role: str | None = "full",
-        key: str | None = None,
-        integration: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Reply:
-        sent: dict[str, str] = {}
-        if key is not None:
-            sent["apikey"] = key
-        elif role is not None:
-            sent["apikey"] = self.sandbox.keys[role]
-        if integration is not None:
-            sent["integrationId"] = integration
-        sent.update(headers or {})
-        async with self.session.request(
-            method, self.sandbox.base_url + path, headers=sent, **kwargs
-        ) as response:
-            return Reply(response.status, response.headers, await response.text())
-
-    async def get(self, path: str, **kwargs: Any) -> Reply:
-        return await self.call("GET", path, **kwargs)
-
-    async def post(self, path: str, **kwargs: Any) -> Reply:
-        return await self.call("POST", path, **kwargs)
-
-    async def put(self, path: str, **kwargs: Any) -> Reply:
-        return await self.call("PUT", path, **kwargs)
-
-    async def first(self, path: str, integration: str, **params: str) -> dict[str, Any]:
-        reply = await self.get(path, integration=integration, params={"limit": "1", **params})
-        assert reply.status == 200, reply.text
-        return reply.json["data"][0]
-
-    async def ticket_scope(self, connector: str = "jira") -> tuple[str, str]:
-        """(integration id, tickets path) of the first collection of the first organization."""
-        integration = self.integration("ticketing", connector)
-        organization = await self.first(f"{TICKETING}/organizations", integration)
-        collection = await self.first(f"{TICKETING}/{organization['id']}/collections", integration)
-        return integration, f"{TICKETING}/{organization['id']}/collections/{collection['id']}/tickets"
-
-    async def repository_path(self, connector: str = "github") -> tuple[str, str]:
-        integration = self.integration("scm", connector)
-        organization = await self.first("/api/v1/scm/organizations", integration)
-        repository = await self.first(
-            f"/api/v1/scm/organizations/{organization['id']}/repositories", integration
-        )
-        return integration, f"/api/v1/scm/organizations/{organization['id']}/repositories/{repository['id']}"
+__all__ = [
+    "API",
+    "KEYS",
+    "PROBE",
+    "SERVICES",
+    "SERVICE_IDS",
+    "SHARED",
+    "UNSHARED",
+    "WEBHOOKS",
+    "Api",
+    "Reply",
+    "hook_body",
+    "probe",
+    "service_role",
+]
 
 
-NEW_TICKET_BODY = {"name": "Sandbox test ticket", "description": "Created by a test.", "type": "task"}
+def probe(service: SandboxService) -> str:
+    """The service's cheap list endpoint, as a full path."""
+    return API + service.probe
+
+
+def hook_body(index: int = 0, **changes: object) -> dict[str, object]:
+    """A valid webhook registration (the platform's own write, used where any write will do)."""
+    body: dict[str, object] = {
+        "name": f"hook-{index}",
+        "url": f"http://127.0.0.1:9/{index}",
+        "events": ["*"],
+        "secret": "s3cret-value",
+    }
+    return body | changes

@@ -5,9 +5,7 @@ from __future__ import annotations
 import yarl
 from unizo_mcp_sandbox.recording import RecordedRequest, RequestRecorder
 
-from .support import NEW_TICKET_BODY, Api
-
-DEVICES = "/api/v1/edr/devices"
+from .support import KEYS, PROBE, SHARED, WEBHOOKS, Api, hook_body
 
 
 def admin(api: Api) -> dict[str, str]:
@@ -15,8 +13,8 @@ def admin(api: Api) -> dict[str, str]:
 
 
 async def test_requests_are_recorded_raw_and_decoded_without_key_values(api: Api) -> None:
-    integration = api.integration("edr")
-    raw = f"{DEVICES}/..%2Fsecret%20file?limit=5&q=%3Cscript%3E"
+    integration = api.integration(SHARED.name)
+    raw = f"{PROBE}/..%2Fsecret%20file?limit=5&q=%3Cscript%3E"
     url = yarl.URL(api.sandbox.base_url + raw, encoded=True)
     headers = {"apikey": api.sandbox.keys["full"], "integrationId": integration}
     async with api.session.get(url, headers=headers) as response:
@@ -26,7 +24,7 @@ async def test_requests_are_recorded_raw_and_decoded_without_key_values(api: Api
     assert entries[0] == RecordedRequest(
         method="GET",
         raw_path=raw,
-        path=f"{DEVICES}/../secret file",
+        path=f"{PROBE}/../secret file",
         status=404,
         integration_id=integration,
         key_id=api.sandbox.key_id("full"),
@@ -40,11 +38,11 @@ async def test_requests_are_recorded_raw_and_decoded_without_key_values(api: Api
 
 
 async def test_request_log_over_http_and_clearing(api: Api) -> None:
-    await api.get(DEVICES, integration=api.integration("edr"))
+    await api.get(PROBE, integration=api.integration(SHARED.name))
     logged = await api.get("/_sandbox/requests", role=None, headers=admin(api))
     assert logged.status == 200
     assert [(item["method"], item["path"], item["status"]) for item in logged.json["data"]] == [
-        ("GET", DEVICES, 200)
+        ("GET", PROBE, 200)
     ]
     assert (await api.call("DELETE", "/_sandbox/requests", role=None, headers=admin(api))).status == 204
     assert [entry.path for entry in api.sandbox.requests()] == ["/_sandbox/requests"]  # the DELETE itself
@@ -60,14 +58,17 @@ def test_the_request_log_is_a_bounded_ring() -> None:
 
 
 async def test_reset_over_http_restores_the_seeded_state(api: Api) -> None:
-    integration, tickets = await api.ticket_scope()
-    before = (await api.get(tickets, integration=integration)).json["pagination"]["total"]
-    assert (await api.post(tickets, integration=integration, json=NEW_TICKET_BODY)).status == 201
-    await api.post(f"/api/v1/apiKeys/{api.sandbox.key_id('readonly')}/revoke")
+    keys_before = (await api.get(KEYS, params={"limit": "100"})).json["pagination"]["total"]
+    assert (await api.post(WEBHOOKS, json=hook_body())).status == 201
+    assert (await api.post(KEYS, json={"name": "temporary", "permissions": {}})).status == 201
+    await api.post(f"{KEYS}/{api.sandbox.key_id('readonly')}/revoke")
+    api.sandbox.set_faults("GET /health=503")
     reset = await api.post("/_sandbox/reset", role=None, headers=admin(api))
     assert (reset.status, reset.json) == (200, {"status": "reset"})
-    assert (await api.get(tickets, integration=integration)).json["pagination"]["total"] == before
-    assert (await api.get(tickets, role="readonly", integration=integration)).status == 200
+    assert (await api.get(WEBHOOKS)).json["data"] == []
+    assert (await api.get(KEYS, params={"limit": "100"})).json["pagination"]["total"] == keys_before
+    assert (await api.get(PROBE, role="readonly", integration=api.integration(SHARED.name))).status == 200
+    assert (await api.get("/health", role=None)).status == 200
 
 
 async def test_limits_over_http(api: Api) -> None:
@@ -76,12 +77,12 @@ async def test_limits_over_http(api: Api) -> None:
     )
     assert changed.json == {"rateLimit": 1, "dailyQuota": 10000, "maxConcurrency": 5, "rateWindow": 0.5}
     assert (await api.get("/_sandbox/limits", role=None, headers=admin(api))).json == changed.json
-    integration = api.integration("edr")
-    assert (await api.get(DEVICES, integration=integration)).status == 200
-    assert (await api.get(DEVICES, integration=integration)).status == 429
+    integration = api.integration(SHARED.name)
+    assert (await api.get(PROBE, integration=integration)).status == 200
+    assert (await api.get(PROBE, integration=integration)).status == 429
     clock = await api.post("/_sandbox/clock", role=None, headers=admin(api), json={"seconds": 0.5})
     assert clock.status == 200
-    assert (await api.get(DEVICES, integration=integration)).status == 200
+    assert (await api.get(PROBE, integration=integration)).status == 200
     bad = await api.put("/_sandbox/limits", role=None, headers=admin(api), json={"maxConcurrency": 0})
     assert (bad.status, bad.error["property"]) == (400, "maxConcurrency")
     backwards = await api.post("/_sandbox/clock", role=None, headers=admin(api), json={"seconds": -1})
@@ -89,7 +90,7 @@ async def test_limits_over_http(api: Api) -> None:
 
 
 async def test_stats_report_the_most_simultaneous_requests_per_key(api: Api) -> None:
-    await api.get(DEVICES, integration=api.integration("edr"))
+    await api.get(PROBE, integration=api.integration(SHARED.name))
     stats = await api.get("/_sandbox/stats", role=None, headers=admin(api))
     assert stats.json == {"maxInFlight": {api.sandbox.key_id("full"): 1}}
     assert api.sandbox.max_in_flight == {api.sandbox.key_id("full"): 1}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from unizo_mcp_sandbox.testing import sandbox_services, service_role
 
 pytestmark = pytest.mark.slow
 STARTUP_TIMEOUT = 60.0
@@ -76,8 +77,8 @@ async def test_serve_prints_exports_serves_https_and_stops_on_sigterm(tmp_path: 
             if name.startswith("UNIZO_SANDBOX_KEY_")
         }
         assert roles == {
-            "full", "readonly", "edr_only", "expired", "revoked", "development", "wrong_environment",
-            "ip_restricted", "service_disabled",
+            "full", "readonly", "expired", "revoked", "development", "wrong_environment", "ip_restricted",
+            "service_disabled", *(service_role(service.name) for service in sandbox_services()),
         }  # fmt: skip
         assert exports["UNIZO_SANDBOX_ADMIN_TOKEN"]
 

@@ -15,22 +15,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from unizo_mcp_sandbox.faults import FaultInjector, FaultRule, FaultSpecError, parse_spec
 from unizo_mcp_sandbox.recording import DROPPED
+from unizo_mcp_sandbox.testclient import sandbox_client
 from unizo_mcp_sandbox.testing import SandboxHandle, start_sandbox
 
-from .support import NEW_TICKET_BODY, Api
-
-DEVICES = "/api/v1/edr/devices"
+from .support import KEYS, PROBE, SHARED, WEBHOOKS, Api, hook_body
 
 
 def test_spec_grammar() -> None:
     rules = parse_spec(
-        "GET /api/v1/edr/*=503@0.3; POST */tickets=drop_after#1\n*/logs=latency:2500 ;"
+        "GET /api/v1/things/*=503@0.3; POST */parts=drop_after#1\n*/events=latency:2500 ;"
         " *=429:retry_after=2@0.5; put /x=truncate; *=nonjson@0.2#3"
     )
     assert rules == [
-        FaultRule("GET", "/api/v1/edr/*", "503", {}, 0.3, None),
-        FaultRule("POST", "*/tickets", "drop_after", {}, 1.0, 1),
-        FaultRule("*", "*/logs", "latency", {"ms": 2500.0}, 1.0, None),
+        FaultRule("GET", "/api/v1/things/*", "503", {}, 0.3, None),
+        FaultRule("POST", "*/parts", "drop_after", {}, 1.0, 1),
+        FaultRule("*", "*/events", "latency", {"ms": 2500.0}, 1.0, None),
         FaultRule("*", "*", "429", {"retry_after": 2.0}, 0.5, None),
         FaultRule("PUT", "/x", "truncate", {}, 1.0, None),
         FaultRule("*", "*", "nonjson", {}, 0.2, 3),
@@ -67,11 +66,11 @@ def test_any_text_parses_or_fails_cleanly(spec: str) -> None:
 
 def test_rules_match_method_and_path_and_stop_at_the_first_failure() -> None:
     injector = FaultInjector(
-        seed=1, spec="GET */devices=latency:10; GET */devices=latency:5; GET */devices=503; *=500"
+        seed=1, spec="GET */things=latency:10; GET */things=latency:5; GET */things=503; *=500"
     )
-    plan = injector.plan("GET", "/api/v1/edr/devices")
+    plan = injector.plan("GET", "/api/v1/x/things")
     assert (plan.latency_ms, plan.rule.kind if plan.rule else None) == (15.0, "503")
-    assert injector.plan("POST", "/api/v1/edr/devices").rule == FaultRule("*", "*", "500")
+    assert injector.plan("POST", "/api/v1/x/things").rule == FaultRule("*", "*", "500")
 
 
 def test_same_seed_same_faults() -> None:
@@ -86,8 +85,8 @@ def test_same_seed_same_faults() -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_injected_statuses_have_unizo_error_bodies(api: Api, status: int) -> None:
-    api.sandbox.set_faults(f"GET {DEVICES}={status}")
-    reply = await api.get(DEVICES, integration=api.integration("edr"))
+    api.sandbox.set_faults(f"GET {PROBE}={status}")
+    reply = await api.get(PROBE, integration=api.integration(SHARED.name))
     assert reply.status == status
     assert reply.error["errorCode"] == "AP-5000001"
     assert reply.error["statusCode"] == status
@@ -100,7 +99,7 @@ async def test_injected_429_carries_the_given_retry_after(
     api: Api, given: str, header: str, body: float
 ) -> None:
     api.sandbox.set_faults(f"*=429:retry_after={given}")
-    reply = await api.get(DEVICES, integration=api.integration("edr"))
+    reply = await api.get(PROBE, integration=api.integration(SHARED.name))
     assert reply.status == 429
     assert reply.headers["Retry-After"] == header
     assert reply.json == {
@@ -113,9 +112,9 @@ async def test_injected_429_carries_the_given_retry_after(
 
 
 async def test_latency_delays_the_answer(api: Api) -> None:
-    api.sandbox.set_faults("*/devices=latency:250")
+    api.sandbox.set_faults(f"*{PROBE}=latency:250")
     started = time.monotonic()
-    reply = await api.get(DEVICES, integration=api.integration("edr"))
+    reply = await api.get(PROBE, integration=api.integration(SHARED.name))
     assert reply.status == 200
     assert time.monotonic() - started >= 0.24
     assert api.sandbox.requests()[-1].fault == "latency"
@@ -124,50 +123,48 @@ async def test_latency_delays_the_answer(api: Api) -> None:
 @pytest.fixture
 async def fresh_connections(sandbox: SandboxHandle) -> AsyncIterator[Api]:
     """A session that never reuses connections, so a dropped one is not silently retried by aiohttp."""
-    connector = aiohttp.TCPConnector(ssl=sandbox.ssl_context(), force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield Api(sandbox, session)
+    async with sandbox_client(sandbox, force_close=True) as client:
+        yield client
+
+
+async def webhook_count(api: Api) -> int:
+    return int((await api.get(WEBHOOKS)).json["pagination"]["total"])
 
 
 async def test_drop_closes_the_connection_before_the_handler(fresh_connections: Api) -> None:
     api = fresh_connections
-    integration, tickets = await api.ticket_scope()
-    before = (await api.get(tickets, integration=integration)).json["pagination"]["total"]
-    api.sandbox.set_faults("POST */tickets=drop")
+    api.sandbox.set_faults("POST */webhooks=drop")
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        await api.post(tickets, integration=integration, json=NEW_TICKET_BODY)
+        await api.post(WEBHOOKS, json=hook_body())
     api.sandbox.set_faults(None)
-    assert (await api.get(tickets, integration=integration)).json["pagination"]["total"] == before
+    assert await webhook_count(api) == 0
     dropped = [entry for entry in api.sandbox.requests() if entry.method == "POST"]
     assert [(entry.status, entry.fault) for entry in dropped] == [(DROPPED, "drop")]
 
 
 async def test_drop_after_keeps_the_write_but_loses_the_answer(fresh_connections: Api) -> None:
     api = fresh_connections
-    integration, tickets = await api.ticket_scope()
-    before = (await api.get(tickets, integration=integration)).json["pagination"]["total"]
-    api.sandbox.set_faults("POST */tickets=drop_after#1")
+    api.sandbox.set_faults("POST */webhooks=drop_after#1")
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        await api.post(tickets, integration=integration, json=NEW_TICKET_BODY)
-    assert (await api.get(tickets, integration=integration)).json["pagination"]["total"] == before + 1
-    assert (
-        await api.post(tickets, integration=integration, json=NEW_TICKET_BODY)
-    ).status == 201  # #1: only once
+        await api.post(WEBHOOKS, json=hook_body(0))
+    assert await webhook_count(api) == 1
+    assert (await api.post(WEBHOOKS, json=hook_body(1))).status == 201  # #1: only once
+    assert await webhook_count(api) == 2
 
 
 async def test_aiohttp_retries_a_dropped_get_once(fresh_connections: Api) -> None:
     """Worth knowing when counting requests in reliability tests: idempotent requests are resent once."""
     api = fresh_connections
-    api.sandbox.set_faults(f"GET {DEVICES}=drop")
+    api.sandbox.set_faults(f"GET {PROBE}=drop")
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        await api.get(DEVICES, integration=api.integration("edr"))
-    assert [entry.status for entry in api.sandbox.requests() if entry.path == DEVICES] == [DROPPED, DROPPED]
+        await api.get(PROBE, integration=api.integration(SHARED.name))
+    assert [entry.status for entry in api.sandbox.requests() if entry.path == PROBE] == [DROPPED, DROPPED]
 
 
 async def test_truncate_sends_half_the_promised_body(api: Api) -> None:
     api.sandbox.set_faults("*=truncate")
-    headers = {"apikey": api.sandbox.keys["full"], "integrationId": api.integration("edr")}
-    async with api.session.get(api.sandbox.base_url + DEVICES, headers=headers) as response:
+    headers = {"apikey": api.sandbox.keys["full"], "integrationId": api.integration(SHARED.name)}
+    async with api.session.get(api.sandbox.base_url + PROBE, headers=headers) as response:
         assert response.status == 200
         with pytest.raises(aiohttp.ClientPayloadError):
             await response.read()
@@ -175,7 +172,7 @@ async def test_truncate_sends_half_the_promised_body(api: Api) -> None:
 
 async def test_nonjson_replaces_the_body_with_html(api: Api) -> None:
     api.sandbox.set_faults("*=nonjson")
-    reply = await api.get(DEVICES, integration=api.integration("edr"))
+    reply = await api.get(PROBE, integration=api.integration(SHARED.name))
     assert reply.status == 200
     assert reply.headers["Content-Type"].startswith("text/html")
     assert reply.text.startswith("<html>")
@@ -183,11 +180,11 @@ async def test_nonjson_replaces_the_body_with_html(api: Api) -> None:
 
 
 async def test_probabilistic_faults_repeat_after_reset(api: Api, unlimited: SandboxHandle) -> None:
-    integration = api.integration("edr")
+    integration = api.integration(SHARED.name)
 
     async def pattern() -> list[int]:
-        api.sandbox.set_faults(f"GET {DEVICES}=503@0.5")
-        return [(await api.get(DEVICES, integration=integration)).status for _ in range(24)]
+        api.sandbox.set_faults(f"GET {PROBE}=503@0.5")
+        return [(await api.get(PROBE, integration=integration)).status for _ in range(24)]
 
     first = await pattern()
     assert set(first) == {200, 503}
@@ -195,9 +192,9 @@ async def test_probabilistic_faults_repeat_after_reset(api: Api, unlimited: Sand
 
 
 async def test_count_limits_how_often_a_rule_fires(api: Api) -> None:
-    api.sandbox.set_faults(f"GET {DEVICES}=503#2")
-    integration = api.integration("edr")
-    assert [(await api.get(DEVICES, integration=integration)).status for _ in range(4)] == [
+    api.sandbox.set_faults(f"GET {PROBE}=503#2")
+    integration = api.integration(SHARED.name)
+    assert [(await api.get(PROBE, integration=integration)).status for _ in range(4)] == [
         503,
         503,
         200,
@@ -206,10 +203,10 @@ async def test_count_limits_how_often_a_rule_fires(api: Api) -> None:
 
 
 async def test_rules_only_hit_their_method_and_path(api: Api) -> None:
-    api.sandbox.set_faults("POST */tickets=503")
-    integration, tickets = await api.ticket_scope()
-    assert (await api.get(tickets, integration=integration)).status == 200
-    assert (await api.post(tickets, integration=integration, json=NEW_TICKET_BODY)).status == 503
+    api.sandbox.set_faults("POST */webhooks=503")
+    assert (await api.get(WEBHOOKS)).status == 200
+    assert (await api.post(KEYS, json={"name": "unaffected", "permissions": {}})).status == 201
+    assert (await api.post(WEBHOOKS, json=hook_body())).status == 503
 
 
 async def test_admin_endpoints_set_show_and_clear_faults(api: Api) -> None:
@@ -242,9 +239,7 @@ async def test_admin_endpoints_need_the_admin_token(api: Api) -> None:
 
 async def test_startup_faults_come_back_after_reset(tmp_path: Path) -> None:
     with start_sandbox(state_dir=tmp_path, faults="GET /health=504") as handle:
-        connector = aiohttp.TCPConnector(ssl=handle.ssl_context())
-        async with aiohttp.ClientSession(connector=connector) as session:
-            api = Api(handle, session)
+        async with sandbox_client(handle) as api:
             assert (await api.get("/health", role=None)).status == 504
             handle.set_faults(None)
             assert (await api.get("/health", role=None)).status == 200
@@ -253,15 +248,9 @@ async def test_startup_faults_come_back_after_reset(tmp_path: Path) -> None:
 
 
 async def test_a_write_whose_client_gave_up_during_latency_still_happens(api: Api) -> None:
-    integration, tickets = await api.ticket_scope()
-    before = (await api.get(tickets, role="readonly", integration=integration)).json["pagination"]["total"]
-    writer = (
-        await api.post("/api/v1/apiKeys", json={"name": "w", "permissions": {"ticketing": ["write"]}})
-    ).json
-    api.sandbox.set_faults("POST */tickets=latency:300#1")
-    post = asyncio.create_task(
-        api.post(tickets, key=writer["key"], integration=integration, json=NEW_TICKET_BODY)
-    )
+    writer = (await api.post(KEYS, json={"name": "w", "permissions": {"platform": ["write"]}})).json
+    api.sandbox.set_faults("POST */webhooks=latency:300#1")
+    post = asyncio.create_task(api.post(WEBHOOKS, key=writer["key"], json=hook_body()))
     for _ in range(500):  # until the sandbox has the request, then give up on it like a timed-out client
         if writer["id"] in api.sandbox.max_in_flight:
             break
@@ -270,19 +259,16 @@ async def test_a_write_whose_client_gave_up_during_latency_still_happens(api: Ap
     with pytest.raises(asyncio.CancelledError):
         await post
     for _ in range(200):  # the sandbox finishes the request after the client left
-        if any((entry.method, entry.path) == ("POST", tickets) for entry in api.sandbox.requests()):
+        if any((entry.method, entry.path) == ("POST", WEBHOOKS) for entry in api.sandbox.requests()):
             break
         await asyncio.sleep(0.05)
-    after = await api.get(tickets, role="readonly", integration=integration)
-    assert after.json["pagination"]["total"] == before + 1
+    assert await webhook_count(api) == 1
 
 
 def test_a_client_leaving_mid_body_is_logged_as_499(sandbox: SandboxHandle) -> None:
-    integration = sandbox.integrations("ticketing")[0]["id"]
     host, port = sandbox.base_url.removeprefix("https://").split(":")
     head = (
-        f"POST /api/v1/ticketing/o/collections/c/tickets HTTP/1.1\r\nHost: {host}\r\n"
-        f"apikey: {sandbox.keys['full']}\r\nintegrationId: {integration}\r\n"
+        f"POST {WEBHOOKS} HTTP/1.1\r\nHost: {host}\r\napikey: {sandbox.keys['full']}\r\n"
         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
     )
     raw = socket.create_connection((host, int(port)))
@@ -290,7 +276,7 @@ def test_a_client_leaving_mid_body_is_logged_as_499(sandbox: SandboxHandle) -> N
         tls.sendall(head.encode() + b'{"name": "cut')
         time.sleep(0.1)  # let the sandbox start waiting for the rest of the body
     for _ in range(100):
-        entries = [entry for entry in sandbox.requests() if entry.path.endswith("/o/collections/c/tickets")]
+        entries = [entry for entry in sandbox.requests() if entry.path == WEBHOOKS]
         if entries:
             break
         time.sleep(0.05)

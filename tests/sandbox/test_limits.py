@@ -14,9 +14,7 @@ from unizo_mcp_sandbox.config import LimitSettings
 from unizo_mcp_sandbox.errors import ApiError, TooManyRequests
 from unizo_mcp_sandbox.limits import RateLimiter
 
-from .support import Api
-
-DEVICES = "/api/v1/edr/devices"
+from .support import PROBE, SHARED, Api
 
 
 class ManualClock(Clock):
@@ -33,16 +31,16 @@ class ManualClock(Clock):
 
 async def test_every_api_answer_carries_rate_limit_headers(api: Api) -> None:
     before = time.time()
-    ok = await api.get(DEVICES, integration=api.integration("edr"))
+    ok = await api.get(PROBE, integration=api.integration(SHARED.name))
     assert ok.status == 200
     assert ok.headers["X-RateLimit-Limit"] == "100"
     assert ok.headers["X-RateLimit-Remaining"] == "99"
     assert int(ok.headers["X-RateLimit-Reset"]) >= math.floor(before)
     assert 0 < float(ok.headers["X-RateLimit-Reset-After"]) <= 0.6
     for failed in (
-        await api.get(DEVICES),  # 400, no integrationId
+        await api.get(PROBE),  # 400, no integrationId
         await api.get("/api/v1/nowhere"),  # 404
-        await api.get(DEVICES, role="expired"),  # 401, no key to count against
+        await api.get(PROBE, role="expired"),  # 401, no key to count against
     ):
         assert failed.status >= 400
         assert failed.headers["X-RateLimit-Limit"] == "100"
@@ -52,14 +50,14 @@ async def test_every_api_answer_carries_rate_limit_headers(api: Api) -> None:
 
 async def test_over_the_limit_answers_429_with_retry_after(api: Api) -> None:
     api.sandbox.set_limits(rate_limit=5, rate_window=1000)
-    integration = api.integration("edr")
+    integration = api.integration(SHARED.name)
     remaining = []
     for _ in range(5):
-        reply = await api.get(DEVICES, integration=integration)
+        reply = await api.get(PROBE, integration=integration)
         assert reply.status == 200
         remaining.append(reply.headers["X-RateLimit-Remaining"])
     assert remaining == ["4", "3", "2", "1", "0"]
-    refused = await api.get(DEVICES, integration=integration)
+    refused = await api.get(PROBE, integration=integration)
     assert refused.status == 429
     error = refused.json["error"]
     assert error["code"] == "rate_limit_exceeded"
@@ -67,44 +65,44 @@ async def test_over_the_limit_answers_429_with_retry_after(api: Api) -> None:
     assert refused.headers["Retry-After"] == str(error["retry_after"])
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert api.sandbox.count_429s("full") == 1
-    assert (await api.get(DEVICES, role="readonly", integration=integration)).status == 200  # per key
+    assert (await api.get(PROBE, role="readonly", integration=integration)).status == 200  # per key
     api.sandbox.advance_clock(error["retry_after"])
-    assert (await api.get(DEVICES, integration=integration)).status == 200
+    assert (await api.get(PROBE, integration=integration)).status == 200
 
 
 async def test_a_client_paced_at_the_limit_never_sees_429(api: Api) -> None:
     api.sandbox.set_limits(rate_limit=10, rate_window=10)
-    integration = api.integration("edr")
+    integration = api.integration(SHARED.name)
     statuses = []
     for _ in range(10):  # the full burst first, then one request per refill interval
-        statuses.append((await api.get(DEVICES, integration=integration)).status)
+        statuses.append((await api.get(PROBE, integration=integration)).status)
     for _ in range(25):
         api.sandbox.advance_clock(1.0)
-        statuses.append((await api.get(DEVICES, integration=integration)).status)
+        statuses.append((await api.get(PROBE, integration=integration)).status)
     assert statuses == [200] * 35
 
 
 async def test_daily_quota_is_a_403_that_says_when_it_resets(api: Api) -> None:
     api.sandbox.set_limits(daily_quota=3)
-    integration = api.integration("edr")
+    integration = api.integration(SHARED.name)
     for _ in range(3):
-        assert (await api.get(DEVICES, integration=integration)).status == 200
-    refused = await api.get(DEVICES, integration=integration)
+        assert (await api.get(PROBE, integration=integration)).status == 200
+    refused = await api.get(PROBE, integration=integration)
     assert refused.status == 403
     assert refused.error["errorCode"] == "AP-4030004"
     assert "resets at" in refused.error["errorMessage"]
     assert refused.error["errorMessage"].endswith("T00:00:00Z")
     assert "X-RateLimit-Limit" in refused.headers
     api.sandbox.advance_clock(86_400)
-    assert (await api.get(DEVICES, integration=integration)).status == 200
+    assert (await api.get(PROBE, integration=integration)).status == 200
 
 
 async def test_concurrency_cap_answers_its_own_429(api: Api) -> None:
     api.sandbox.set_limits(max_concurrency=2)
-    api.sandbox.set_faults("GET /api/v1/edr/devices=latency:800")
-    integration = api.integration("edr")
+    api.sandbox.set_faults(f"GET {PROBE}=latency:800")
+    integration = api.integration(SHARED.name)
     await asyncio.gather(*(api.get("/health", role=None) for _ in range(4)))  # four warm connections
-    replies = await asyncio.gather(*(api.get(DEVICES, integration=integration) for _ in range(4)))
+    replies = await asyncio.gather(*(api.get(PROBE, integration=integration) for _ in range(4)))
     assert sorted(reply.status for reply in replies) == [200, 200, 429, 429]
     refused = [reply for reply in replies if reply.status == 429]
     assert all(reply.json["error"]["code"] == "concurrency_limit_exceeded" for reply in refused)

@@ -1,133 +1,107 @@
-"""Paging and sorting over every list endpoint, and the 400s for bad list parameters."""
+"""Paging and sorting over every list endpoint (each declared resource of each service, and the platform's
+lists), and the 400s for bad list parameters."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
-import aiohttp
+import attrs
 import pytest
+from unizo_mcp_sandbox.resources import Resource
+from unizo_mcp_sandbox.routes.api_keys import KEY_SORT_FIELDS
+from unizo_mcp_sandbox.routes.webhooks import WEBHOOK_SORT_FIELDS
+from unizo_mcp_sandbox.services import SandboxService
 from unizo_mcp_sandbox.testing import SandboxHandle
 
-from .support import TICKETING, Api
+from .support import (
+    API,
+    KEYS,
+    PROBE,
+    SERVICE_IDS,
+    SERVICES,
+    SHARED,
+    WEBHOOKS,
+    Api,
+    hook_body,
+    probe,
+    service_role,
+)
 
-DEVICES = "/api/v1/edr/devices"
-SCM = "/api/v1/scm/organizations"
+MAX_LIMIT = 100
+MIN_RECORDS = 2  # a list must have this many records to show paging (some seeded children have only two)
+
+
+async def scopes(api: Api, integration: str, resource: Resource) -> AsyncIterator[dict[str, str]]:
+    """Values for the resource's path parameters, one set per record of its parent (depth first)."""
+    parent = resource.parent
+    if parent is None:
+        yield {}
+        return
+    assert parent.item_param is not None
+    async for values in scopes(api, integration, parent):
+        reply = await api.get(list_path(parent, values), integration=integration, params={"limit": "100"})
+        assert reply.status == 200, reply.text
+        for record in reply.json["data"]:
+            yield {**values, parent.item_param: record["id"]}
+
+
+def list_path(resource: Resource, values: dict[str, str]) -> str:
+    return API + resource.path.format(**{name: quote(value, safe="") for name, value in values.items()})
+
+
+async def populated_list(
+    api: Api, service: SandboxService, resource: Resource, minimum: int = MIN_RECORDS
+) -> tuple[str, str]:
+    """(integration id, path) of a list of `resource` with at least `minimum` records. The integrations
+    alternate between the service's connectors so both kinds of seeded data are paged."""
+    connectors = [name for name, _ in service.connectors]
+    connector = connectors[service.resources.index(resource) % len(connectors)]
+    integration = api.integration(service.name, connector)
+    async for values in scopes(api, integration, resource):
+        path = list_path(resource, values)
+        reply = await api.get(path, integration=integration, params={"limit": "1"})
+        if reply.json["pagination"]["total"] >= minimum:
+            return integration, path
+    raise AssertionError(f"no {resource.kind} list with {minimum} records in {service.name}/{connector}")
+
 
 Locator = Callable[[Api], Awaitable[tuple[str | None, str]]]  # -> (integrationId header, list path)
 
 
-async def devices(api: Api) -> tuple[str | None, str]:
-    return api.integration("edr"), DEVICES
+@attrs.frozen
+class ListCase:
+    name: str
+    sortable: frozenset[str]
+    locate: Locator
 
 
-async def alerts(api: Api) -> tuple[str | None, str]:
-    integration = api.integration("edr", "sentinelone")
-    device = await api.first(DEVICES, integration)
-    return integration, f"{DEVICES}/{device['id']}/alerts"
-
-
-async def scm_organizations(api: Api) -> tuple[str | None, str]:
-    return api.integration("scm"), SCM
-
-
-async def repositories(api: Api) -> tuple[str | None, str]:
-    integration = api.integration("scm", "gitlab")
-    organization = await api.first(SCM, integration)
-    return integration, f"{SCM}/{organization['id']}/repositories"
-
-
-def repository_child(child: str) -> Locator:
+def resource_case(service: SandboxService, resource: Resource) -> ListCase:
     async def locate(api: Api) -> tuple[str | None, str]:
-        integration, repository = await api.repository_path()
-        return integration, f"{repository}/{child}"
+        return await populated_list(api, service, resource)
 
-    return locate
-
-
-async def ticketing_organizations(api: Api) -> tuple[str | None, str]:
-    return api.integration("ticketing"), f"{TICKETING}/organizations"
-
-
-async def collections(api: Api) -> tuple[str | None, str]:
-    integration = api.integration("ticketing", "github")
-    organization = await api.first(f"{TICKETING}/organizations", integration)
-    return integration, f"{TICKETING}/{organization['id']}/collections"
-
-
-async def users(api: Api) -> tuple[str | None, str]:
-    return api.integration("ticketing"), f"{TICKETING}/users"
-
-
-async def tickets(api: Api) -> tuple[str | None, str]:
-    return await api.ticket_scope()
-
-
-def ticket_child(child: str) -> Locator:
-    """A ticket with at least three children of the kind (three are added first)."""
-
-    async def locate(api: Api) -> tuple[str | None, str]:
-        integration, tickets_path = await api.ticket_scope()
-        ticket = await api.first(tickets_path, integration)
-        path = f"{tickets_path}/{ticket['id']}/{child}"
-        for index in range(3):
-            if child == "attachments":
-                form = aiohttp.FormData()
-                form.add_field("file", b"evidence " * (index + 1), filename=f"evidence-{index}.txt")
-                form.add_field("mimeType", "text/plain")
-                reply = await api.post(path, integration=integration, data=form)
-            elif child == "labels":
-                reply = await api.post(path, integration=integration, json={"name": f"added-{index}"})
-            else:
-                reply = await api.post(path, integration=integration, json={"content": f"note {index}"})
-            assert reply.status == 201, reply.text
-        return integration, path
-
-    return locate
-
-
-async def logs(api: Api) -> tuple[str | None, str]:
-    return api.integration("observability", "splunk"), "/api/v1/logs"
+    return ListCase(f"{service.name} {resource.kind}", resource.sortable, locate)
 
 
 async def api_keys(api: Api) -> tuple[str | None, str]:
-    return None, "/api/v1/apiKeys"
+    return None, KEYS
 
 
 async def webhooks(api: Api) -> tuple[str | None, str]:
     for index in range(3):
-        body = {
-            "name": f"hook-{index}",
-            "url": f"http://127.0.0.1:9/{index}",
-            "events": ["*"],
-            "secret": "s3cret-value",
-        }
-        assert (await api.post("/api/v1/webhooks", json=body)).status == 201
-    return None, "/api/v1/webhooks"
+        assert (await api.post(WEBHOOKS, json=hook_body(index))).status == 201
+    return None, WEBHOOKS
 
 
-# (name, locator, a sort field, page size that gives several pages)
-LIST_ENDPOINTS: list[tuple[str, Locator, str, int]] = [
-    ("edr devices", devices, "lastSeen", 20),
-    ("edr alerts", alerts, "-createdDateTime", 2),
-    ("scm organizations", scm_organizations, "login", 2),
-    ("scm repositories", repositories, "size", 2),
-    ("scm branches", repository_child("branches"), "name", 2),
-    ("scm commits", repository_child("commits"), "author.date", 5),
-    ("scm pull requests", repository_child("pullRequests"), "-number", 3),
-    ("ticketing organizations", ticketing_organizations, "name", 1),
-    ("ticketing collections", collections, "key", 2),
-    ("ticketing users", users, "lastName,firstName", 10),
-    ("tickets", tickets, "-changeLog.createdDateTime", 7),
-    ("ticket comments", ticket_child("comments"), "changeLog.createdDateTime", 2),
-    ("ticket attachments", ticket_child("attachments"), "fileSize", 2),
-    ("ticket labels", ticket_child("labels"), "name", 2),
-    ("observability logs", logs, "-timestamp", 100),
-    ("api keys", api_keys, "name", 4),
-    ("webhooks", webhooks, "-name", 2),
+LIST_CASES = [
+    *(resource_case(service, resource) for service in SERVICES for resource in service.resources),
+    ListCase("api keys", KEY_SORT_FIELDS, api_keys),
+    ListCase("webhooks", WEBHOOK_SORT_FIELDS, webhooks),
 ]
-IDS = [entry[0] for entry in LIST_ENDPOINTS]
+IDS = [case.name for case in LIST_CASES]
 
 
 def value_at(record: dict[str, Any], dotted: str) -> Any:
@@ -170,19 +144,30 @@ async def fetch_all(
     return records
 
 
-@pytest.mark.parametrize(("name", "locate", "sort", "size"), LIST_ENDPOINTS, ids=IDS)
-async def test_pages_cover_the_list_exactly_once(
-    api: Api, unlimited: SandboxHandle, name: str, locate: Locator, sort: str, size: int
-) -> None:
-    integration, path = await locate(api)
+def page_size(total: int) -> int:
+    """A size that gives at least two pages."""
+    return max(1, min(MAX_LIMIT, math.ceil(total / 3)))
+
+
+def test_every_service_declares_list_endpoints() -> None:
+    for service in SERVICES:
+        assert service.resources, f"{service.name} declares no resource"
+        assert any(API + resource.path == probe(service) for resource in service.resources), service.name
+        for resource in service.resources:
+            assert resource.sortable, f"{service.name} {resource.kind} sorts by nothing"
+
+
+@pytest.mark.parametrize("case", LIST_CASES, ids=IDS)
+async def test_pages_cover_the_list_exactly_once(api: Api, unlimited: SandboxHandle, case: ListCase) -> None:
+    integration, path = await case.locate(api)
     first = await api.get(path, integration=integration)
     assert first.status == 200, first.text
     pagination = first.json["pagination"]
     total = pagination["total"]
-    assert total >= 3, f"{name} has too few records to page"
+    assert total >= MIN_RECORDS, f"{case.name} has too few records to page"
     assert (pagination["offset"], pagination["limit"], pagination["previous"]) == (0, 20, None)
     assert pagination["next"] == (20 if total > 20 else None)
-    records = await fetch_all(api, integration, path, size)
+    records = await fetch_all(api, integration, path, page_size(total))
     assert len(records) == total
     assert len({record["id"] for record in records}) == total
     assert [record["id"] for record in records[:20]] == [record["id"] for record in first.json["data"]]
@@ -190,20 +175,23 @@ async def test_pages_cover_the_list_exactly_once(
     assert beyond.json["data"] == [] and beyond.json["pagination"]["next"] is None
 
 
-@pytest.mark.parametrize(("name", "locate", "sort", "size"), LIST_ENDPOINTS, ids=IDS)
-async def test_sort_orders_every_page(
-    api: Api, unlimited: SandboxHandle, name: str, locate: Locator, sort: str, size: int
+@pytest.mark.parametrize("case", LIST_CASES, ids=IDS)
+async def test_sort_orders_every_page_by_every_sortable_field(
+    api: Api, unlimited: SandboxHandle, case: ListCase
 ) -> None:
-    integration, path = await locate(api)
-    reversed_sort = ",".join(field[1:] if field.startswith("-") else "-" + field for field in sort.split(","))
-    for order in (sort, reversed_sort):
-        records = await fetch_all(api, integration, path, size, sort=order)
-        assert_sorted(records, order)
-    ascending = await fetch_all(api, integration, path, 100, sort=sort)
-    descending = await fetch_all(api, integration, path, 100, sort=reversed_sort)
-    assert {record["id"] for record in ascending} == {record["id"] for record in descending}
-    first_field = sort.split(",")[0].removeprefix("-")
-    assert len({str(value_at(record, first_field)) for record in ascending}) > 1, "sort field should vary"
+    integration, path = await case.locate(api)
+    total = (await api.get(path, integration=integration)).json["pagination"]["total"]
+    varying = []
+    for field in sorted(case.sortable):
+        for order in (field, "-" + field):
+            records = await fetch_all(api, integration, path, page_size(total), sort=order)
+            assert_sorted(records, order)
+            assert len(records) == total
+        if len({str(value_at(record, field)) for record in records}) > 1:
+            varying.append(field)
+    assert varying, f"no sortable field of {case.name} varies, so sorting is not shown"
+    both = ",".join([varying[0], "-id"])
+    assert_sorted(await fetch_all(api, integration, path, MAX_LIMIT, sort=both), both)
 
 
 @pytest.mark.parametrize(
@@ -221,44 +209,60 @@ async def test_sort_orders_every_page(
 async def test_bad_list_parameters_are_400_naming_the_property(
     api: Api, params: dict[str, str], property: str
 ) -> None:
-    reply = await api.get(DEVICES, integration=api.integration("edr"), params=params)
+    reply = await api.get(PROBE, integration=api.integration(SHARED.name), params=params)
     assert reply.status == 400
     assert reply.error["errorCode"] == "AP-4000001"
     assert reply.error["property"] == property
 
 
-async def test_limit_100_is_allowed_and_the_default_is_20(api: Api) -> None:
-    integration = api.integration("observability")
-    full = await api.get("/api/v1/logs", integration=integration, params={"limit": "100"})
-    assert len(full.json["data"]) == 100
-    assert full.json["pagination"]["total"] >= 500
-    default = await api.get("/api/v1/logs", integration=integration)
-    assert len(default.json["data"]) == 20
+@pytest.mark.parametrize("service", SERVICES, ids=SERVICE_IDS)
+async def test_limit_100_is_allowed_and_the_default_is_20(api: Api, service: SandboxService) -> None:
+    integration = api.integration(service.name)
+    full = await api.get(probe(service), integration=integration, params={"limit": "100"})
+    assert full.status == 200, full.text
+    total = full.json["pagination"]["total"]
+    assert len(full.json["data"]) == min(100, total)
+    default = await api.get(probe(service), integration=integration)
+    assert len(default.json["data"]) == min(20, total)
+
+
+SEARCH = API + "/integrations/search"
+CONNECTOR_COUNT = sum(len(service.connectors) for service in SERVICES)
 
 
 async def test_integrations_search_filters_and_pages(api: Api) -> None:
-    everything = await api.post("/api/v1/integrations/search", json={})
+    everything = await api.post(SEARCH, json={"pagination": {"limit": 1000}})
     assert everything.status == 200
-    assert everything.json["pagination"]["total"] == 8
+    assert everything.json["pagination"]["total"] == CONNECTOR_COUNT
     assert {item["organization"]["id"] for item in everything.json["data"]} == {
-        api.sandbox.integrations("edr")[0]["organization"]["id"]
+        api.sandbox.integrations(SHARED.name)[0]["organization"]["id"]
     }
+    assert sorted(
+        (item["type"], item["serviceProfile"]["name"]) for item in everything.json["data"]
+    ) == sorted((service.category, name) for service in SERVICES for name, _ in service.connectors)
+    service = next(item for item in SERVICES if len(item.connectors) > 1)
+    connector = service.connectors[1][0]
     body = {
         "filter": {
             "and": [
-                {"property": "/type", "operator": "=", "values": ["ticketing"]},
-                {"property": "/serviceProfile/name", "operator": "=", "values": ["GitHub"]},
+                {"property": "/type", "operator": "=", "values": [service.category.lower()]},
+                {"property": "/serviceProfile/name", "operator": "=", "values": [connector.upper()]},
             ]
         },
         "pagination": {"offset": 0, "limit": 100},
     }
-    found = await api.post("/api/v1/integrations/search", json=body)
+    found = await api.post(SEARCH, json=body)
     assert [(item["type"], item["serviceProfile"]["name"]) for item in found.json["data"]] == [
-        ("TICKETING", "github")
+        (service.category, connector)
     ]
     assert set(found.json["data"][0]) >= {"id", "name", "type", "state", "serviceProfile", "organization"}
-    paged = await api.post("/api/v1/integrations/search", json={"pagination": {"offset": 2, "limit": 3}})
-    assert paged.json["pagination"] == {"total": 8, "offset": 2, "limit": 3, "previous": 0, "next": 5}
+    assert found.json["data"][0]["name"].startswith(service.display_name(connector))
+    paged = await api.post(SEARCH, json={"pagination": {"offset": 2, "limit": 3}})
+    expected_next = 5 if CONNECTOR_COUNT > 5 else None
+    assert paged.json["pagination"] == {
+        "total": CONNECTOR_COUNT, "offset": 2, "limit": 3, "previous": 0, "next": expected_next,
+    }  # fmt: skip
+    assert (await api.post(SEARCH, json={})).json["pagination"]["limit"] == 20
 
 
 @pytest.mark.parametrize(
@@ -269,7 +273,7 @@ async def test_integrations_search_filters_and_pages(api: Api) -> None:
             "filter.and[0].property",
         ),
         (
-            {"filter": {"and": [{"property": "/type", "operator": "~", "values": ["EDR"]}]}},
+            {"filter": {"and": [{"property": "/type", "operator": "~", "values": [SHARED.category]}]}},
             "filter.and[0].operator",
         ),
         ({"filter": {"and": [{"property": "/type", "operator": "=", "values": []}]}}, "filter.and[0].values"),
@@ -278,16 +282,25 @@ async def test_integrations_search_filters_and_pages(api: Api) -> None:
     ],
 )
 async def test_integrations_search_validates_its_body(api: Api, body: dict[str, Any], property: str) -> None:
-    reply = await api.post("/api/v1/integrations/search", json=body)
+    reply = await api.post(SEARCH, json=body)
     assert reply.status == 400
     assert reply.error["property"] == property
 
 
-async def test_integrations_search_needs_read_on_the_filtered_category(api: Api) -> None:
-    body = {"filter": {"and": [{"property": "/type", "operator": "=", "values": ["SCM"]}]}}
-    refused = await api.post("/api/v1/integrations/search", role="edr_only", json=body)
+def search_body(service: SandboxService) -> dict[str, Any]:
+    return {"filter": {"and": [{"property": "/type", "operator": "=", "values": [service.category]}]}}
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=SERVICE_IDS)
+async def test_integrations_search_needs_read_on_the_filtered_category(
+    api: Api, service: SandboxService
+) -> None:
+    other = next(item for item in SERVICES if item is not service)
+    refused = await api.post(SEARCH, role=service_role(other.name), json=search_body(service))
     assert refused.status == 403
-    assert "scm:read" in refused.error["errorMessage"]
-    body = {"filter": {"and": [{"property": "/type", "operator": "=", "values": ["OBSERVABILITY"]}]}}
-    disabled = await api.post("/api/v1/integrations/search", role="service_disabled", json=body)
-    assert disabled.error["errorCode"] == "AP-4030002"
+    assert f"{service.name}:read" in refused.error["errorMessage"]
+    allowed = await api.post(SEARCH, role=service_role(service.name), json=search_body(service))
+    assert allowed.json["pagination"]["total"] == len(service.connectors)
+    if not service.second_organization:
+        disabled = await api.post(SEARCH, role="service_disabled", json=search_body(service))
+        assert disabled.error["errorCode"] == "AP-4030002"

@@ -1,30 +1,22 @@
-"""The two Unizo accounts (organizations) the sandbox serves. Their ids do not depend on the seed."""
+"""The two Unizo accounts (organizations) the sandbox serves, derived from the discovered services.
+
+Acme Security has every service with all its connectors; Beta Corp has the services that declare
+`second_organization` with one integration each (their first connector). Ids do not depend on the seed.
+"""
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import attrs
 
-CATEGORY_SERVICES = ("edr", "scm", "ticketing", "observability")
-ALL_SERVICES = (
-    "edr",
-    "scm",
-    "ticketing",
-    "observability",
-    "comms",
-    "identity",
-    "incident",
-    "vms",
-    "infra",
-    "pcr",
-    "key_management",
-    "storage",
-    "platform",
-)
+from unizo_mcp_sandbox.services import discover
+
 ACTIONS = ("read", "write", "delete")
 # Account administration (keys, webhooks) is not a category a customer enables: every account has it.
-ALWAYS_ENABLED = frozenset({"platform"})
+PLATFORM = "platform"
+PLATFORM_PATHS = ("apiKeys", "webhooks")  # first path segments under /api/v1 that `platform` guards
 
 _NAMESPACE = uuid.UUID("6f1c2a8e-4b7d-4e0a-9c1f-2d3b4a5c6e7f")
 
@@ -38,7 +30,7 @@ class Organization:
     connectors: dict[str, tuple[str, ...]]
 
     def service_enabled(self, service: str) -> bool:
-        return service in ALWAYS_ENABLED or service in self.enabled_services
+        return service == PLATFORM or service in self.enabled_services
 
     def reference(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name}
@@ -48,23 +40,39 @@ def _org_id(name: str) -> str:
     return "org-" + str(uuid.uuid5(_NAMESPACE, name))
 
 
-ACME = Organization(
-    id=_org_id("Acme Security"),
-    name="Acme Security",
-    enabled_services=CATEGORY_SERVICES,
-    connectors={
-        "edr": ("crowdstrike", "sentinelone"),
-        "scm": ("github", "gitlab"),
-        "ticketing": ("jira", "github"),
-        "observability": ("datadog", "splunk"),
-    },
-)
-# One integration per enabled category, and observability not enabled at all.
-BETA = Organization(
-    id=_org_id("Beta Corp"),
-    name="Beta Corp",
-    enabled_services=("edr", "scm", "ticketing"),
-    connectors={"edr": ("crowdstrike",), "scm": ("github",), "ticketing": ("jira",)},
-)
-ORGANIZATIONS = (ACME, BETA)
-ORGANIZATIONS_BY_ID = {org.id: org for org in ORGANIZATIONS}
+@functools.cache
+def organizations() -> tuple[Organization, Organization]:
+    """(Acme Security, Beta Corp)."""
+    services = discover()
+    acme = Organization(
+        id=_org_id("Acme Security"),
+        name="Acme Security",
+        enabled_services=tuple(service.name for service in services),
+        connectors={service.name: tuple(name for name, _ in service.connectors) for service in services},
+    )
+    shared = [service for service in services if service.second_organization]
+    beta = Organization(
+        id=_org_id("Beta Corp"),
+        name="Beta Corp",
+        enabled_services=tuple(service.name for service in shared),
+        connectors={service.name: (service.connectors[0][0],) for service in shared},
+    )
+    return acme, beta
+
+
+def acme() -> Organization:
+    return organizations()[0]
+
+
+def beta() -> Organization:
+    return organizations()[1]
+
+
+def organization(organization_id: str) -> Organization:
+    return next(org for org in organizations() if org.id == organization_id)
+
+
+@functools.cache
+def all_services() -> tuple[str, ...]:
+    """Every permission scope a key may hold: the discovered services, then `platform`."""
+    return (*(service.name for service in discover()), PLATFORM)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
-from unizo_mcp_sandbox.accounts import Organization
+from unizo_mcp_sandbox.accounts import PLATFORM, PLATFORM_PATHS, Organization
 from unizo_mcp_sandbox.errors import (
     EXPIRED_KEY,
     IP_NOT_ALLOWED,
@@ -19,16 +21,8 @@ from unizo_mcp_sandbox.errors import (
 )
 from unizo_mcp_sandbox.keys import ApiKey, parse_key
 from unizo_mcp_sandbox.sandbox import Sandbox
+from unizo_mcp_sandbox.services import discover
 
-# Path segment after /api/v1/ -> the service whose permissions guard it. Integrations search checks its own.
-PATH_SERVICES = {
-    "edr": "edr",
-    "scm": "scm",
-    "ticketing": "ticketing",
-    "logs": "observability",
-    "apiKeys": "platform",
-    "webhooks": "platform",
-}
 METHOD_ACTIONS = {
     "GET": "read",
     "HEAD": "read",
@@ -95,6 +89,14 @@ def require(key: ApiKey, service: str, action: str) -> None:
         raise ApiError(403, MISSING_PERMISSION, f"API key {key.id} lacks permission {service}:{action}")
 
 
+@functools.cache
+def path_services() -> dict[str, str]:
+    """Path segment after /api/v1/ -> the service whose permissions guard it. Integrations search checks
+    its own."""
+    guarded = {prefix: service.name for service in discover() for prefix in service.path_prefixes}
+    return guarded | dict.fromkeys(PLATFORM_PATHS, PLATFORM)
+
+
 def route_service(path: str) -> str | None:
     segment = path.removeprefix("/api/v1/").split("/", 1)[0]
-    return PATH_SERVICES.get(segment)
+    return path_services().get(segment)

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="simultaneous requests"
     )
     serve.add_argument(
-        "--faults", default=None, help="fault spec, see the README (e.g. 'GET /api/v1/edr/*=503@0.3')"
+        "--faults", default=None, help="fault spec, see the README (e.g. 'GET /api/v1/<category>/*=503@0.3')"
     )
     serve.add_argument(
         "--admin-token", default=None, help="token for /_sandbox/ (default: derived from the seed)"

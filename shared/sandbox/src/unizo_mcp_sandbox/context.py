@@ -7,6 +7,7 @@ that request (and avoids `web.RequestKey`, which needs aiohttp 3.14).
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 import attrs
 from aiohttp import web
@@ -24,6 +25,7 @@ class CallContext:
     fault: str | None = None
     dropped: bool = False  # a fault closed the connection
     client_gone: bool = False  # the client closed it first
+    integration: dict[str, Any] | None = None  # a category endpoint's integration, once checked
 
 
 _current: ContextVar[CallContext] = ContextVar("unizo_sandbox_call")
@@ -41,6 +43,14 @@ def current_call() -> CallContext:
 
 def sandbox_of(request: web.Request) -> Sandbox:
     return request.app[SANDBOX]
+
+
+def current_integration(request: web.Request) -> dict[str, Any]:
+    """The integration of a category endpoint; its routes check the `integrationId` header first."""
+    integration = current_call().integration
+    if integration is None:
+        raise RuntimeError(f"{request.path} was served without an integration check")
+    return integration
 
 
 def caller(request: web.Request) -> ApiKey:

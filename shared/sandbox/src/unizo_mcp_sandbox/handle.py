@@ -23,6 +23,7 @@ from unizo_mcp_sandbox.recording import RecordedRequest
 if TYPE_CHECKING:  # the runtime imports (aiohttp, trustme) wait until a sandbox starts
     from unizo_mcp_sandbox.sandbox import Sandbox
     from unizo_mcp_sandbox.server import BackgroundServer
+    from unizo_mcp_sandbox.services import SandboxService
     from unizo_mcp_sandbox.webhooks import Delivery
 
 
@@ -51,6 +52,26 @@ class SandboxHandle:
 
     def key_id(self, role: str) -> str:
         return self.keys[role].split("_")[2]
+
+    @property
+    def services(self) -> tuple[SandboxService, ...]:
+        """The emulated categories (see `unizo_mcp_sandbox.services`), ordered by name."""
+        from unizo_mcp_sandbox.services import discover
+
+        return discover()
+
+    def disabled_services(self, role: str = "service_disabled") -> tuple[SandboxService, ...]:
+        """The services the organization of `role`'s key has not enabled (Beta Corp lacks some)."""
+        key_id = self.key_id(role)
+
+        def enabled(sandbox: Sandbox) -> tuple[str, ...]:
+            key = sandbox.keys.get(key_id)
+            if key is None:
+                raise KeyError(role)
+            return key.organization.enabled_services
+
+        names = self._server.call(enabled)
+        return tuple(service for service in self.services if service.name not in names)
 
     def integrations(self, service: str, role: str = "full") -> list[dict[str, Any]]:
         """The integrations of `service` visible to the key of `role` (its organization's)."""
@@ -111,6 +132,14 @@ class SandboxHandle:
                 raise KeyError(role)
             key.revoked_at = key.revoked_at or sandbox.clock.time()
             sandbox.changed()
+
+        self._server.call(apply)
+
+    def emit_event(self, event_type: str, integration_id: str, data: dict[str, Any]) -> None:
+        """Deliver `event_type` to the matching webhooks of the integration's organization, as writes do."""
+
+        def apply(sandbox: Sandbox) -> None:
+            sandbox.emit(event_type, sandbox.integrations[integration_id], data)
 
         self._server.call(apply)
 

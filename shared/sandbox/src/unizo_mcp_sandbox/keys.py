@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from unizo_mcp_sandbox.accounts import ACME, ACTIONS, ALL_SERVICES, BETA, ORGANIZATIONS_BY_ID, Organization
+from unizo_mcp_sandbox.accounts import ACTIONS, Organization, acme, all_services, beta, organization
 from unizo_mcp_sandbox.config import ENVIRONMENT_CODES
 from unizo_mcp_sandbox.timeutil import iso, parse_iso
 
@@ -24,8 +24,6 @@ CODE_ENVIRONMENTS = {code: env for env, code in ENVIRONMENT_CODES.items()}
 
 Permissions = dict[str, list[str]]
 
-FULL_ACCESS: Permissions = {service: list(ACTIONS) for service in ALL_SERVICES}
-READ_ONLY: Permissions = {service: ["read"] for service in ALL_SERVICES}
 
 SEEDED_CREATED_AT = parse_iso("2026-01-05T09:00:00Z")
 SEEDED_EXPIRES_AT = parse_iso("2036-01-01T00:00:00Z")
@@ -76,7 +74,7 @@ class ApiKey:
 
     @property
     def organization(self) -> Organization:
-        return ORGANIZATIONS_BY_ID[self.organization_id]
+        return organization(self.organization_id)
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -161,61 +159,130 @@ class SeededKey:
     record: ApiKey
 
 
+def full_access() -> Permissions:
+    return {service: list(ACTIONS) for service in all_services()}
+
+
+def read_only() -> Permissions:
+    return {service: ["read"] for service in all_services()}
+
+
+def service_role(service: str) -> str:
+    """The seeded role with every action on `service` and nothing else."""
+    return f"{service}_only"
+
+
 def _other_environment(environment: str) -> str:
     return "staging" if environment != "staging" else "production"
 
 
-def seeded_keys(seed: int, environment: str) -> list[SeededKey]:
-    """The demo keys, identical for the same seed and sandbox environment."""
-    rng = random.Random(f"unizo-sandbox-keys:{seed}:{environment}")
-    # (role, name, environment, permissions, organization, extra fields)
-    specs: list[tuple[str, str, str, Permissions, Organization, dict[str, Any]]] = [
-        ("full", "demo-full", environment, FULL_ACCESS, ACME, {}),
-        ("readonly", "demo-readonly", environment, READ_ONLY, ACME, {}),
-        ("edr_only", "demo-edr-only", environment, {"edr": list(ACTIONS)}, ACME, {}),
-        ("expired", "demo-expired", environment, FULL_ACCESS, ACME, {"expires_at": EXPIRED_AT}),
-        ("revoked", "demo-revoked", environment, FULL_ACCESS, ACME, {"revoked_at": SEEDED_CREATED_AT + 3600}),
-        ("development", "demo-development", "development", FULL_ACCESS, ACME, {}),
-        (
-            "wrong_environment",
-            "demo-wrong-environment",
-            _other_environment(environment),
-            FULL_ACCESS,
-            ACME,
-            {},
-        ),
-        (
+@attrs.frozen
+class _Spec:
+    role: str
+    name: str
+    environment: str
+    permissions: Permissions
+    organization: Organization
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+# Position of the single-service role that was written by hand before those roles were derived from the
+# services: its draw is kept so that the roles after it keep their key values for a given seed.
+_RETIRED_DRAW = 2
+
+
+def _fixed_specs(environment: str) -> list[_Spec]:
+    full, other = full_access(), _other_environment(environment)
+    return [
+        _Spec("full", "demo-full", environment, full, acme()),
+        _Spec("readonly", "demo-readonly", environment, read_only(), acme()),
+        _Spec("expired", "demo-expired", environment, full, acme(), {"expires_at": EXPIRED_AT}),
+        _Spec("revoked", "demo-revoked", environment, full, acme(), {"revoked_at": SEEDED_CREATED_AT + 3600}),
+        _Spec("development", "demo-development", "development", full, acme()),
+        _Spec("wrong_environment", "demo-wrong-environment", other, full, acme()),
+        _Spec(
             "ip_restricted",
             "demo-ip-restricted",
             environment,
-            FULL_ACCESS,
-            ACME,
+            full,
+            acme(),
             {"ip_allowlist": ["10.9.9.9/32"]},
         ),
-        ("service_disabled", "beta-full", environment, FULL_ACCESS, BETA, {}),
+        _Spec("service_disabled", "beta-full", environment, full, beta()),
     ]
+
+
+def _service_specs(environment: str) -> list[_Spec]:
+    return [
+        _Spec(
+            service_role(name),
+            f"demo-{name.replace('_', '-')}-only",
+            environment,
+            {name: list(ACTIONS)},
+            acme(),
+        )
+        for name in acme().enabled_services
+    ]
+
+
+def _draw(rng: random.Random, used_ids: set[str]) -> tuple[str, str]:
+    key_id = f"{rng.getrandbits(32):08x}"
+    while key_id in used_ids:
+        key_id = f"{rng.getrandbits(32):08x}"
+    used_ids.add(key_id)
+    return key_id, "".join(rng.choice(SECRET_ALPHABET) for _ in range(32))
+
+
+def _seeded(spec: _Spec, key_id: str, secret: str) -> SeededKey:
+    record = ApiKey(
+        id=key_id,
+        name=spec.name,
+        environment=spec.environment,
+        secret_sha256=hash_secret(secret),
+        permissions={service: list(actions) for service, actions in spec.permissions.items()},
+        organization_id=spec.organization.id,
+        created_at=SEEDED_CREATED_AT,
+        role=spec.role,
+        **({"expires_at": SEEDED_EXPIRES_AT} | spec.extra),
+    )
+    return SeededKey(spec.role, format_key(spec.environment, key_id, secret), record)
+
+
+def seeded_keys(seed: int, environment: str) -> list[SeededKey]:
+    """The demo keys, identical for the same seed and sandbox environment.
+
+    The fixed roles draw from one sequence; each `<service>_only` role from its own, so adding a service
+    changes no other key.
+    """
+    rng = random.Random(f"unizo-sandbox-keys:{seed}:{environment}")
     used_ids: set[str] = set()
     seeded = []
-    for role, name, key_environment, permissions, organization, extra in specs:
-        key_id = f"{rng.getrandbits(32):08x}"
-        while key_id in used_ids:
-            key_id = f"{rng.getrandbits(32):08x}"
-        used_ids.add(key_id)
-        secret = "".join(rng.choice(SECRET_ALPHABET) for _ in range(32))
-        fields: dict[str, Any] = {"expires_at": SEEDED_EXPIRES_AT} | extra
-        record = ApiKey(
-            id=key_id,
-            name=name,
-            environment=key_environment,
-            secret_sha256=hash_secret(secret),
-            permissions={service: list(actions) for service, actions in permissions.items()},
-            organization_id=organization.id,
-            created_at=SEEDED_CREATED_AT,
-            role=role,
-            **fields,
-        )
-        seeded.append(SeededKey(role, format_key(key_environment, key_id, secret), record))
+    for index, spec in enumerate(_fixed_specs(environment)):
+        if index == _RETIRED_DRAW:
+            _draw(rng, used_ids)
+        seeded.append(_seeded(spec, *_draw(rng, used_ids)))
+    for spec in _service_specs(environment):
+        own = random.Random(f"unizo-sandbox-keys:{seed}:{environment}:{spec.role}")
+        seeded.append(_seeded(spec, *_draw(own, used_ids)))
     return seeded
+
+
+def reconcile(saved: Iterable[ApiKey], seeded: Iterable[SeededKey]) -> list[ApiKey]:
+    """The saved keys brought up to date with today's services.
+
+    Keys created through the API are kept as saved. A seeded key is re-derived (a service added since it
+    was saved shows up in its permissions) but keeps its saved revocation and last use; a role the saved
+    state lacks is added, and a saved role key that is no longer derived is dropped.
+    """
+    saved = list(saved)
+    current = {item.record.id: item.record for item in seeded}
+    saved_roles = {key.id: key for key in saved if key.role is not None}
+    created = [key for key in saved if key.role is None]
+    for key_id, record in current.items():
+        if key_id in saved_roles:
+            record.revoked_at = saved_roles[key_id].revoked_at
+            record.last_used_at = saved_roles[key_id].last_used_at
+    return [*current.values(), *created]
 
 
 def seeded_admin_token(seed: int) -> str:

@@ -16,10 +16,18 @@ from unizo_mcp_sandbox.config import LimitSettings, SandboxConfig
 from unizo_mcp_sandbox.data import Dataset, generate_dataset
 from unizo_mcp_sandbox.data.common import Record
 from unizo_mcp_sandbox.faults import FaultInjector
-from unizo_mcp_sandbox.keys import ApiKey, KeyStore, SeededKey, seeded_admin_token, seeded_keys
+from unizo_mcp_sandbox.keys import (
+    ApiKey,
+    KeyStore,
+    SeededKey,
+    reconcile,
+    seeded_admin_token,
+    seeded_keys,
+)
 from unizo_mcp_sandbox.limits import RateLimiter
 from unizo_mcp_sandbox.recording import RequestRecorder
 from unizo_mcp_sandbox.records import RecordStore
+from unizo_mcp_sandbox.services import service_named
 from unizo_mcp_sandbox.state import StateDir
 from unizo_mcp_sandbox.usage import UsageCounter
 from unizo_mcp_sandbox.webhooks import WebhookDispatcher
@@ -62,7 +70,8 @@ class Sandbox:
         self.key_seeding = KeySeeding(keys_seed, seeded_keys(keys_seed, config.environment))
         self.keys = KeyStore(seeded.record for seeded in self.key_seeding.keys)
         if same_environment and saved.get("keys"):
-            self.keys.replace_all(ApiKey.from_state(entry) for entry in saved["keys"])
+            saved_keys = [ApiKey.from_state(entry) for entry in saved["keys"]]
+            self.keys.replace_all(reconcile(saved_keys, self.key_seeding.keys))
         elif saved and not same_environment:
             log.warning(
                 "state was saved for the %s environment; starting with fresh keys", saved.get("environment")
@@ -93,11 +102,12 @@ class Sandbox:
     # ---- integrations -----------------------------------------------------------------------------------
 
     def integrations_of(self, organization_id: str, service: str | None = None) -> list[Record]:
+        category = None if service is None else service_named(service).category
         return [
             item
             for item in self.dataset.integrations
             if item["organization"]["id"] == organization_id
-            and (service is None or item["type"] == service.upper())
+            and (category is None or item["type"] == category)
         ]
 
     def emit(self, event_type: str, integration: Record, data: Record) -> None:

@@ -3,25 +3,57 @@
 - `sandbox_server` (session): one sandbox for the whole run, in a temporary state dir.
 - `sandbox` (function): the same sandbox, reset before the test: seeded data and keys, default limits,
   no faults, no webhooks, empty request log.
+- `sandbox_client` (function): a `SandboxClient` over HTTPS to `sandbox` (see `unizo_mcp_sandbox.testclient`).
+- `webhook_receiver` (function): a `WebhookReceiver` on loopback for webhook deliveries.
 
-`start_sandbox()` and `SandboxHandle` are re-exported for use outside pytest (demo, benchmarks); this module
-imports without pytest installed.
+`start_sandbox()`, `SandboxHandle`, `sandbox_services()` and `service_role()` are re-exported for use outside
+pytest (demo, benchmarks); this module imports without pytest (and without aiohttp until a fixture needs it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from unizo_mcp_sandbox.handle import SandboxHandle, start_sandbox
 from unizo_mcp_sandbox.recording import RecordedRequest
 
-__all__ = ["RecordedRequest", "SandboxHandle", "start_sandbox"]
+if TYPE_CHECKING:
+    from unizo_mcp_sandbox.services import SandboxService
+    from unizo_mcp_sandbox.testclient import SandboxClient, WebhookReceiver
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["RecordedRequest", "SandboxHandle", "sandbox_services", "service_role", "start_sandbox"]
+
+
+def sandbox_services() -> tuple[SandboxService, ...]:
+    """The emulated categories, ordered by name (the modules of `unizo_mcp_sandbox.services`)."""
+    from unizo_mcp_sandbox.services import discover
+
+    return discover()
+
+
+def service_role(service: str) -> str:
+    """The seeded role whose key has every action on `service` and nothing else, e.g. `edr_only`."""
+    from unizo_mcp_sandbox.keys import service_role as role
+
+    return role(service)
+
 
 try:
     import pytest
 except ImportError:  # pragma: no cover - only the fixtures need pytest
     pass
 else:
+    # pytest-asyncio's fixture works whatever the project's asyncio mode; without it, the async fixtures
+    # need the project's own async plugin
+    try:
+        import pytest_asyncio
+
+        async_fixture = cast("Callable[[F], F]", pytest_asyncio.fixture)
+    except ImportError:  # pragma: no cover
+        async_fixture = cast("Callable[[F], F]", pytest.fixture)
 
     @pytest.fixture(scope="session")
     def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
@@ -35,3 +67,17 @@ else:
     def sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
         sandbox_server.reset()
         return sandbox_server
+
+    @async_fixture
+    async def sandbox_client(sandbox: SandboxHandle) -> AsyncIterator[SandboxClient]:
+        from unizo_mcp_sandbox.testclient import sandbox_client as open_client
+
+        async with open_client(sandbox) as client:
+            yield client
+
+    @async_fixture
+    async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+        from unizo_mcp_sandbox.testclient import webhook_receiver as open_receiver
+
+        async with open_receiver() as receiver:
+            yield receiver

@@ -17,30 +17,22 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
+from unizo_mcp_sandbox.services import events
 from unizo_mcp_sandbox.timeutil import iso
 
 log = logging.getLogger(__name__)
 
-EVENTS = (
-    "ticket:created",
-    "ticket:updated",
-    "comment:created",
-    "attachment:created",
-    "label:created",
-    "link:created",
-    "pull_request:created",
-    "pull_request:updated",
-)
 RETRY_DELAYS = (0.2, 0.5, 1.0)  # after the first attempt; four attempts in all
 ATTEMPT_TIMEOUT = 5.0
 DELIVERY_LOG_SIZE = 1000
 
 
 def event_pattern_valid(pattern: str) -> bool:
-    if pattern == "*" or pattern in EVENTS:
+    """An event a service emits, `<noun>:*` for a noun of one, or `*`."""
+    if pattern == "*" or pattern in events():
         return True
     noun, _, verb = pattern.partition(":")
-    return verb == "*" and any(event.startswith(noun + ":") for event in EVENTS)
+    return verb == "*" and any(event.startswith(noun + ":") for event in events())
 
 
 def is_loopback_url(url: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from unizo_mcp_sandbox.accounts import ACTIONS, ALL_SERVICES
+from unizo_mcp_sandbox.accounts import ACTIONS, all_services
 from unizo_mcp_sandbox.config import ENVIRONMENTS
 from unizo_mcp_sandbox.context import caller, sandbox_of
 from unizo_mcp_sandbox.errors import invalid, json_response, not_found
@@ -20,9 +20,9 @@ KEY_SORT_FIELDS = frozenset({"id", "name", "environment", "createdAt", "expiresA
 
 def _permissions(value: Any, path: str) -> dict[str, list[str]]:
     if not isinstance(value, dict):
-        raise invalid(path, 'permissions must be an object like {"edr": ["read"]}')
+        raise invalid(path, 'permissions must be an object like {"<service>": ["read"]}')
     for service, actions in value.items():
-        if service not in ALL_SERVICES:
+        if service not in all_services():
             raise invalid(f"{path}.{service}", f"unknown service '{service}'")
         if not isinstance(actions, list):
             raise invalid(f"{path}.{service}", "actions must be a list")

@@ -1,28 +1,22 @@
-"""Helpers the category handlers share: the integration header, lookups that 404, list and record answers."""
+"""Helpers the handlers share: the integration header, list and record answers, who made a change."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from unizo_mcp_sandbox.context import caller, sandbox_of
-from unizo_mcp_sandbox.data.common import Record, Scope
-from unizo_mcp_sandbox.errors import (
-    INTEGRATION_NOT_FOUND,
-    MISSING_INTEGRATION,
-    ApiError,
-    json_response,
-    not_found,
-)
+from unizo_mcp_sandbox.data.common import Record
+from unizo_mcp_sandbox.errors import INTEGRATION_NOT_FOUND, MISSING_INTEGRATION, ApiError, json_response
 from unizo_mcp_sandbox.listing import page, parse_list_query
-from unizo_mcp_sandbox.sandbox import Sandbox
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+if TYPE_CHECKING:
+    from unizo_mcp_sandbox.services import SandboxService
 
 
-def integration_for(request: web.Request, service: str) -> Record:
+def integration_for(request: web.Request, service: SandboxService) -> Record:
     """The integration named by the `integrationId` header: of this category and the caller's organization."""
     integration_id = request.headers.get("integrationId", "").strip()
     if not integration_id:
@@ -32,20 +26,15 @@ def integration_for(request: web.Request, service: str) -> Record:
     integration = sandbox_of(request).integrations.get(integration_id)
     if (
         integration is None
-        or integration["type"] != service.upper()
+        or integration["type"] != service.category
         or integration["organization"]["id"] != caller(request).organization_id
     ):
         raise ApiError(
-            404, INTEGRATION_NOT_FOUND, f"No {service} integration '{integration_id}' in this organization"
+            404,
+            INTEGRATION_NOT_FOUND,
+            f"No {service.name} integration '{integration_id}' in this organization",
         )
     return integration
-
-
-def find(sandbox: Sandbox, kind: str, scope: Scope, record_id: str, label: str) -> Record:
-    record = sandbox.records.get(kind, scope, record_id)
-    if record is None:
-        raise not_found(label, record_id)
-    return record
 
 
 def list_response(request: web.Request, records: Sequence[Record], sortable: frozenset[str]) -> web.Response:

@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from unizo_mcp_sandbox import auth
-from unizo_mcp_sandbox.accounts import ALL_SERVICES
+from unizo_mcp_sandbox.accounts import all_services
 from unizo_mcp_sandbox.context import caller, current_call, sandbox_of
 from unizo_mcp_sandbox.errors import MISSING_PERMISSION, ApiError, invalid, json_response
 from unizo_mcp_sandbox.listing import pagination
+from unizo_mcp_sandbox.services import discover
 from unizo_mcp_sandbox.timeutil import iso
 from unizo_mcp_sandbox.validation import Field, integer, json_body, validate
 
@@ -111,11 +112,12 @@ async def search_integrations(request: web.Request) -> web.Response:
     paging = validate(body.get("pagination") or {}, PAGINATION_FIELDS, prefix="pagination.")
     types = next((values for name, _, values in terms if name == "/type"), None)
     if types is None:
-        if not any(key.allows(service, "read") for service in ALL_SERVICES):
+        if not any(key.allows(service, "read") for service in all_services()):
             raise ApiError(403, MISSING_PERMISSION, f"API key {key.id} has no read permission on any service")
     else:
-        for service in sorted(types & set(ALL_SERVICES)):
-            auth.require(key, service, "read")
+        filtered = sorted(service.name for service in discover() if service.category.lower() in types)
+        for name in filtered:
+            auth.require(key, name, "read")
     matches = [
         integration
         for integration in sandbox.integrations_of(key.organization_id)

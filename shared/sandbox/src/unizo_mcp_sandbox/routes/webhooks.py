@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import Any
@@ -11,8 +12,9 @@ from aiohttp import web
 from unizo_mcp_sandbox.context import caller, sandbox_of
 from unizo_mcp_sandbox.errors import invalid, not_found
 from unizo_mcp_sandbox.routes.common import list_response, record_response
+from unizo_mcp_sandbox.services import events
 from unizo_mcp_sandbox.validation import Field, boolean, json_body, text, text_list, validate
-from unizo_mcp_sandbox.webhooks import EVENTS, Webhook, event_pattern_valid, is_loopback_url
+from unizo_mcp_sandbox.webhooks import Webhook, event_pattern_valid, is_loopback_url
 
 WEBHOOK_SORT_FIELDS = frozenset({"id", "name", "url", "createdAt"})
 
@@ -28,18 +30,20 @@ def _url(value: Any, path: str) -> str:
 
 def _event(value: Any, path: str) -> str:
     if not isinstance(value, str) or not event_pattern_valid(value):
-        raise invalid(path, f"unknown event; use '*', 'ticket:*' or one of {', '.join(EVENTS)}")
+        raise invalid(path, f"unknown event; use '*', '<noun>:*' or one of {', '.join(events())}")
     return value
 
 
-WEBHOOK_FIELDS = (
-    Field("name", text(1, 100)),
-    Field("url", _url, required=True),
-    Field("events", text_list(len(EVENTS) + 10, _event), required=True),
-    Field("secret", text(8, 256), required=True),
-    Field("active", boolean()),
-    Field("description", text(0, 1000)),
-)
+@functools.cache
+def _webhook_fields() -> tuple[Field, ...]:
+    return (
+        Field("name", text(1, 100)),
+        Field("url", _url, required=True),
+        Field("events", text_list(len(events()) + 10, _event), required=True),
+        Field("secret", text(8, 256), required=True),
+        Field("active", boolean()),
+        Field("description", text(0, 1000)),
+    )
 
 
 def _hook_in_organization(request: web.Request) -> Webhook:
@@ -51,7 +55,7 @@ def _hook_in_organization(request: web.Request) -> Webhook:
 
 
 async def create_webhook(request: web.Request) -> web.Response:
-    fields = validate(await json_body(request), WEBHOOK_FIELDS)
+    fields = validate(await json_body(request), _webhook_fields())
     if not fields["events"]:
         raise invalid("events", "events must name at least one event")
     hook = Webhook(

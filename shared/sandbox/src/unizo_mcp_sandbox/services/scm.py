@@ -1,25 +1,37 @@
-"""Seeded SCM organizations, repositories, branches, commits and pull requests (GitHub- and GitLab-like)."""
+"""SCM: organizations, repositories, branches, commits and pull requests (GitHub- and GitLab-like);
+pull requests can be created and updated too."""
 
 from __future__ import annotations
 
+import secrets
+import time
+
+from aiohttp import web
+
 from unizo_mcp_sandbox.accounts import Organization
-from unizo_mcp_sandbox.data.common import Gen, Record, Tables, change_log, slug
+from unizo_mcp_sandbox.context import caller, sandbox_of
+from unizo_mcp_sandbox.data.common import Gen, Record, Scope, Tables, change_log, slug
+from unizo_mcp_sandbox.errors import invalid
+from unizo_mcp_sandbox.resources import Resource, Route, locate, locate_item
+from unizo_mcp_sandbox.routes.common import record_response
+from unizo_mcp_sandbox.services import SandboxService
 from unizo_mcp_sandbox.timeutil import iso
+from unizo_mcp_sandbox.validation import Field, json_body, one_of, text, validate
 
 REPOSITORIES_PER_ORGANIZATION = 5
 COMMITS_PER_REPOSITORY = 16
 PULL_REQUESTS_PER_REPOSITORY = 7
 
 ORGANIZATION_SUFFIXES = ("", "-platform", "-labs")
-REPOSITORIES = (
+REPOSITORY_SPECS = (
     ("detection-rules", "Sigma and YARA rules for the SOC", "YARA"),
-    ("edr-connector", "Streams EDR telemetry into the data lake", "Go"),
+    ("endpoint-connector", "Streams endpoint telemetry into the data lake", "Go"),
     ("threat-intel-pipeline", "Enriches IOCs from commercial and open feeds", "Python"),
     ("web-portal", "Customer-facing security portal", "TypeScript"),
-    ("infra-terraform", "Terraform modules for the AWS landing zone", "HCL"),
+    ("cloud-terraform", "Terraform modules for the AWS landing zone", "HCL"),
     ("api-gateway", "Edge gateway and auth filters", "Go"),
     ("mobile-app", "iOS and Android companion app", "Kotlin"),
-    ("incident-runbooks", "Runbooks and automation for on-call", "Python"),
+    ("oncall-runbooks", "Runbooks and automation for on-call", "Python"),
     ("sso-bridge", "SAML/OIDC bridge for legacy apps", "Java"),
     ("docs", "Engineering handbook", "MDX"),
 )
@@ -210,7 +222,7 @@ def generate(gen: Gen, integration: Record, owner: Organization, tables: Tables)
     organizations = [_organization(gen, connector, owner, suffix) for suffix in ORGANIZATION_SUFFIXES]
     tables["scm_organizations"][(integration_id,)] = organizations
     for organization in organizations:
-        specs = gen.sample(REPOSITORIES, REPOSITORIES_PER_ORGANIZATION)
+        specs = gen.sample(REPOSITORY_SPECS, REPOSITORIES_PER_ORGANIZATION)
         repositories = [_repository(gen, connector, organization, spec) for spec in specs]
         tables["repositories"][(integration_id, organization["id"])] = repositories
         for repository in repositories:
@@ -220,3 +232,139 @@ def generate(gen: Gen, integration: Record, owner: Organization, tables: Tables)
             tables["commits"][scope] = commits
             tables["branches"][scope] = branches
             tables["pull_requests"][scope] = _pull_requests(gen, repository, branches)
+
+
+# ---- endpoints ------------------------------------------------------------------------------------------
+
+R = "/scm/organizations/{organizationId}/repositories/{repositoryId}"
+
+ORGANIZATIONS = Resource(
+    kind="scm_organizations",
+    path="/scm/organizations",
+    label="organization",
+    sortable=ORGANIZATION_SORT_FIELDS,
+    item_param="organizationId",
+)
+REPOSITORIES = Resource(
+    kind="repositories",
+    path="/scm/organizations/{organizationId}/repositories",
+    label="repository",
+    sortable=REPOSITORY_SORT_FIELDS,
+    item_param="repositoryId",
+    parent=ORGANIZATIONS,
+)
+BRANCHES = Resource(
+    kind="branches",
+    path=R + "/branches",
+    label="branch",
+    sortable=BRANCH_SORT_FIELDS,
+    item_param="branchId",
+    parent=REPOSITORIES,
+)
+COMMITS = Resource(
+    kind="commits",
+    path=R + "/commits",
+    label="commit",
+    sortable=COMMIT_SORT_FIELDS,
+    item_param="commitId",
+    parent=REPOSITORIES,
+)
+PULL_REQUESTS = Resource(
+    kind="pull_requests",
+    path=R + "/pullRequests",
+    label="pull request",
+    sortable=PULL_REQUEST_SORT_FIELDS,
+    item_param="pullRequestId",
+    parent=REPOSITORIES,
+)
+
+PR_STATES = ("opened", "closed", "merged")
+VISIBILITIES = ("public", "private")
+PR_FIELDS = (
+    Field("title", text(1, 256), required=True),
+    Field("source", text(1, 255), required=True),
+    Field("target", text(1, 255), required=True),
+    Field("description", text(0, 65_536)),
+    Field("state", one_of(*PR_STATES)),
+    Field("visibility", one_of(*VISIBILITIES)),
+)
+PR_UPDATE_FIELDS = tuple(Field(field.name, field.check) for field in PR_FIELDS)
+
+
+def _check_branches(request: web.Request, scope: Scope, fields: dict[str, str]) -> None:
+    branches = {branch["name"] for branch in sandbox_of(request).records.items(BRANCHES.kind, scope)}
+    for name in ("source", "target"):
+        if name in fields and fields[name] not in branches:
+            raise invalid(name, f"branch '{fields[name]}' does not exist in this repository")
+
+
+def _event_data(pull: Record, repository: Record) -> Record:
+    return {**pull, "repository": {"id": repository["id"], "fullName": repository["fullName"]}}
+
+
+async def create_pull_request(request: web.Request) -> web.Response:
+    location = locate(request, PULL_REQUESTS)
+    repository, scope = location.owner, location.scope
+    fields = validate(await json_body(request), PR_FIELDS)
+    _check_branches(request, scope, fields)
+    if fields["source"] == fields["target"]:
+        raise invalid("target", "source and target must be different branches")
+    sandbox = sandbox_of(request)
+    existing = sandbox.records.items(PULL_REQUESTS.kind, scope)
+    number = max((pull["number"] for pull in existing), default=0) + 1
+    key = caller(request)
+    now = iso(time.time())
+    pull = {
+        "id": str(secrets.randbelow(9 * 10**9) + 10**9),
+        "number": number,
+        "name": fields["title"],
+        "title": fields["title"],
+        "description": fields.get("description", ""),
+        "state": fields.get("state", "opened"),
+        "nodeId": "PR_kwDO" + secrets.token_hex(6),
+        "htmlUrl": f"{repository['url']}/pull/{number}",
+        "creator": {"id": key.id, "login": key.name},
+        "count": 1,
+        "visibility": fields.get("visibility", "private"),
+        "source": fields["source"],
+        "target": fields["target"],
+        "changeLog": {"createdDateTime": now, "lastUpdatedDateTime": now},
+    }
+    sandbox.records.insert(PULL_REQUESTS.kind, scope, pull)
+    sandbox.changed()
+    sandbox.emit("pull_request:created", location.integration, _event_data(pull, repository))
+    return record_response(pull, status=201)
+
+
+async def update_pull_request(request: web.Request) -> web.Response:
+    location, pull = locate_item(request, PULL_REQUESTS)
+    repository, scope = location.owner, location.scope
+    sandbox = sandbox_of(request)
+    fields = validate(await json_body(request), PR_UPDATE_FIELDS)
+    _check_branches(request, scope, fields)
+    updated = {**pull, **fields}
+    if "title" in fields:
+        updated["name"] = fields["title"]
+    if updated["source"] == updated["target"]:
+        raise invalid("target", "source and target must be different branches")
+    updated["changeLog"] = {**pull["changeLog"], "lastUpdatedDateTime": iso(time.time())}
+    sandbox.records.replace(PULL_REQUESTS.kind, scope, updated)
+    sandbox.changed()
+    sandbox.emit("pull_request:updated", location.integration, _event_data(updated, repository))
+    return record_response(updated)
+
+
+SERVICE = SandboxService(
+    name="scm",
+    category="SCM",
+    connectors=(("github", "GitHub"), ("gitlab", "GitLab")),
+    path_prefixes=("scm",),
+    generate=generate,
+    probe="/scm/organizations",
+    resources=(ORGANIZATIONS, REPOSITORIES, BRANCHES, COMMITS, PULL_REQUESTS),
+    routes=(
+        Route("POST", R + "/pullRequests", create_pull_request),
+        Route("PUT", R + "/pullRequests/{pullRequestId}", update_pull_request),
+    ),
+    events=("pull_request:created", "pull_request:updated"),
+)

@@ -1,9 +1,11 @@
-"""Seeded EDR devices and their alerts (CrowdStrike- and SentinelOne-like)."""
+"""EDR: seeded devices and their alerts (CrowdStrike- and SentinelOne-like), read-only as Unizo's are."""
 
 from __future__ import annotations
 
 from unizo_mcp_sandbox.accounts import Organization
 from unizo_mcp_sandbox.data.common import API, Gen, Record, Tables, change_log, slug
+from unizo_mcp_sandbox.resources import Resource
+from unizo_mcp_sandbox.services import SandboxService
 from unizo_mcp_sandbox.timeutil import iso
 
 DEVICES_PER_INTEGRATION = 56
@@ -42,7 +44,7 @@ SOFTWARE = (
 )
 DEPARTMENTS = ("Engineering", "Finance", "Sales", "Security", "IT", "Legal", "Marketing")
 SITES = ("HQ-SanFrancisco", "Office-London", "Office-Bangalore", "DC-Virginia", "Remote")
-ALERTS = (
+ALERT_TEMPLATES = (
     ("Credential dumping via LSASS memory access", "A process opened lsass.exe with read access", "CRITICAL"),
     ("Suspicious PowerShell encoded command", "PowerShell ran a base64-encoded command line", "HIGH"),
     (
@@ -162,7 +164,7 @@ def _device(gen: Gen, connector: str, organization: Organization, index: int) ->
 
 
 def _alert(gen: Gen, connector: str, device: Record) -> Record:
-    title, description, severity = gen.pick(ALERTS)
+    title, description, severity = gen.pick(ALERT_TEMPLATES)
     created = gen.past(90)
     internal = gen.weighted(INTERNAL_STATUSES, (35, 20, 25, 10, 10))
     alert_id = gen.uuid()
@@ -194,3 +196,26 @@ def generate(gen: Gen, integration: Record, organization: Organization, tables: 
         alerts = [_alert(gen, connector, device) for _ in range(gen.number(2, 6))]
         alerts.sort(key=lambda alert: alert["createdDateTime"], reverse=True)
         tables["alerts"][(integration_id, device["id"])] = alerts
+
+
+DEVICES = Resource(
+    kind="devices", path="/edr/devices", label="device", sortable=DEVICE_SORT_FIELDS, item_param="deviceId"
+)
+ALERTS = Resource(
+    kind="alerts",
+    path="/edr/devices/{deviceId}/alerts",
+    label="alert",
+    sortable=ALERT_SORT_FIELDS,
+    item_param="alertId",
+    parent=DEVICES,
+)
+
+SERVICE = SandboxService(
+    name="edr",
+    category="EDR",
+    connectors=(("crowdstrike", "CrowdStrike Falcon"), ("sentinelone", "SentinelOne Singularity")),
+    path_prefixes=("edr",),
+    generate=generate,
+    probe="/edr/devices",
+    resources=(DEVICES, ALERTS),
+)

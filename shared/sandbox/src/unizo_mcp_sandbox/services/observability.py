@@ -1,4 +1,7 @@
-"""Seeded observability logs (Datadog- and Splunk-like), newest first."""
+"""Observability: seeded logs (Datadog- and Splunk-like), newest first.
+
+Served at /api/v1/logs without a category segment, like Unizo's own server.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,17 @@ from datetime import UTC, datetime
 
 from unizo_mcp_sandbox.accounts import Organization
 from unizo_mcp_sandbox.data.common import Gen, Record, Tables
+from unizo_mcp_sandbox.resources import Resource
+from unizo_mcp_sandbox.services import SandboxService
 
 LOGS_PER_INTEGRATION = 540
 LEVELS = ("INFO", "WARNING", "ERROR", "CRITICAL", "DEBUG", "TRACE")
 LEVEL_WEIGHTS = (45, 15, 12, 3, 17, 8)
 SOURCES = {
     "api-gateway": "platform",
-    "auth-service": "identity",
+    "auth-service": "access",
     "payments-worker": "billing",
-    "edr-ingest": "security",
+    "sensor-ingest": "security",
     "k8s-node-agent": "infrastructure",
     "postgres-primary": "data",
 }
@@ -76,3 +81,17 @@ def generate(gen: Gen, integration: Record, organization: Organization, tables: 
     logs = [_log(gen, connector, organization) for _ in range(LOGS_PER_INTEGRATION)]
     logs.sort(key=lambda log: log["timestamp"], reverse=True)
     tables["logs"][(integration["id"],)] = logs
+
+
+LOGS = Resource(kind="logs", path="/logs", label="log", sortable=LOG_SORT_FIELDS, item_param="logId")
+
+SERVICE = SandboxService(
+    name="observability",
+    category="OBSERVABILITY",
+    connectors=(("datadog", "Datadog"), ("splunk", "Splunk Cloud")),
+    path_prefixes=("logs",),
+    generate=generate,
+    probe="/logs",
+    resources=(LOGS,),
+    second_organization=False,  # Beta Corp lacks it: the sandbox's example of a service not enabled
+)
