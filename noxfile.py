@@ -1,4 +1,4 @@
-"""Developer and CI entry points: `nox -s tests`, `packaging`, `lint`, `typecheck`, `demo`, `bench`, `external`."""
+"""Developer and CI entry points: `nox -s tests`, packaging, lint, typecheck, demo, bench, external."""
 
 from __future__ import annotations
 

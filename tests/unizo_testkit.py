@@ -159,6 +159,7 @@ def run_proxy(work: Path, user: str, password: str) -> Iterator[Proxy]:
     """proxy.py on 127.0.0.1 (a free port) requiring `user`:`password`, logging to work/proxy.log."""
     # A missing test dependency is an error, never a skip: proxy.py is in the test dependency group.
     import proxy  # noqa: F401
+
     port_file, log_file = work / "port", work / "proxy.log"
     process = subprocess.Popen(
         [

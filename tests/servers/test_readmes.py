@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE
-
 from servicekit import installed
+from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 
