@@ -15,6 +15,7 @@ from unizo_mcp_core.errors import (
     InvalidKeyError,
     LocalQuotaExceededError,
     MissingKeyError,
+    MissingPermissionError,
 )
 from unizo_mcp_core.responses import ApiResponse, KeyInfo
 
@@ -218,25 +219,34 @@ async def test_verify_fallback_reports_a_refused_key(api: FakeApi, make_client) 
         await make_client().verify_key()
 
 
-async def test_verify_fallback_missing_permission_means_valid_unknown(api: FakeApi, make_client) -> None:
+async def test_verify_fallback_refused_read_means_no_permission(api: FakeApi, make_client) -> None:
+    """The read is the server's own category: a 403 on it says the key may not use this service."""
     api.script("GET", "/v1/auth/verify", Reply(404))
     api.script(
-        "POST", "/api/v1/integrations/search", Reply(403, error_body("AP-4030001", "lacks edr:read", 403))
+        "POST", "/api/v1/integrations/search", Reply(403, error_body("AP-4030001", "lacks demo:read", 403))
     )
-    info = await make_client().verify_key()
-    assert info.valid and info.permissions is None
+    with pytest.raises(MissingPermissionError):
+        await make_client().verify_key("DEMO")
+    import json
+
+    (search,) = api.seen("/api/v1/integrations/search")
+    terms = json.loads(search.body)["filter"]["and"]
+    assert {"property": "/type", "operator": "=", "values": ["DEMO"]} in terms
 
 
 async def test_verify_invalid_key(api: FakeApi, make_client) -> None:
+    """A refusal is believed when a real read refuses the key too; the verify answer says more."""
     api.script("GET", "/v1/auth/verify", Reply(401, error_body("AP-4010003", "Unknown API key", 401)))
+    api.script("POST", "/api/v1/integrations/search", Reply(401, error_body("AP-4010001", "No key", 401)))
     with pytest.raises(InvalidKeyError) as info:
         await make_client().verify_key()
     assert info.value.error_code == "AP-4010003"
     assert len(api.seen("/v1/auth/verify")) == 1  # 401 is never retried
 
 
-async def test_verify_valid_false(api: FakeApi, make_client) -> None:
+async def test_verify_valid_false_is_checked_by_a_read(api: FakeApi, make_client) -> None:
     api.script("GET", "/v1/auth/verify", Reply(200, {"valid": False}))
+    api.script("POST", "/api/v1/integrations/search", Reply(401))
     with pytest.raises(InvalidKeyError):
         await make_client().verify_key()
 

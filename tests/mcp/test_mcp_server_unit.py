@@ -30,7 +30,7 @@ class FlakyClient:
         self.crash = crash
         self.verifications = 0
 
-    async def verify_key(self) -> KeyInfo:
+    async def verify_key(self, category: str | None = None) -> KeyInfo:
         self.verifications += 1
         if not self.reachable:
             raise ConnectError("Cannot connect to https://api.example:443")

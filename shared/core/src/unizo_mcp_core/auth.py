@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import (
     InvalidKeyError,
+    KeyCheckUnavailableError,
     NetworkError,
     PermissionDeniedError,
     ServiceNotEnabledError,
@@ -156,19 +157,25 @@ def _shared_variable(settings: Settings) -> str:
 async def verify_at_startup(
     settings: Settings, services: Sequence[ServiceSpec], client: UnizoClient
 ) -> KeyInfoLike | None:
-    """Verify the key once: raise on 401/other environment/no permission; None when unreachable."""
+    """Check the key once (`verification`): raise on a definite refusal (invalid key, other environment,
+    no permission); None when nothing could be decided now (the server starts and checks again later)."""
+    names = [s.name for s in services]
     key_fp = settings.api_key.fingerprint() if settings.api_key is not None else None
+    origin = settings.api_key.origin if settings.api_key is not None else "?"
+    # which variable supplied the key: a shell that exports another key than the client's config shows here
+    log.info("using the API key %s from %s for %s", key_fp, origin, ", ".join(names))
     try:
-        info = await client.verify_key()
-    except NetworkError as exc:
+        info = await client.verify_key(services[0].category)
+    except (KeyCheckUnavailableError, NetworkError) as exc:
         log.warning(
-            "Cannot reach the Unizo API to verify the key: %s Starting anyway with the local tool policy; "
-            "each call reports the network error until the API answers.",
+            "%s Starting anyway with the local tool policy; the key is checked again on the next calls.",
             exc.describe(),
         )
         return None
+    note = getattr(info, "note", None)
+    if note:
+        log.info("%s", note)
     check_key(info, settings)
-    names = [s.name for s in services]
     variable = services[0].key_variable if len(services) == 1 else _shared_variable(settings)
     require_permission(info, names, key_fp, variable)
     return info

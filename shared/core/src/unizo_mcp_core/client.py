@@ -19,20 +19,20 @@ what failed and never contains the key, a header or proxy credentials.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json as jsonlib
 import logging
 import socket
 import ssl
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -42,11 +42,8 @@ from .errors import (
     ConnectError,
     DnsError,
     EnvironmentMismatchError,
-    InvalidKeyError,
     InvalidResponseError,
-    MissingPermissionError,
     NetworkError,
-    NotFoundError,
     PermissionDeniedError,
     ProxyError,
     QuotaExhaustedError,
@@ -60,11 +57,12 @@ from .keys import fingerprint, remember_secret
 from .proxy import resolve_proxy
 from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
-from .responses import ApiResponse, KeyInfo, check_environment, error_from_response, parse_key_info
+from .responses import ApiResponse, KeyInfo, check_environment, error_from_response
 from .retry import IDEMPOTENT_METHODS, RetryDecision, RetryPolicy, decide_retry
 from .settings import Settings
 from .tls import create_ssl_context
 from .values import query_value
+from .verification import Answer, Outcome, decide, introspection, unavailable_error
 
 __all__ = ["ApiResponse", "KeyInfo", "RateLimitStatus", "UnizoClient"]
 
@@ -134,6 +132,30 @@ def _env_proxy(base_url: str) -> tuple[URL | None, dict[str, str] | None, str]:
     header = aiohttp.encode_basic_auth(found.username, found.password or "")
     remember_secret(header.split(" ", 1)[-1])
     return url, {"Proxy-Authorization": header}, found.shown
+
+
+SEARCH_PATH = "/integrations/search"
+
+
+def search_body(
+    category: str | None,
+    *,
+    organization: str | None = None,
+    connector: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """The integrations search: by category (`type`), organization and connector, as Unizo's server asks."""
+    terms: list[dict[str, Any]] = []
+    if category:
+        terms.append({"property": "/type", "operator": "=", "values": [category]})
+    if organization:
+        terms.append({"property": "/organization/id", "operator": "=", "values": [organization]})
+    if connector:
+        terms.append({"property": "/serviceProfile/name", "operator": "=", "values": [connector]})
+    body: dict[str, Any] = {"filter": {"and": terms}} if terms else {}
+    body["pagination"] = {"offset": offset, "limit": limit}
+    return body
 
 
 class UnizoClient:
@@ -221,6 +243,7 @@ class UnizoClient:
         json: Any = None,
         multipart: Multipart | None = None,
         idempotent: bool | None = None,
+        retry: bool = True,
     ) -> ApiResponse:
         """Call `{base}/api/v1{path}`; `path` is already percent-encoded.
 
@@ -252,33 +275,41 @@ class UnizoClient:
             multipart=multipart,
             idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
             limited=True,
+            retry=retry,
         )
 
-    async def verify_key(self) -> KeyInfo:
-        """`GET {base}/v1/auth/verify`; on 404 falls back to a cheap authenticated read.
+    async def verify_key(self, category: str | None = None) -> KeyInfo:
+        """Is the key valid, and what may it do? The decision is `verification.decide`.
 
-        Raises the mapped AuthenticationError/PermissionDeniedError when the key is refused, and
-        EnvironmentMismatchError when the key belongs to another environment than UNIZO_ENVIRONMENT.
+        Asks `GET {base}/v1/auth/verify`, and unless that gave a usable description, a real read: the
+        integrations search filtered on `category` (the server's own service). Neither probe is retried:
+        an unclear answer is not a refusal. Raises the mapped AuthenticationError/PermissionDeniedError
+        when the API refuses the key on the real read, EnvironmentMismatchError when the key belongs to
+        another environment, and KeyCheckUnavailableError when nothing could be decided now.
         """
         url = URL(f"{self._settings.base_url}/v1/auth/verify", encoded=True)
 
         def headers(correlation_id: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {self._current_key()}", "correlationId": correlation_id}
 
-        try:
-            resp = await self._call("GET", url, "/v1/auth/verify", headers, idempotent=True, limited=False)
-        except NotFoundError as exc:
-            if exc.error_code not in (None, "AP-4040003"):
-                raise
-            info = await self._verify_by_read()
-        else:
-            info = parse_key_info(resp.data)
-            if not info.valid:
-                error = InvalidKeyError(
-                    "GET /v1/auth/verify: the API reports the key as not valid", status=resp.status
-                )
-                self._log_auth_failure(error)
-                raise error
+        verify = await self._probe(
+            self._call("GET", url, "/v1/auth/verify", headers, idempotent=True, limited=False, retry=False)
+        )
+        if verify.status is None and isinstance(verify.error, NetworkError):
+            raise verify.error  # no answer at all: the read would fail the same way (DNS, TCP, TLS, proxy)
+        read = None
+        if introspection(verify) is None:
+            log.debug("GET /v1/auth/verify gave no key description; checking the key with a real read")
+            read = await self._probe(self.search_integrations(category, limit=1, retry=False))
+        verdict = decide(verify, read)
+        if verdict.outcome is Outcome.UNKNOWN:
+            raise unavailable_error(verdict)
+        if verdict.outcome is not Outcome.VALID:
+            assert verdict.error is not None
+            self._log_auth_failure(verdict.error)
+            raise verdict.error
+        info = verdict.info
+        assert info is not None
         try:
             check_environment(info.environment, self._settings.environment)
         except EnvironmentMismatchError as error:
@@ -299,6 +330,36 @@ class UnizoClient:
                 perms,
             )
         return info
+
+    async def search_integrations(
+        self,
+        category: str | None,
+        *,
+        organization: str | None = None,
+        connector: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        retry: bool = True,
+    ) -> ApiResponse:
+        """`POST /api/v1/integrations/search`, filtered as Unizo's own server filters it."""
+        return await self.request(
+            "POST",
+            SEARCH_PATH,
+            json=search_body(
+                category, organization=organization, connector=connector, offset=offset, limit=limit
+            ),
+            idempotent=True,
+            retry=retry,
+        )
+
+    @staticmethod
+    async def _probe(call: Awaitable[ApiResponse]) -> Answer:
+        """One probe's answer as a value: nothing it answers is raised."""
+        try:
+            response = await call
+        except UnizoError as error:
+            return Answer(status=error.status, error=error)
+        return Answer(status=response.status, body=response.data)
 
     async def health(self) -> ApiResponse:
         """`GET {base}/health`, without the key."""
@@ -348,18 +409,6 @@ class UnizoClient:
                 error.message,
             )
 
-    async def _verify_by_read(self) -> KeyInfo:
-        log.debug("GET /v1/auth/verify answered 404; verifying the key with an integrations search")
-        # MissingPermissionError: the key authenticated; it just may not search integrations.
-        with contextlib.suppress(MissingPermissionError):
-            await self.request(
-                "POST",
-                "/integrations/search",
-                json={"pagination": {"offset": 0, "limit": 1}},
-                idempotent=True,
-            )
-        return KeyInfo(valid=True)
-
     # --- internals: one call with retries ------------------------------------------------------------
 
     async def _call(
@@ -374,8 +423,10 @@ class UnizoClient:
         multipart: Multipart | None = None,
         idempotent: bool,
         limited: bool,
+        retry: bool = True,
     ) -> ApiResponse:
         correlation_id = str(uuid.uuid4())
+        policy = self._policy if retry else attrs.evolve(self._policy, attempts=0)
         for attempt in itertools.count():
             try:
                 return await self._attempt(
@@ -392,7 +443,7 @@ class UnizoClient:
                 )
             except _Failure as failure:
                 decision = decide_retry(
-                    attempt, failure.error, idempotent=idempotent, policy=self._policy, sent=failure.sent
+                    attempt, failure.error, idempotent=idempotent, policy=policy, sent=failure.sent
                 )
                 final = _Retry(failure.error, decision, attempt, sent=failure.sent)
             if not decision.retry:

@@ -22,7 +22,6 @@ import attrs
 
 from .auth import KeyInfoLike, check_key, format_permissions, key_label, permissions_for, require_permission
 from .errors import ConfigError, ConnectError, DnsError, ExitCode, ProxyError, TlsError, UnizoError
-from .integrations import SEARCH_PATH, search_body
 from .proxy import Proxy, resolve_proxy
 from .scopes import key_groups
 from .settings import Settings
@@ -564,9 +563,7 @@ async def _key_checks(
     for service in readable:
         try:
             start = time.perf_counter()
-            response = await api.request(
-                "POST", SEARCH_PATH, json=search_body(service.category), idempotent=True
-            )
+            response = await api.search_integrations(service.category)
             timings[f"{service.name} read"] = _ms(start)
             body = response.data if isinstance(response.data, Mapping) else {}
             raw_items = body.get("data")

@@ -171,6 +171,22 @@ class InvalidResponseError(ApiError):
     default_hint = "The API sent a response that could not be read (truncated or not JSON); retry the call."
 
 
+class KeyCheckUnavailableError(UnizoError):
+    """The API could neither confirm nor refuse the key now (unreachable, failing, or a probe it does not
+    understand). The exit code is the cause's: network (5) or API (6)."""
+
+    def __init__(self, message: str, *, cause: UnizoError | None = None, hint: str | None = None) -> None:
+        super().__init__(
+            message,
+            hint=hint,
+            status=cause.status if cause is not None else None,
+            error_code=cause.error_code if cause is not None else None,
+            correlation_id=cause.correlation_id if cause is not None else None,
+        )
+        self.cause = cause
+        self.exit_code = cause.exit_code if cause is not None else ExitCode.NETWORK
+
+
 # --- local refusals -------------------------------------------------------------------------
 
 

@@ -21,10 +21,8 @@ from .errors import ToolInputError
 if TYPE_CHECKING:
     from .client import UnizoClient
 
-__all__ = ["Integration", "IntegrationResolver", "search_body"]
+__all__ = ["Integration", "IntegrationResolver"]
 
-SEARCH_PATH = "/integrations/search"
-_PAGE = 100
 _MAX_PAGES = 20
 _MAX_LISTED = 20  # integrations named in one error message
 
@@ -39,15 +37,12 @@ class Integration:
         return {"id": self.id, "name": self.name}
 
 
-def search_body(category: str, *, connector: str | None = None, offset: int = 0) -> dict[str, Any]:
-    terms: list[dict[str, Any]] = [{"property": "/type", "operator": "=", "values": [category]}]
-    if connector:
-        terms.append({"property": "/serviceProfile/name", "operator": "=", "values": [connector]})
-    return {"filter": {"and": terms}, "pagination": {"offset": offset, "limit": _PAGE}}
-
-
-def _parse(item: Any) -> Integration | None:
+def _parse(item: Any, category: str) -> Integration | None:
+    """An integration of `category`; anything else the search returned is dropped (Unizo's own server
+    checks the type in code too)."""
     if not isinstance(item, Mapping) or not item.get("id"):
+        return None
+    if str(item.get("type", "")).upper() != category:
         return None
     profile = item.get("serviceProfile")
     connector = profile.get("name") if isinstance(profile, Mapping) else None
@@ -61,8 +56,14 @@ def _parse(item: Any) -> Integration | None:
 class IntegrationResolver:
     """Per-process cache of each service's integrations and the `integration_id` resolution."""
 
-    def __init__(self, client: UnizoClient, defaults: Mapping[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        client: UnizoClient,
+        defaults: Mapping[str, str | None] | None = None,
+        organization: str | None = None,
+    ) -> None:
         self._client = client
+        self.organization = organization  # the key's organization, when the API said: a search filter
         self._defaults = dict(defaults or {})  # service -> configured integration id
         self._cache: dict[str, tuple[Integration, ...]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -78,19 +79,18 @@ class IntegrationResolver:
                 self._cache[service] = await self._search(service.upper())
             return self._cache[service]
 
-    async def _search(self, category: str, connector: str | None = None) -> tuple[Integration, ...]:
+    async def _search(self, category: str) -> tuple[Integration, ...]:
+        """Every page of the search (following `pagination.next`, at most 20 pages)."""
         found: list[Integration] = []
         offset = 0
         for _ in range(_MAX_PAGES):
-            response = await self._client.request(
-                "POST",
-                SEARCH_PATH,
-                json=search_body(category, connector=connector, offset=offset),
-                idempotent=True,
+            response = await self._client.search_integrations(
+                category, organization=self.organization, offset=offset
             )
             body = response.data if isinstance(response.data, Mapping) else {}
             items = body.get("data") or []
-            found += [i for i in map(_parse, items if isinstance(items, list) else []) if i is not None]
+            parsed = (_parse(item, category) for item in (items if isinstance(items, list) else []))
+            found += [i for i in parsed if i is not None]
             pagination = body.get("pagination")
             following = pagination.get("next") if isinstance(pagination, Mapping) else None
             if not isinstance(following, int) or following <= offset or not items:

@@ -83,6 +83,8 @@ class KeyInfo:
     expires_at: str | None = None
     organization: Mapping[str, Any] | None = None
     rate_limits: Mapping[str, Any] | None = None
+    # why something is not known (e.g. the verify endpoint is missing and permissions are unknown)
+    note: str | None = None
 
     def actions_for(self, service: str) -> frozenset[str] | None:
         """The actions the key may use on `service`; None when unknown; empty when none or not enabled."""

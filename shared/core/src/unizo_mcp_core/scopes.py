@@ -9,7 +9,7 @@ before the SDK is loaded, so a refused key fails fast.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import attrs
@@ -39,6 +39,7 @@ class KeyScope:
     key_info: KeyInfoLike | None
     resolver: IntegrationResolver
     lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
+    next_check: float = 0.0  # monotonic time before which an undecided key check is not asked again
 
     @property
     def names(self) -> list[str]:
@@ -95,10 +96,18 @@ async def open_scopes(
             scope.key_info = (
                 await verify_at_startup(scoped, members, api) if key_info == "verify" else key_info
             )
+            scope.resolver.organization = organization_of(scope.key_info)
     except BaseException:
         await close_scopes(scopes)
         raise
     return scopes
+
+
+def organization_of(info: KeyInfoLike | None) -> str | None:
+    """The key's organization id when the API said, for filtering integration searches."""
+    organization = getattr(info, "organization", None)
+    found = organization.get("id") if isinstance(organization, Mapping) else None
+    return str(found) if found else None
 
 
 async def close_scopes(scopes: Sequence[KeyScope]) -> None:

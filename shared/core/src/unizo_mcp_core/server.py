@@ -12,6 +12,7 @@ one `UnizoClient` (one rate limiter, as the API counts per key), its verificatio
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,12 +20,13 @@ import attrs
 
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
+from .errors import KeyCheckUnavailableError, NetworkError
 from .invoke import build_call
 from .policy import PolicyDecision, decide_tools, refusal_text
 from .registry import server_name
 from .results import error_result, refusal_result, split_envelope, success_result
 from .schema import argument_validator, input_schema
-from .scopes import KeyScope, close_scopes, open_scopes
+from .scopes import KeyScope, close_scopes, open_scopes, organization_of
 from .settings import Settings
 from .spec import ServiceSpec, ToolSpec
 
@@ -39,6 +41,7 @@ __all__ = ["ServerState", "UnizoServer", "prepare_server", "server_instructions"
 log = logging.getLogger("unizo_mcp.server")
 
 Check = Callable[[Mapping[str, Any]], list[str]]
+RECHECK_AFTER = 60.0  # seconds between key checks while the API answers but cannot decide
 
 
 def server_instructions(services: Sequence[ServiceSpec]) -> str:
@@ -96,15 +99,29 @@ class ServerState:
         return None if reason is None else refusal_text(name, reason)
 
     async def ensure_verified(self, scope: KeyScope) -> None:
-        """Complete a key verification that could not happen at startup (API unreachable)."""
-        if scope.key_info is not None:
+        """Complete a key check that could not be decided at startup.
+
+        Unreachable API: the error is raised (the call could not succeed either). The API answered but
+        nothing could be decided (5xx, a probe it does not understand): the call goes ahead with the local
+        policy, and the check is asked again at most every RECHECK_AFTER seconds, so a flaky API does not
+        cost two extra requests per call.
+        """
+        if scope.key_info is not None or time.monotonic() < scope.next_check:
             return
         async with scope.lock:
-            if scope.key_info is not None:
+            if scope.key_info is not None or time.monotonic() < scope.next_check:
                 return
-            info = await scope.client.verify_key()
+            try:
+                info = await scope.client.verify_key(scope.services[0].category)
+            except KeyCheckUnavailableError as exc:
+                if exc.cause is None or isinstance(exc.cause, NetworkError):
+                    raise
+                scope.next_check = time.monotonic() + RECHECK_AFTER
+                log.warning("%s Calls go ahead with the local tool policy.", exc.describe())
+                return
             check_key(info, scope.settings)
             scope.key_info = info
+            scope.resolver.organization = organization_of(info)
             late = self._decide()
             self.late_hidden = {n: r for n, r in late.hidden.items() if n not in self.decision.hidden}
             log.info("API key verified after startup; the key's permissions now apply to calls")
@@ -200,9 +217,23 @@ def _tool_definitions(state: ServerState) -> list[Any]:
 def build_mcp_server(state: ServerState, *, name: str, version: str, instructions: str) -> Server[Any]:
     """The SDK's low-level server with our two handlers; `tools/list` is built once."""
     from mcp.server.lowlevel import Server
-    from mcp.types import ListToolsResult
+    from mcp.types import ListPromptsResult, ListResourcesResult, ListResourceTemplatesResult, ListToolsResult
 
     listing = ListToolsResult(tools=_tool_definitions(state))
+    # No resources or prompts; answering their lists empty (rather than "method not found") is what
+    # clients that probe every capability expect.
+    no_resources = ListResourcesResult(resources=[])
+    no_templates = ListResourceTemplatesResult(resource_templates=[])
+    no_prompts = ListPromptsResult(prompts=[])
+
+    async def list_resources(ctx: Any, params: Any) -> ListResourcesResult:
+        return no_resources
+
+    async def list_templates(ctx: Any, params: Any) -> ListResourceTemplatesResult:
+        return no_templates
+
+    async def list_prompts(ctx: Any, params: Any) -> ListPromptsResult:
+        return no_prompts
 
     async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
         return listing
@@ -220,6 +251,9 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
         get_tool_input_schema=tool_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_templates,
+        on_list_prompts=list_prompts,
     )
 
 
