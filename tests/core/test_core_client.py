@@ -265,7 +265,8 @@ async def test_health_sends_no_key(api: FakeApi, make_client) -> None:
     api.script(
         "GET", "/health", Reply(200, {"status": "ok", "version": "1.2.3", "environment": "production"})
     )
-    resp = await make_client().health()
+    path, resp = await make_client().health()
+    assert path == "/health"
     assert resp.data["status"] == "ok"
     (seen,) = api.seen("/health")
     assert "apikey" not in seen.headers and "Authorization" not in seen.headers

@@ -115,3 +115,37 @@ async def test_the_read_decides_when_verify_is_missing(
     if error is KeyCheckUnavailableError:
         assert caught.value.exit_code in (5, 6) and "could not be checked" in caught.value.message
     assert len(api.seen(SEARCH)) == 1
+
+
+# --- health ----------------------------------------------------------------------------------------
+
+
+async def test_health_falls_back_to_v1_health_with_the_key(api: FakeApi, make_client: Any) -> None:
+    api.script("GET", "/health", Reply(404, {"message": "no Route matched with those values"}))
+    api.script("GET", "/v1/health", Reply(200, {"status": "ok"}))
+    client = make_client()
+    path, answer = await client.health()
+    assert path == "/v1/health" and answer.data == {"status": "ok"}
+    assert "Authorization" not in api.seen("/health")[0].headers  # the unauthenticated one first
+    assert api.seen("/v1/health")[0].headers["Authorization"] == f"Bearer {client.settings.key()}"
+
+
+async def test_missing_health_is_a_warning_and_every_other_check_runs(
+    api: FakeApi, make_settings: Any
+) -> None:
+    import io
+
+    from unizo_mcp_core.diagnostics import verify_connection
+    from unizo_mcp_core.spec import ServiceSpec
+
+    for path in ("/health", "/v1/health"):
+        api.script("GET", path, Reply(404, {"message": "no Route matched with those values"}))
+    api.script("GET", "/v1/auth/verify", Reply(200, VERIFY_OK))
+    api.script("POST", SEARCH, Reply(200, {"data": [], "pagination": {"total": 0}}))
+    demo = ServiceSpec("demo", "Demo", "A demo service.", (), "unizo-mcp-demo", "0.0.1")
+    out = io.StringIO()
+    code = await verify_connection(lambda: (make_settings("demo"), [demo]), out=out)
+    lines = {line.split("] ")[1].split(":")[0]: line for line in out.getvalue().splitlines()}
+    assert lines["health"].startswith("[warn]") and "no health endpoint" in lines["health"]
+    assert lines["key"].startswith("[ok]") and lines["read"].startswith("[ok]"), out.getvalue()
+    assert code == 0

@@ -44,6 +44,7 @@ from .errors import (
     EnvironmentMismatchError,
     InvalidResponseError,
     NetworkError,
+    NotFoundError,
     PermissionDeniedError,
     ProxyError,
     QuotaExhaustedError,
@@ -361,14 +362,33 @@ class UnizoClient:
             return Answer(status=error.status, error=error)
         return Answer(status=response.status, body=response.data)
 
-    async def health(self) -> ApiResponse:
-        """`GET {base}/health`, without the key."""
-        url = URL(f"{self._settings.base_url}/health", encoded=True)
+    async def health(self) -> tuple[str, ApiResponse]:
+        """The API's health: `GET {base}/health` without the key (the troubleshooting guide), then
+        `GET {base}/v1/health` with the key as a Bearer token (the authentication docs).
 
-        def headers(correlation_id: str) -> dict[str, str]:
-            return {"correlationId": correlation_id}
+        Returns (the path that answered, its answer). Raises NotFoundError when neither exists, and the
+        first other error as it came (network, TLS, 5xx ...).
+        """
+        first: UnizoError | None = None
+        for path, with_key in (("/health", False), ("/v1/health", True)):
+            url = URL(f"{self._settings.base_url}{path}", encoded=True)
 
-        return await self._call("GET", url, "/health", headers, idempotent=True, limited=False)
+            def headers(correlation_id: str, with_key: bool = with_key) -> dict[str, str]:
+                values = {"correlationId": correlation_id}
+                if with_key:
+                    values["Authorization"] = f"Bearer {self._current_key()}"
+                return values
+
+            try:
+                return path, await self._call("GET", url, path, headers, idempotent=True, limited=False)
+            except NotFoundError as exc:
+                first = first or exc
+            except NetworkError:
+                raise  # the other path would fail the same way
+            except UnizoError as exc:
+                first = first or exc
+        assert first is not None
+        raise first
 
     # --- internals: key and auth logging -----------------------------------------------------------
 

@@ -21,7 +21,17 @@ from urllib.parse import urlsplit
 import attrs
 
 from .auth import KeyInfoLike, check_key, format_permissions, key_label, permissions_for, require_permission
-from .errors import ConfigError, ConnectError, DnsError, ExitCode, ProxyError, TlsError, UnizoError
+from .errors import (
+    ConfigError,
+    ConnectError,
+    DnsError,
+    ExitCode,
+    NetworkError,
+    NotFoundError,
+    ProxyError,
+    TlsError,
+    UnizoError,
+)
 from .proxy import Proxy, resolve_proxy
 from .scopes import key_groups
 from .settings import Settings
@@ -484,29 +494,44 @@ async def _http_checks(
 
 
 async def _health(report: Report, api: Any, settings: Settings, timings: dict[str, float]) -> bool:
+    """The health line; False (and the later checks skipped) only when the API cannot be reached.
+
+    A missing health endpoint is a warning: Unizo documents health at different paths in different
+    places, and the key, permission and read checks say more anyway.
+    """
     try:
         start = time.perf_counter()
-        health = await api.health()
+        path, health = await api.health()
         timings["health"] = _ms(start)
-        body = getattr(health, "data", health)
-        if isinstance(body, Mapping):
-            detail = ", ".join(f"{k} {body[k]}" for k in ("status", "version", "environment") if body.get(k))
-        else:
-            detail = "ok"
-        environment = body.get("environment") if isinstance(body, Mapping) else None
-        if environment and str(environment).lower() != settings.environment:
-            report.warn(
-                "health",
-                f"GET /health: {detail}; this API serves {environment}, not {settings.environment}",
-                "Set UNIZO_ENVIRONMENT and UNIZO_BASE_URL to the same environment as your key.",
-            )
-        else:
-            report.ok("health", f"GET /health: {detail}")
-    except UnizoError as exc:
+    except NotFoundError as exc:
+        report.warn(
+            "health",
+            f"no health endpoint answered (GET /health and GET /v1/health: HTTP {exc.status})",
+            "Nothing to do if the checks below pass: the key, permission and read checks still run.",
+        )
+        return True
+    except NetworkError as exc:
         report.fail("health", exc)
         for label in ("key", "permission", "read", "rate limit"):
             report.skip(label)
         return False
+    except UnizoError as exc:
+        report.warn("health", f"{exc.message.rstrip('.')}", "The checks below show whether the API works.")
+        return True
+    body = getattr(health, "data", health)
+    if isinstance(body, Mapping):
+        detail = ", ".join(f"{k} {body[k]}" for k in ("status", "version", "environment") if body.get(k))
+    else:
+        detail = "ok"
+    environment = body.get("environment") if isinstance(body, Mapping) else None
+    if environment and str(environment).lower() != settings.environment:
+        report.warn(
+            "health",
+            f"GET {path}: {detail or 'ok'}; this API serves {environment}, not {settings.environment}",
+            "Set UNIZO_ENVIRONMENT and UNIZO_BASE_URL to the same environment as your key.",
+        )
+    else:
+        report.ok("health", f"GET {path}: {detail or 'ok'}")
     return True
 
 
