@@ -56,12 +56,28 @@ def test_hostile_values_refused_naming_the_parameter(value: object, reason: str)
         ("a:b@c", "a%3Ab%40c"),
         ("a+b&c=d", "a%2Bb%26c%3Dd"),
         ("x.y_z~", "x.y_z~"),
-        ("\uff0f", "%EF%BC%8F"),  # fullwidth solidus is just a character
+        ("\uff21\uff22", "AB"),  # fullwidth letters are sent as what they normalise to (NFKC)
         (42, "42"),
     ],
 )
 def test_values_are_percent_encoded(value: object, encoded: str) -> None:
     assert render_path(TEMPLATE, {"device_id": value, "alert_id": "z"}) == f"/edr/devices/{encoded}/alerts/z"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("\uff0e\uff0e", "'..'"),  # fullwidth full stops
+        ("\u2024\u2024", "'..'"),  # one dot leaders
+        ("\uff0fevil", "'/'"),  # fullwidth solidus
+        ("a\ufe68b", "'\\'"),  # small reverse solidus
+    ],
+)
+def test_lookalikes_are_checked_as_a_normalising_gateway_sees_them(value: str, reason: str) -> None:
+    """NFKC first: a gateway that normalises Unicode must never see '..' or '/' the checks did not."""
+    with pytest.raises(ToolInputError) as caught:
+        render_path(TEMPLATE, {"device_id": "ok", "alert_id": value})
+    assert reason in caught.value.describe()
 
 
 def test_missing_value_is_refused() -> None:

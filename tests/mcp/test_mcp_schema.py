@@ -79,10 +79,10 @@ def test_schema_is_deterministic_json() -> None:
         ({"limit": 0}, "limit: 0 is below the minimum 1"),
         ({"limit": 101}, "limit: 101 is above the maximum 100"),
         ({"offset": -1}, "offset: -1 is below the minimum 0"),
-        ({"limit": "20"}, "limit: expected integer, got str '20'"),
-        ({"limit": True}, "limit: expected integer, got bool True"),
+        ({"limit": "20"}, "limit: expected integer, got string \"20\""),
+        ({"limit": True}, "limit: expected integer, got boolean true"),
         ({"bogus": 1}, "unknown argument 'bogus' (accepted: integration_id, limit, offset, sort)"),
-        ({"integration_id": 5}, "integration_id: expected string, got int 5"),
+        ({"integration_id": 5}, "integration_id: expected string, got integer 5"),
     ],
 )
 def test_validation_messages(arguments: dict[str, object], expected: str) -> None:
@@ -93,7 +93,7 @@ def test_validation_of_required_and_enum() -> None:
     schema = input_schema(CREATE_TICKET)
     problems = argument_validator(schema)({"organization_id": "o", "collection_id": "c", "type": "nope"})
     assert "missing required argument 'name', 'description'" in problems
-    assert "type: 'nope' is not one of bug, feature, task, security, enhancement" in problems
+    assert 'type: "nope" is not one of bug, feature, task, security, enhancement' in problems
     assert (
         argument_validator(schema)(
             {"organization_id": "o", "collection_id": "c", "name": "n", "description": "d", "type": "bug"},
@@ -196,9 +196,9 @@ def test_item_params_give_arrays_a_real_item_schema() -> None:
             "tickets[0]: unknown field 'assigneeIds' (accepted: ",
         ),
         ([{"name": "n"}], "tickets[0]: missing required field 'type'"),
-        ([{"name": "n", "type": "epic"}], "tickets[0].type: 'epic' is not one of bug, task"),
-        ([{"name": 1, "type": "bug"}], "tickets[0].name: expected string, got int 1"),
-        (["n"], "tickets[0]: expected object, got str 'n'"),
+        ([{"name": "n", "type": "epic"}], 'tickets[0].type: "epic" is not one of bug, task'),
+        ([{"name": 1, "type": "bug"}], "tickets[0].name: expected string, got integer 1"),
+        (["n"], 'tickets[0]: expected object, got string "n"'),
         ([{"name": "n", "type": "bug"}] * 4, "tickets: accepts at most 3 items"),
     ],
 )

@@ -100,7 +100,15 @@ async def test_pull_request_defaults_are_sent(open_server, sent) -> None:
         }
         stored = await s.data("scm_get_pull_request", {**ids, "pull_request_id": created["id"]})
         assert stored["state"] == "opened" and stored["visibility"] == "private"
-        # an update sends only what was given: no default overwrites the stored state
+        # an update reads the pull request and sends it whole, as Unizo's own server does: what was not
+        # given keeps its value (no default overwrites the stored state)
         await s.data("scm_update_pull_request", {**ids, "pull_request_id": created["id"], "title": "Renamed"})
         [update] = _bodies(sent, "PUT", f"/pullRequests/{created['id']}")
-        assert update == {"title": "Renamed"}
+        assert update == {
+            "title": "Renamed",
+            "description": "",  # what the sandbox stored for a pull request created without one
+            "source": names[0],
+            "target": "main",
+            "state": "opened",
+            "visibility": "private",
+        }

@@ -100,3 +100,50 @@ async def test_bulk_ticket_items_are_snake_case_for_the_model(open_server, sandb
         assert result.is_error
         assert "tickets[0]: unknown field 'assigneeIds'" in text_of(result), text_of(result)
         assert not [r for r in sandbox.requests() if r.path.endswith("/bulk")]
+
+
+# --- what Unizo's models require, and what its hosted server picks by itself ---------------------------
+
+
+async def test_attachments_carry_their_file_size(open_server, sent) -> None:
+    import base64
+
+    content = b"twelve bytes"
+    async with open_server("ticketing") as s:
+        ids = await _collection(s)
+        ticket = (await s.data("ticketing_list_tickets", ids))[0]["id"]
+        await s.data(
+            "ticketing_create_attachment",
+            {
+                **ids,
+                "ticket_id": ticket,
+                "file_data": base64.b64encode(content).decode(),
+                "file_name": "a.txt",
+                "mime_type": "text/plain",
+            },
+        )
+    [upload] = [c["multipart"] for c in sent if c["method"] == "POST" and c["path"].endswith("/attachments")]
+    assert upload["fileSize"] == str(len(content))
+    assert upload["file"] == ("a.txt", content, "text/plain")
+
+
+async def test_organization_and_collection_are_picked_when_only_one_exists(open_server, sandbox) -> None:
+    async with open_server("ticketing") as s:
+        iid = await s.integration("ticketing")
+        orgs = await s.data("ticketing_list_organizations", {"integration_id": iid})
+        result = await s.call("ticketing_list_tickets", {"integration_id": iid})
+        text = text_of(result)
+        if len(orgs) > 1:  # the choice is the model's: every organization is named
+            assert result.is_error and "organization_id is required" in text, text
+            assert all(str(org["id"]) in text for org in orgs[:20])
+            args = {"integration_id": iid, "organization_id": str(orgs[0]["id"])}
+        else:
+            args = {"integration_id": iid}
+        collections = await s.data("ticketing_list_collections", args)
+        result = await s.call("ticketing_list_tickets", args)
+        if len(collections) > 1:
+            assert result.is_error and "collection_id is required" in text_of(result), text_of(result)
+            assert all(str(c["id"]) in text_of(result) for c in collections[:20])
+        else:
+            assert not result.is_error, text_of(result)
+            assert result.structured_content["data"]

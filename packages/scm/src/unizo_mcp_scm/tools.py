@@ -23,7 +23,7 @@ PRS = REPO + "/pullRequests"
 PR = PRS + "/{pull_request_id}"
 
 # Ids need no description: each comes from the list tool of the same name (scm_list_repositories...).
-ORG_ID = path_param("organization_id")
+ORG_ID = path_param("organization_id", resolvable=True)  # may be left out when there is only one
 REPO_ID = path_param("repository_id")
 BRANCH_ID = path_param("branch_id", "Branch name; may contain '/'.", slash_ok=True)
 COMMIT_ID = path_param("commit_id")
@@ -134,11 +134,12 @@ SERVICE = ServiceSpec(
         ),
         ToolSpec(
             "scm_update_pull_request",
-            "Change a pull request's title, description, branches, state or visibility.",
+            "Change a pull request; fields not given keep their values (it is read and sent whole).",
             "PUT",
             PR,
             Permission.WRITE,
             (ORG_ID, REPO_ID, PR_ID, *_pr_fields(create=False)),
+            read_before_write=True,
         ),
     ),
 )

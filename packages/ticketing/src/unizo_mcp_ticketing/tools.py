@@ -24,8 +24,9 @@ TICKETS = COLLECTION + "/tickets"
 TICKET = TICKETS + "/{ticket_id}"
 
 # Ids need no description: each comes from the list tool of the same name (ticketing_list_tickets...).
-ORG_ID = path_param("organization_id")
-COLLECTION_ID = path_param("collection_id")
+# The organization and collection may be left out when the integration has only one.
+ORG_ID = path_param("organization_id", resolvable=True)
+COLLECTION_ID = path_param("collection_id", resolvable=True)
 TICKET_ID = path_param("ticket_id")
 IDS = (ORG_ID, COLLECTION_ID)
 TICKET_IDS = (ORG_ID, COLLECTION_ID, TICKET_ID)
@@ -239,6 +240,7 @@ SERVICE = ServiceSpec(
             body_param("file_name", "string", "", required=True),
             body_param("mime_type", "string", "", required=True),
             body_param("description", "string", ""),
+            body_param("file_size", "integer", "", size_of="file_data"),  # filled by the core
             body_format="multipart",
         ),
         list_tool(

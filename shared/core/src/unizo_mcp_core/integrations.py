@@ -6,17 +6,25 @@
 2. UNIZO_<SERVICE>_INTEGRATION_ID, then UNIZO_INTEGRATION_ID (settings);
 3. the only integration of the service visible to the key (`POST /integrations/search`, cached);
 4. otherwise a tool error listing the integrations (id, name, connector) so the model can pick one.
+
+Parent ids declared `resolvable` (an organization, a collection) follow the same rule: left out, the
+core lists them (the list tool `ServiceSpec.id_source` names) and uses the only one, or the tool error
+lists the choices. Answers are cached per integration for PARENT_TTL seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import ToolInputError
+from .invoke import build_call
+from .responses import split_envelope
+from .spec import ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
     from .client import UnizoClient
@@ -24,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["Integration", "IntegrationResolver"]
 
 _MAX_PAGES = 20
-_MAX_LISTED = 20  # integrations named in one error message
+_MAX_LISTED = 20  # integrations (or parent records) named in one error message
+PARENT_TTL = 60.0  # seconds a resolved parent id is reused
+_LABEL_FIELDS = ("name", "title", "login", "key", "displayName")
 
 
 @attrs.frozen
@@ -67,6 +77,7 @@ class IntegrationResolver:
         self._defaults = dict(defaults or {})  # service -> configured integration id
         self._cache: dict[str, tuple[Integration, ...]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._parents: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[float, str]] = {}
 
     def configured(self, service: str) -> str | None:
         return self._defaults.get(service)
@@ -137,3 +148,58 @@ class IntegrationResolver:
             f"{listed}{more}",
             hint=f"Call again with integration_id set to one of these ids, or set {variable} for the server.",
         )
+
+    async def resolve_parents(
+        self, service: ServiceSpec, tool: ToolSpec, args: dict[str, Any], integration_id: str
+    ) -> dict[str, Any]:
+        """`args` with every left-out resolvable path id filled, parents first (path order)."""
+        filled = dict(args)
+        for param in tool.path_params():
+            if param.resolvable and filled.get(param.name) in (None, ""):
+                filled[param.name] = await self._only_record(service, param.name, filled, integration_id)
+        return filled
+
+    async def _only_record(
+        self, service: ServiceSpec, param: str, known: Mapping[str, Any], integration_id: str
+    ) -> str:
+        source = service.id_source(param)
+        if source is None:
+            raise ToolInputError(f"{param} is required")
+        parents = {p.name: str(known[p.name]) for p in source.path_params()}
+        key = (integration_id, param, tuple(sorted(parents.items())))
+        cached = self._parents.get(key)
+        if cached is not None and time.monotonic() - cached[0] < PARENT_TTL:
+            return cached[1]
+        call = build_call(source, {**parents, "limit": _MAX_LISTED})
+        response = await self._client.request(
+            "GET", call.path, integration_id=integration_id, params=call.params
+        )
+        records, pagination = split_envelope(response.data)
+        records = (
+            [r for r in records if isinstance(r, Mapping) and r.get("id")]
+            if isinstance(records, list)
+            else []
+        )
+        total = pagination.get("total") if isinstance(pagination, Mapping) else None
+        count = total if isinstance(total, int) else len(records)
+        if count == 1 and len(records) == 1:
+            value = str(records[0]["id"])
+            self._parents[key] = (time.monotonic(), value)
+            return value
+        what = param.removesuffix("_id").replace("_", " ")
+        if not records:
+            raise ToolInputError(
+                f"{param} is required, and none can be chosen: {source.name} lists no {what} "
+                "for this integration"
+            )
+        listed = "; ".join(_label(r) for r in records[:_MAX_LISTED])
+        more = f"; and {count - len(records)} more" if count > len(records) else ""
+        raise ToolInputError(
+            f"{param} is required: this integration has {count} ({what}): {listed}{more}",
+            hint=f"Call again with {param} set to one of these ids (or list them with {source.name}).",
+        )
+
+
+def _label(record: Mapping[str, Any]) -> str:
+    name = next((record[f] for f in _LABEL_FIELDS if isinstance(record.get(f), str) and record[f]), None)
+    return f"{record['id']} ({name})" if name else str(record["id"])

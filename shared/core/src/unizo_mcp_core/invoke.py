@@ -124,6 +124,11 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
             raise ToolInputError(
                 f"{tool.name}: parameter {param.name} has an unsupported location {param.location}"
             )
+    for param in tool.params:  # fields the core fills: the byte size of an uploaded file
+        if param.size_of is not None and param.size_of in by_name:
+            source = by_name[param.size_of]
+            if source.wire_name in files:
+                body[param.wire_name] = len(files[source.wire_name])
     path = render_path(tool.path, path_values, slash_ok={p.name for p in tool.path_params() if p.slash_ok})
     multipart: dict[str, MultipartValue] | None = None
     json_body: dict[str, Any] | None = None

@@ -1,8 +1,10 @@
 """Safe rendering of path templates: no tool argument can steer a request to another endpoint.
 
-A path value is refused (with `ToolInputError` naming the parameter) when it is empty, `.` or
-contains `..`, contains `/` or `\\`, `?`, `#` or `%` (encoded input is refused rather than decoded
-twice), contains control, format or line-separator characters, starts with `-`, or is too long.
+A path value is normalised to NFKC first (a lookalike such as U+FF0E, the fullwidth full stop,
+becomes what a normalising gateway sees), then refused (with `ToolInputError` naming the parameter)
+when it is empty, `.` or contains `..`, contains `/` or `\\`, `?`, `#` or `%` (encoded input is
+refused rather than decoded twice), contains control, format or line-separator characters, starts
+with `-`, or is too long.
 Accepted values are percent-encoded with nothing left unescaped but RFC 3986 unreserved characters.
 
 A parameter declared `slash_ok` (branch names such as `feature/x`) may contain `/` between non-empty
@@ -46,7 +48,9 @@ def check_value(name: str, value: object, *, what: str = "a path parameter", sla
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ToolInputError(f"Refused {name}: {what} must be a string")
-    text = str(value)
+    # Checked and sent in NFKC form: a gateway that normalises Unicode must never see '..' or '/' where
+    # the checks saw lookalikes (fullwidth dots and solidus, the one-dot leader).
+    text = unicodedata.normalize("NFKC", str(value))
     if not text or not text.strip():
         raise ToolInputError(f"Refused {name}: {what} cannot be empty")
     if len(text) > MAX_VALUE_LENGTH:

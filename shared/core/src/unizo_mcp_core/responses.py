@@ -44,6 +44,7 @@ __all__ = [
     "check_environment",
     "error_from_response",
     "parse_key_info",
+    "split_envelope",
 ]
 
 
@@ -93,6 +94,13 @@ class KeyInfo:
         if self.enabled_services is not None and service not in self.enabled_services:
             return frozenset()
         return self.permissions.get(service, frozenset())
+
+
+def split_envelope(body: Any) -> tuple[Any, Any]:
+    """`{"data": ..., "pagination": ...}` → (data, pagination); any other body is the data itself."""
+    if isinstance(body, Mapping) and "data" in body and set(body) <= {"data", "pagination"}:
+        return body["data"], body.get("pagination")
+    return body, None
 
 
 def check_environment(environment: object, expected: str) -> None:

@@ -11,6 +11,7 @@ from mcp.types import CallToolResult, TextContent
 
 from .errors import UnizoError
 from .redaction import scrub_known
+from .responses import split_envelope
 
 __all__ = ["compact", "error_result", "error_text", "refusal_result", "split_envelope", "success_result"]
 
@@ -49,13 +50,6 @@ def compact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [compact(v) for v in value if v is not None]
     return value
-
-
-def split_envelope(body: Any) -> tuple[Any, Any]:
-    """`{"data": ..., "pagination": ...}` → (data, pagination); any other body is the data itself."""
-    if isinstance(body, Mapping) and "data" in body and set(body) <= {"data", "pagination"}:
-        return body["data"], body.get("pagination")
-    return body, None
 
 
 def success_result(data: Any, pagination: Any = None) -> CallToolResult:

@@ -8,12 +8,14 @@ with the MCP SDK and is only needed once a tool is called).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .spec import INTEGRATION_ID, Param, ToolSpec
 
 __all__ = [
+    "accept_lenient",
     "argument_validator",
     "input_schema",
     "object_schema",
@@ -25,10 +27,12 @@ _MAX_SHOWN = 60  # characters of a rejected value quoted back in an error messag
 
 
 def tool_params(tool: ToolSpec) -> tuple[Param, ...]:
-    """The arguments a tool takes: its declared params, plus `integration_id` for data tools."""
-    if tool.needs_integration and not any(p.name == INTEGRATION_ID.name for p in tool.params):
-        return (*tool.params, INTEGRATION_ID)
-    return tool.params
+    """The arguments a tool takes: its declared params (not those the core fills), plus `integration_id`
+    for data tools."""
+    params = tool.arguments()
+    if tool.needs_integration and not any(p.name == INTEGRATION_ID.name for p in params):
+        return (*params, INTEGRATION_ID)
+    return params
 
 
 def _number(value: float, integer: bool) -> int | float:
@@ -73,7 +77,7 @@ def object_schema(params: tuple[Param, ...]) -> dict[str, Any]:
         "type": "object",
         "properties": {p.name: param_schema(p) for p in params},
     }
-    required = [p.name for p in params if p.required]
+    required = [p.name for p in params if p.required and not p.resolvable]
     if required:
         schema["required"] = required
     schema["additionalProperties"] = False
@@ -89,17 +93,69 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
     return object_schema(tool_params(tool))
 
 
+# --- what models send ----------------------------------------------------------------------------
+
+
+def _id_like(param: Param) -> bool:
+    return param.location in ("path", "header") or param.name.endswith("_id")
+
+
+def _lenient_value(param: Param, value: Any) -> Any:
+    if param.type == "string" and _id_like(param) and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # models send ids as numbers (collection_id: 67780)
+    if param.enum is not None and isinstance(value, str) and value not in param.enum:
+        folded = {choice.casefold(): choice for choice in param.enum}
+        return folded.get(value.casefold(), value)  # "Task" for "task": sent in the declared case
+    if param.item_params is not None and isinstance(value, list):
+        return [accept_lenient(param.item_params, item) if isinstance(item, dict) else item for item in value]
+    return value
+
+
+def accept_lenient(params: tuple[Param, ...], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The two liberties models take that are safe to accept: an integer where a string id is declared
+    (sent as its decimal string) and an enum value in another case (sent in the declared case).
+    Everything else stays strict: validation follows."""
+    by_name = {p.name: p for p in params}
+    return {
+        name: _lenient_value(by_name[name], value) if name in by_name else value
+        for name, value in arguments.items()
+    }
+
+
 # --- validation --------------------------------------------------------------------------------
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON Schema name of a value's type: null, boolean, integer, number, string, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """The value as JSON (what the caller sent), cut to a few dozen characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 # One short sentence per keyword; `where` names the argument (or field of an array item).
 _MESSAGES = {
-    "type": "{where}: expected {limit}, got {kind} {shown}",
+    "type": "{where}: expected {limit}, got {kind}{shown}",
     "enum": "{where}: {shown} is not one of {choices}",
     "minimum": "{where}: {shown} is below the minimum {limit}",
     "maximum": "{where}: {shown} is above the maximum {limit}",
@@ -134,9 +190,11 @@ def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
     template = _MESSAGES.get(keyword)
     if template is not None:
         choices = ", ".join(map(str, limit)) if keyword == "enum" else ""
-        return template.format(
-            where=where, limit=limit, shown=_shown(value), kind=type(value).__name__, choices=choices
-        )
+        kind = _json_kind(value)
+        shown = _shown(value)
+        if keyword == "type":  # "got null", "got string \"ten\"": the value only when it says more
+            shown = "" if kind == "null" else f" {shown}"
+        return template.format(where=where, limit=limit, shown=shown, kind=kind, choices=choices)
     message = str(error.message)
     if len(message) > 200:
         message = message[:197] + "..."
@@ -162,6 +220,8 @@ def argument_validator(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]
             compiled[0].iter_errors(dict(arguments)),
             key=lambda e: (list(map(str, e.absolute_path)), e.validator),
         )
-        return [_describe_error(e, frozen) for e in errors]
+        # jsonschema reports one `required` error per missing property, each naming the whole list:
+        # describe each distinct clause once
+        return list(dict.fromkeys(_describe_error(e, frozen) for e in errors))
 
     return check

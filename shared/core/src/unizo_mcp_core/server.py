@@ -21,14 +21,15 @@ import attrs
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
 from .errors import KeyCheckUnavailableError, NetworkError
-from .invoke import build_call
+from .execute import run_http_tool
+from .paths import check_value
 from .policy import PolicyDecision, decide_tools, refusal_text
 from .registry import server_name
-from .results import error_result, refusal_result, split_envelope, success_result
-from .schema import argument_validator, input_schema
+from .results import error_result, refusal_result, success_result
+from .schema import accept_lenient, argument_validator, input_schema, tool_params
 from .scopes import KeyScope, close_scopes, open_scopes, organization_of
 from .settings import Settings
-from .spec import ServiceSpec, ToolSpec
+from .spec import INTEGRATION_ID, ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
@@ -51,6 +52,8 @@ def server_instructions(services: Sequence[ServiceSpec]) -> str:
         "Data tools take integration_id; it is optional when the key sees one integration of the service or "
         f"one is configured. Find ids with {prefixes}. Lists page with offset/limit (max 100)."
     )
+    if any(p.resolvable for s in services for t in s.tools for p in t.params):
+        lines.append("An optional parent id (organization_id, ...) is picked when only one exists.")
     return "\n".join(lines)
 
 
@@ -142,7 +145,7 @@ class ServerState:
             arguments = {}
         if not isinstance(arguments, Mapping):
             return refusal_result(f"{tool.name} failed: invalid arguments: expected an object.")
-        args = dict(arguments)
+        args = accept_lenient(tool_params(tool), dict(arguments))
         problems = entry.check(args)
         if problems:
             return refusal_result(
@@ -158,17 +161,12 @@ class ServerState:
                 return success_result(await scope.resolver.connectors(service))
             if tool.handler == "integrations":
                 return success_result(await scope.resolver.of_connector(service, str(args["connector"])))
-            call = build_call(tool, args)
-            integration_id = await scope.resolver.resolve(service, call.integration_id)
-            response = await scope.client.request(
-                call.method,
-                call.path,
-                integration_id=integration_id,
-                params=call.params,
-                json=call.json,
-                multipart=call.multipart,
-            )
-            data, pagination = split_envelope(response.data)
+            explicit = args.get(INTEGRATION_ID.name)
+            if explicit is not None:
+                explicit = check_value(INTEGRATION_ID.name, explicit, what="an integration id")
+            integration_id = await scope.resolver.resolve(service, explicit)
+            args = await scope.resolver.resolve_parents(entry.service, tool, args, integration_id)
+            data, pagination = await run_http_tool(scope.client, tool, args, integration_id)
             return success_result(data, pagination)
         except Exception as exc:  # every failure becomes a tool error; unexpected ones are logged
             return error_result(tool.name, exc)

@@ -72,6 +72,12 @@ class Param:
     # segment. Every other path check still applies ('..', empty segments, '?', '#', '%', control chars).
     slash_ok: bool = False
     local_max_length: int | None = None  # checked before sending, not advertised in the schema
+    # A body field the core fills with the byte size of the (decoded) file param named here; not an
+    # argument (Unizo's attachment model requires `fileSize`).
+    size_of: str | None = None
+    # A path id that may be left out: when it is, the core lists its records (`ServiceSpec.id_source`)
+    # and uses the only one; with several, the tool error lists them (as for integration_id).
+    resolvable: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.item_params is not None:
@@ -84,6 +90,10 @@ class Param:
                 raise ValueError(f"{self.name}: item_params are plain fields (no path, file or header)")
         if self.slash_ok and self.location != "path":
             raise ValueError(f"{self.name}: slash_ok applies to path params only")
+        if self.resolvable and self.location != "path":
+            raise ValueError(f"{self.name}: resolvable applies to path params only")
+        if self.size_of is not None and (self.location != "body" or self.required):
+            raise ValueError(f"{self.name}: size_of fills an optional body field")
 
     @property
     def wire_name(self) -> str:
@@ -160,6 +170,9 @@ class ToolSpec:
     body_format: Literal["json", "multipart"] = "json"
     # "http": a plain API call; "connectors"/"integrations": the core's discovery handlers.
     handler: Literal["http", "connectors", "integrations"] = "http"
+    # An update the API takes as a whole record (PUT): the core reads the record first (GET on the same
+    # path) and sends its current value of every body field, with the arguments merged in.
+    read_before_write: bool = False
 
     @name.validator
     def _check_name(self, _: attrs.Attribute[str], value: str) -> None:
@@ -184,6 +197,10 @@ class ToolSpec:
 
     def path_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.location == "path")
+
+    def arguments(self) -> tuple[Param, ...]:
+        """The params a caller gives: all but the ones the core fills itself (`size_of`)."""
+        return tuple(p for p in self.params if p.size_of is None)
 
 
 def list_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
