@@ -40,7 +40,7 @@ CODES = [
     ("AP-4000001", 400, BadRequestError, "Check the value of 'limit'"),
     ("AP-4000002", 400, BadRequestError, "UNIZO_INTEGRATION_ID"),
     ("AP-4010001", 401, MissingKeyError, "UNIZO_API_KEY"),
-    ("AP-4010002", 401, InvalidKeyError, "uz_<env>_<id>_<secret>"),
+    ("AP-4010002", 401, InvalidKeyError, "did not recognise the key"),
     ("AP-4010003", 401, InvalidKeyError, "generate a new one"),
     ("AP-4010004", 401, ExpiredKeyError, "expiry"),
     ("AP-4010005", 401, RevokedKeyError, "revoked"),

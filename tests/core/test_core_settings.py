@@ -30,6 +30,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "UNIZO_LOG_LEVEL": ["verbose", "trace"],
     "UNIZO_LOG_AUTH": ["maybe", "2"],
     "UNIZO_READ_ONLY": ["maybe"],
+    "UNIZO_RAW_RESPONSES": ["perhaps"],
     "UNIZO_TOOLS": ["edr_list_devices, bad name!"],
     "UNIZO_EXCLUDE_TOOLS": ["../etc"],
     "UNIZO_SERVICES": ["edr;sc m"],

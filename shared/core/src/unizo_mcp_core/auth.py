@@ -164,6 +164,8 @@ async def verify_at_startup(
     origin = settings.api_key.origin if settings.api_key is not None else "?"
     # which variable supplied the key: a shell that exports another key than the client's config shows here
     log.info("using the API key %s from %s for %s", key_fp, origin, ", ".join(names))
+    for warning in settings.api_key.warnings if settings.api_key is not None else ():
+        log.warning("%s", warning)
     try:
         info = await client.verify_key(services[0].category)
     except (KeyCheckUnavailableError, NetworkError) as exc:

@@ -38,7 +38,6 @@ from yarl import URL
 
 from .errors import (
     AuthenticationError,
-    ConfigError,
     ConnectError,
     DnsError,
     EnvironmentMismatchError,
@@ -264,6 +263,8 @@ class UnizoClient:
             values = {"apikey": self._current_key(), "correlationId": correlation_id}
             if integration_id:
                 values["integrationId"] = integration_id
+                if self._settings.raw_responses:  # documented: the vendor's own payload as well
+                    values["x-unizo-raw"] = "true"
             return values
 
         return await self._call(
@@ -393,13 +394,7 @@ class UnizoClient:
     # --- internals: key and auth logging -----------------------------------------------------------
 
     def _current_key(self) -> str:
-        key = self._settings.key()
-        if not key.isprintable() or any(ch.isspace() for ch in key):
-            source = self._settings.api_key
-            raise ConfigError(
-                f"The API key from {source.origin if source else 'the configuration'} contains whitespace or "
-                "control characters; it must be the key alone, on one line"
-            )
+        key = self._settings.key()  # checked where it was read (keys.check_key_text)
         if self._settings.log_auth:
             label = fingerprint(key)
             if label != self._logged_key:

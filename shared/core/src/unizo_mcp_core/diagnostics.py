@@ -233,6 +233,8 @@ async def _test_one_key(
 
     out.write(f"Unizo API key check ({', '.join(names)})\n")
     show("key", f"{fp} from {origin}" if origin else str(fp))
+    for warning in settings.api_key.warnings if settings.api_key is not None else ():
+        show("warning", warning)
     show("API", f"{settings.base_url} (expected environment {settings.environment})")
     try:
         info: KeyInfoLike = await api.verify_key()
@@ -343,6 +345,9 @@ async def verify_connection(
         "settings",
         f"{settings.base_url}, environment {settings.environment}, services {', '.join(names)}, {keys}",
     )
+    for scoped, _ in keyed:
+        for warning in scoped.api_key.warnings if scoped.api_key is not None else ():
+            report.warn("key file", warning, "Keep the key readable only by you.")
     parts = urlsplit(settings.base_url)
     host = parts.hostname or ""
     port = parts.port or 443

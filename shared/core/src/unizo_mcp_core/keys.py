@@ -6,6 +6,9 @@ is picked up without restarting the server.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +40,41 @@ def fingerprint(key: str) -> str:
     return f"…{key[-4:]} (sha256:{digest})"
 
 
+MAX_KEY_FILE_BYTES = 4096  # a key file holds one key; anything larger is not one
+# A placeholder an MCP client passed on without expanding it: ${VAR}, ${env:VAR}, $VAR.
+_PLACEHOLDER = re.compile(r"\$(\{(env:)?[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+_BOM = "\ufeff"  # Windows Notepad starts UTF-8 files with it
+
+
+def check_key_text(text: str, where: str) -> str:
+    """The key in `text`, or a ConfigError that says what is wrong without showing it.
+
+    Caught before anything is sent: an unexpanded placeholder (Claude Desktop, for one, passes `env`
+    values as they are), surrounding quotes, an empty value, whitespace or control characters.
+    """
+    key = text.removeprefix(_BOM).strip()
+    expand = (
+        "Put the key itself there, point UNIZO_API_KEY_FILE at a file holding it, or use a client that "
+        "expands placeholders (docs: Configure your MCP client)."
+    )
+    if not key:
+        raise ConfigError(
+            f"{where} is empty: the MCP client may have expanded a placeholder of a variable that is not set "
+            "where it runs",
+            hint=expand,
+        )
+    if _PLACEHOLDER.fullmatch(key):
+        raise ConfigError(
+            f"{where} holds the placeholder {key}, not a key: the MCP client passed it on unexpanded",
+            hint=expand,
+        )
+    if len(key) >= 2 and key[0] == key[-1] and key[0] in "'\"":
+        raise ConfigError(f"{where} holds the key in quotes: remove the quotes around it")
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise ConfigError(f"{where} contains whitespace or control characters; it must hold the key alone")
+    return key
+
+
 class KeySource:
     """The API key, literal or from a file. `repr()` and `str()` never show it."""
 
@@ -45,9 +83,10 @@ class KeySource:
             raise ValueError("KeySource needs exactly one of value or file")
         self.origin = origin  # the variable that supplied it, for messages
         self._file = file
-        self._value = value.strip() if value is not None else None
+        self._value = check_key_text(value, origin or "the API key") if value is not None else None
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self.warnings: list[str] = []  # said once by whoever reports on the key (startup, diagnostics)
         if self._value is not None:
             remember_secret(self._value)
 
@@ -62,17 +101,20 @@ class KeySource:
             return self._value
         with self._lock:
             try:
-                stat = self._file.stat()
+                info = os.stat(self._file)  # follows symlinks: what open() would read
             except OSError as exc:
                 raise MissingKeyError(
                     f"Cannot read the key file named by {self.origin}: {exc.strerror or exc}",
                     hint=f"Check that {self._file} exists and is readable.",
                 ) from None
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (info.st_mtime_ns, info.st_size)
             if stamp != self._stamp or self._value is None:
                 self._value = _read_key_file(self._file, self.origin)
                 self._stamp = stamp
                 remember_secret(self._value)
+                warning = _mode_warning(self._file, info.st_mode)
+                if warning and warning not in self.warnings:
+                    self.warnings.append(warning)
             return self._value
 
     def fingerprint(self) -> str:
@@ -94,19 +136,55 @@ class KeySource:
         return hash((self._file, self.origin))
 
 
+def _mode_warning(path: Path, mode: int) -> str | None:
+    """The warning for a key file others may read (as ssh warns about private keys)."""
+    if mode & 0o077:
+        return (
+            f"The key file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
+            f"run chmod 600 {path}"
+        )
+    return None
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a path is when it is not a regular file (never read: a FIFO would block, a device never end)."""
+    for test, kind in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "special file"
+
+
 def _read_key_file(path: Path, origin: str) -> str:
+    where = f"The key file {path} named by {origin}"
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        info = os.stat(path)
+        kind = _file_kind(info.st_mode)
+        if kind is not None:
+            raise ConfigError(f"{where} is a {kind}, not a regular file; it was not read")
+        if info.st_size > MAX_KEY_FILE_BYTES:
+            raise ConfigError(
+                f"{where} holds {info.st_size} bytes; a key file holds the key alone "
+                f"(at most {MAX_KEY_FILE_BYTES} bytes)"
+            )
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+        if len(raw) > MAX_KEY_FILE_BYTES:
+            raise ConfigError(f"{where} grew past {MAX_KEY_FILE_BYTES} bytes while being read")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MissingKeyError(
             f"Cannot read the key file named by {origin}: {getattr(exc, 'strerror', None) or exc}",
             hint=f"Check that {path} exists, is readable and holds the key as UTF-8 text.",
         ) from None
-    if not text:
-        raise MissingKeyError(
-            f"The key file named by {origin} is empty", hint=f"Write the API key into {path}."
-        )
-    return text
+    if not text.removeprefix(_BOM).strip():
+        raise MissingKeyError(f"{where} is empty", hint=f"Write the API key into {path}.")
+    return check_key_text(text, where)
 
 
 def key_variables(service: str | None) -> list[str]:
@@ -140,6 +218,9 @@ def resolve_own_key(service: str, environ: Mapping[str, str]) -> KeySource | Non
 
 
 def _first_key(names: list[str], environ: Mapping[str, str]) -> KeySource | None:
+    """The first of `names` that holds a key; a variable set but empty is skipped, and reported when no
+    other one supplies a key (an MCP client expanding a placeholder of an unset variable gives "")."""
+    empty = [name for name in names if name in environ and not environ[name].strip()]
     for name in names:
         raw = environ.get(name, "").strip()
         if not raw:
@@ -152,7 +233,7 @@ def _first_key(names: list[str], environ: Mapping[str, str]) -> KeySource | None
             except MissingKeyError as exc:
                 raise ConfigError(exc.message, hint=exc.hint) from None
             return source
-        if any(ch.isspace() or ord(ch) < 32 for ch in raw):
-            raise ConfigError(f"{name} contains whitespace or control characters; it must hold the key alone")
         return KeySource(value=raw, origin=name)
+    if empty:
+        check_key_text("", empty[0])  # raises: say why the key is missing
     return None

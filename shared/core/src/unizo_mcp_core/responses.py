@@ -140,6 +140,10 @@ def parse_key_info(data: Any) -> KeyInfo:
 
 # --- errors -----------------------------------------------------------------------------------
 
+# errorCode -> (class, hint). Unizo documents the error model (an `AP-` + seven digits `errorCode`) but not
+# the code values: these are the sandbox's (docs/api-contract.md). Any other code, or none, is classified
+# by the HTTP status alone, so nothing here depends on them; the hints say what to do, never what a code
+# means to Unizo.
 ERROR_CLASSES: Mapping[str, tuple[type[ApiError], str | None]] = MappingProxyType(
     {
         "AP-4000001": (BadRequestError, None),
@@ -151,8 +155,8 @@ ERROR_CLASSES: Mapping[str, tuple[type[ApiError], str | None]] = MappingProxyTyp
         "AP-4010001": (MissingKeyError, None),
         "AP-4010002": (
             InvalidKeyError,
-            "The key is malformed (Unizo keys look like uz_<env>_<id>_<secret>): check it was copied whole, "
-            "without quotes or spaces, into UNIZO_API_KEY or the key file.",
+            "The API did not recognise the key: check it was copied whole, without quotes or spaces, into "
+            "UNIZO_API_KEY or the key file.",
         ),
         "AP-4010003": (InvalidKeyError, None),
         "AP-4010004": (ExpiredKeyError, None),

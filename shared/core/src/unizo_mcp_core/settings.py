@@ -248,6 +248,14 @@ SETTINGS: tuple[SettingDef, ...] = (
         "--integration-id",
     ),
     SettingDef(
+        "UNIZO_RAW_RESPONSES",
+        "raw_responses",
+        "false",
+        "ask the API for the vendor's own payload too (x-unizo-raw: true); larger results",
+        parse_bool,
+        "--raw-responses",
+    ),
+    SettingDef(
         "UNIZO_READ_ONLY",
         "read_only",
         "false",
@@ -336,6 +344,7 @@ class Settings:
     log_level: str = "info"
     log_auth: bool = False
     integration_id: str | None = None
+    raw_responses: bool = False
     read_only: bool = False
     tools: frozenset[str] | None = None
     exclude_tools: frozenset[str] = frozenset()
