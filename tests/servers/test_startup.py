@@ -81,11 +81,30 @@ def test_print_config_shows_the_entry_without_the_key(spec: ServiceSpec, sandbox
     code, out, err = _run(spec, ["--print-config"], {**_sandbox_env(sandbox), spec.key_variable: key}, capsys)
     assert code == 0, err
     entry = json.loads(out)["mcpServers"][server_name(spec)]
-    assert entry["command"] == spec.package
+    assert entry["command"] == cli.command_path(spec.package)  # absolute: desktop apps have a short PATH
+    assert entry["command"].endswith(f"/{spec.package}")
+    assert "absolute path" in err
     assert entry["env"]["UNIZO_API_KEY"] == f"${{{spec.key_variable}}}"
     assert entry["env"]["UNIZO_BASE_URL"] == sandbox.base_url.rstrip("/")
     assert key not in out + err
     assert "chmod 600" in err
+
+
+def test_print_config_can_name_the_command_alone(sandbox: Any, capsys: Any) -> None:
+    spec = a_service()
+    env = {**_sandbox_env(sandbox), spec.key_variable: sandbox.keys["full"]}
+    code, out, _ = _run(spec, ["--print-config", "--bare-command"], env, capsys)
+    assert code == 0 and json.loads(out)["mcpServers"][server_name(spec)]["command"] == spec.package
+
+
+def test_all_in_one_entry_cannot_shadow_a_real_key(sandbox: Any, capsys: Any) -> None:
+    """No `"UNIZO_API_KEY": "${UNIZO_API_KEY}"`: in a client that passes its environment but expands
+    nothing, that literal would stand in for the real key."""
+    code, out, err = _run(None, ["--print-config"], sandbox.env("full"), capsys)
+    assert code == 0, err
+    entry = json.loads(out)["mcpServers"]["unizo"]
+    assert not any(name.endswith("_API_KEY") for name in entry["env"])
+    assert "UNIZO_API_KEY" in err and sandbox.keys["full"] not in out + err
 
 
 def test_all_in_one_refuses_an_unknown_service(sandbox: Any, capsys: Any) -> None:

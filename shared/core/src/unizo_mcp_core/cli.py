@@ -42,7 +42,15 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         """argparse, but a usage error is one line on stderr and exit code 2."""
 
         def error(self, message: str) -> NoReturn:
-            sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+            prefix = "unrecognized arguments: "
+            if message.startswith(prefix):  # never echo values: one could be a key typed in the wrong place
+                words = message[len(prefix) :].split()
+                flags = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+                hidden = len(words) - len(flags)
+                message = (
+                    prefix + " ".join(flags) + (f" (and {hidden} value(s), not shown)" if hidden else "")
+                )
+            _err(f"{self.prog}: error: {message} (see --help)")
             sys.exit(int(ExitCode.CONFIG))
 
     return _Parser
@@ -86,6 +94,11 @@ def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentPar
         "--print-config",
         action="store_true",
         help="print the mcpServers JSON entry for this server (no key), exit",
+    )
+    actions.add_argument(
+        "--bare-command",
+        action="store_true",
+        help="with --print-config: the command's name, not its absolute path (you manage PATH)",
     )
     actions.add_argument("--version", action="store_true", help="print the version and exit")
     options = parser.add_argument_group("settings (each flag overrides its environment variable)")
@@ -172,25 +185,62 @@ def _print_version(prog: str, version: str) -> int:
     return int(ExitCode.OK)
 
 
-def _print_config(prog: str, service: ServiceSpec | None, settings: Settings) -> int:
+def command_path(prog: str) -> str | None:
+    """The absolute path of console script `prog` of this installation (next to this Python first)."""
+    import shutil
+
+    here = os.path.dirname(sys.executable)
+    return shutil.which(prog, path=here) or shutil.which(prog)
+
+
+def _print_config(prog: str, service: ServiceSpec | None, settings: Settings, *, bare: bool) -> int:
     import json
 
     from .docs import config_entry
 
-    entry = config_entry(service, command=prog, env=print_config_env(settings, service))
-    sys.stdout.write(json.dumps(entry, indent=2) + "\n")
-    sys.stdout.flush()
-    sys.stderr.write(
-        "note: the MCP client's config file will hold your key (or its placeholder): "
-        "keep it readable only by you (chmod 600 <file>).\n"
+    command = None if bare else command_path(prog)
+    entry = config_entry(service, command=command or prog, env=print_config_env(settings, service))
+    _out(json.dumps(entry, indent=2))
+    notes = []
+    if command:
+        notes.append(
+            f"command is the absolute path of this installation's {prog}: desktop apps start servers "
+            "with a minimal PATH (--bare-command prints the name alone)"
+        )
+    if service is None:
+        notes.append(
+            "the server reads UNIZO_API_KEY, or UNIZO_<SERVICE>_API_KEY per service, from the environment "
+            "the client passes; clients that pass a minimal one (Claude Desktop) need the key in env or "
+            "UNIZO_API_KEY_FILE"
+        )
+    notes.append(
+        "the MCP client's config file will hold your key (or its placeholder): keep it readable only by "
+        "you (chmod 600 <file>)"
     )
+    for note in notes:
+        _err(f"note: {note}.")
     return int(ExitCode.OK)
+
+
+def _out(text: str) -> None:
+    """A line on stdout: through the same redaction as the logs."""
+    from .redaction import scrub
+
+    sys.stdout.write(scrub(text) + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    """A line on stderr: through the same redaction as the logs."""
+    from .redaction import scrub
+
+    sys.stderr.write(scrub(text) + "\n")
+    sys.stderr.flush()
 
 
 def _fail(prog: str, exc: UnizoError) -> int:
     text = " ".join(exc.describe().split())
-    sys.stderr.write(f"{prog}: {'error: ' if isinstance(exc, ConfigError) else ''}{text}\n")
-    sys.stderr.flush()
+    _err(f"{prog}: {'error: ' if isinstance(exc, ConfigError) else ''}{text}")
     return int(exc.exit_code)
 
 
@@ -227,7 +277,7 @@ def main(
                 from .registry import installed_service_names, selected_names
 
                 selected_names(installed_service_names(), settings.services)
-            return _print_config(prog, service, settings)
+            return _print_config(prog, service, settings, bare=namespace.bare_command)
         services = [service] if service is not None else _installed(settings)
         from .transport import check_bind
 
@@ -255,7 +305,7 @@ def main(
         import logging
 
         logging.getLogger("unizo_mcp.cli").exception("unexpected internal error")
-        sys.stderr.write(f"{prog}: unexpected internal error; see the log above\n")
+        _err(f"{prog}: unexpected internal error; see the log above")
         return int(ExitCode.INTERNAL)
 
 

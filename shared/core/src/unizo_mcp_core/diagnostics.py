@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -32,7 +32,9 @@ from .errors import (
     TlsError,
     UnizoError,
 )
+from .keys import remember_secret
 from .proxy import Proxy, resolve_proxy
+from .redaction import RedactedWriter, scrub
 from .scopes import key_groups
 from .settings import Settings
 from .spec import ServiceSpec
@@ -271,7 +273,8 @@ def run_test_auth(
     package: str | None = None,
     version: str | None = None,
 ) -> int:
-    return asyncio.run(test_auth(settings, services, out=sys.stdout, package=package, version=version))
+    out = cast(TextIO, RedactedWriter(sys.stdout))
+    return asyncio.run(test_auth(settings, services, out=out, package=package, version=version))
 
 
 # --- --verify-connection -------------------------------------------------------------------------
@@ -302,6 +305,7 @@ async def _connect_tunnel(
     lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
     if proxy.username is not None:
         token = base64.b64encode(f"{proxy.username}:{proxy.password or ''}".encode()).decode()
+        remember_secret(token)  # a proxy may echo it back in its refusal
         lines.append(f"Proxy-Authorization: Basic {token}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
@@ -310,7 +314,8 @@ async def _connect_tunnel(
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or parts[1] != "200":
         raise ProxyError(
-            f"The proxy {proxy.shown} refused the tunnel to {host}:{port}: {status_line.strip()}"
+            f"The proxy {proxy.shown} refused the tunnel to {host}:{port}: {scrub(status_line.strip())}",
+            status=int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None,
         )
 
 
@@ -656,4 +661,5 @@ def run_verify_connection(
         configure_logging(settings.log_level, log_auth=settings.log_auth)
         return settings, services
 
-    return asyncio.run(verify_connection(loaded, out=sys.stdout, package=package, version=version))
+    out = cast(TextIO, RedactedWriter(sys.stdout))
+    return asyncio.run(verify_connection(loaded, out=out, package=package, version=version))

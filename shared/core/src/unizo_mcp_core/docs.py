@@ -89,17 +89,20 @@ def config_entry(
     args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The `mcpServers` JSON entry that runs this server, with the key as a placeholder.
+    """The `mcpServers` JSON entry that runs this server, never with a literal key.
 
-    `UNIZO_API_KEY` is always `${UNIZO_<SERVICE>_API_KEY}` (or `${UNIZO_API_KEY}` for the all-in-one
-    server), never a literal key; `env` adds further (non-secret) variables. A literal key passed in
-    `env` is replaced by the placeholder.
+    A service's server maps `UNIZO_API_KEY` from `${UNIZO_<SERVICE>_API_KEY}`, a placeholder of another
+    variable, so in a client that passes its environment but expands nothing the literal cannot stand in
+    for a real key of the same name (the server reads UNIZO_<SERVICE>_API_KEY first, and refuses an
+    unexpanded placeholder with a clear message). The all-in-one server's entry sets no key variable for
+    the same reason: it reads UNIZO_API_KEY and UNIZO_<SERVICE>_API_KEY from the client's environment.
+    With `UNIZO_API_KEY_FILE` in `env`, the file is the key. `env` adds further (non-secret) variables;
+    a key passed in it is dropped.
     """
-    placeholder = "${" + (service.key_variable if service is not None else "UNIZO_API_KEY") + "}"
     variables: dict[str, str] = {}
     extra = dict(env or {})
-    if not (extra.get("UNIZO_API_KEY_FILE") and "UNIZO_API_KEY" not in extra):
-        variables["UNIZO_API_KEY"] = placeholder
+    if service is not None and not extra.get("UNIZO_API_KEY_FILE"):
+        variables["UNIZO_API_KEY"] = "${" + service.key_variable + "}"
     for name in sorted(extra):
         if name == "UNIZO_API_KEY" or (name.endswith("_API_KEY") and name.startswith("UNIZO_")):
             continue  # never a literal key: the placeholder stands for it

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from typing import TextIO
 
 from .keys import known_secrets, remember_secret
 from .proxy import proxy_passwords
@@ -21,6 +22,7 @@ from .proxy import proxy_passwords
 __all__ = [
     "LOGGER_NAMESPACE",
     "REDACTED",
+    "RedactedWriter",
     "RedactionFilter",
     "configure_logging",
     "register_proxy_secrets",
@@ -63,6 +65,24 @@ def scrub(text: str, secrets: frozenset[str] | None = None) -> str:
     text = _APIKEY.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)
+
+
+class RedactedWriter:
+    """A text stream whose every write is scrubbed first: what a command prints goes through the same
+    redaction as the logs (a proxy's refusal can echo its credentials, an error can quote a header)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(self._stream, "encoding", None)
+
+    def write(self, text: str) -> int:
+        return self._stream.write(scrub(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 class RedactionFilter(logging.Filter):
