@@ -487,7 +487,7 @@ async def test_no_concurrency_cap_in_the_documented_profile(any_api: Api) -> Non
     statuses = sorted(reply.status for reply in replies)
     if documented(any_api):
         assert statuses == [200] * 4
-        assert any_api.sandbox.max_in_flight[any_api.sandbox.key_id("full")] == 4
+        assert any_api.sandbox.max_in_flight[any_api.sandbox.key_id("full")] >= 2  # over the cap of 1
     else:
         assert 429 in statuses
         refused = next(reply for reply in replies if reply.status == 429)
