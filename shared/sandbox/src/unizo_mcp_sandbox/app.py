@@ -3,6 +3,9 @@
 `outer` owns what every request gets: a correlation id, Unizo error bodies, and a line in the request log.
 `gate` plays the API gateway in front of `/api/v1`: authentication, limits, routing, permissions, then
 the injected faults that stand in for a failing backend.
+
+The documented profile's gateway works as Kong's plugins run: the route first (an unknown one is a 404
+whoever asks), then the key, the IP allowlist, the permission, and only then the rate limit.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_BODY = 16 * 1024 * 1024
-UNGATED = ("/health", "/v1/auth/verify")
+UNGATED = ("/health", "/v1/auth/verify", "/v1/health")
 
 
 def _correlation_id(request: web.Request) -> str:
@@ -61,16 +64,18 @@ async def outer_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except ApiError as err:
-        response = err.to_response(call.correlation_id)
+        response = err.to_response(call.correlation_id, documented=sandbox.documented)
     except web.HTTPException as exc:
-        response = _http_error(exc).to_response(call.correlation_id)
+        response = _http_error(exc).to_response(call.correlation_id, documented=sandbox.documented)
     except ConnectionResetError:  # the client left while its body was being read; nobody gets an answer
         log.debug("client disconnected during %s %s", request.method, request.path)
         call.client_gone = True
         response = web.Response(status=CLIENT_CLOSED_REQUEST)
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
-        response = ApiError(500, INTERNAL_ERROR, "Internal server error").to_response(call.correlation_id)
+        response = ApiError(500, INTERNAL_ERROR, "Internal server error").to_response(
+            call.correlation_id, documented=sandbox.documented
+        )
     if not response.prepared:
         response.headers["correlationId"] = call.correlation_id
     status = DROPPED if call.dropped else CLIENT_CLOSED_REQUEST if call.client_gone else response.status
@@ -147,6 +152,36 @@ async def _api_gate(sandbox: Sandbox, request: web.Request, handler: Handler) ->
     return response
 
 
+async def _documented_api_gate(
+    sandbox: Sandbox, request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    route_error = _route_error(request)
+    if route_error is not None:
+        raise route_error
+    call = current_call()
+    call.key = key = auth.authenticate(sandbox, request)
+    limiter = sandbox.limiter
+    limiter.arrive(key.id)
+    metered = False  # answers carry the rate-limit headers once the request reached the limiter
+    try:
+        service = auth.route_service(request.path)
+        if service is not None:
+            auth.require(key, service, auth.METHOD_ACTIONS.get(request.method, "write"))
+        metered = True
+        limiter.admit(key.id)
+        try:
+            response = await _gated_handler(sandbox, request, handler, key.id)
+        finally:
+            limiter.release(key.id)
+    except ApiError as err:
+        if metered:
+            err.headers.update(limiter.snapshot(key.id).headers())
+        raise
+    finally:
+        limiter.depart(key.id)
+    return response
+
+
 async def _gated_handler(
     sandbox: Sandbox, request: web.Request, handler: Handler, key_id: str
 ) -> web.StreamResponse:
@@ -156,7 +191,7 @@ async def _gated_handler(
         try:
             response = await handler(request)
         except ApiError as err:
-            response = err.to_response(current_call().correlation_id)
+            response = err.to_response(current_call().correlation_id, documented=sandbox.documented)
         response.headers.update(sandbox.limiter.snapshot(key_id).headers())
         return response
 
@@ -168,11 +203,12 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
     sandbox = request.app[SANDBOX]
     path = request.path
     if path.startswith("/api/v1/"):
-        return await _api_gate(sandbox, request, handler)
+        gate = _documented_api_gate if sandbox.documented else _api_gate
+        return await gate(sandbox, request, handler)
     route_error = _route_error(request)
     if route_error is not None:
         raise route_error
-    if path in UNGATED:  # no key needed (verify checks its own), but faults apply
+    if path in UNGATED:  # no key needed (verify and /v1/health check their own), but faults apply
         return await _with_faults(sandbox, request, handler)
     return await handler(request)  # /_sandbox/: admin handlers check their token themselves
 
@@ -180,5 +216,5 @@ async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamR
 def create_app(sandbox: Sandbox) -> web.Application:
     app = web.Application(middlewares=[outer_middleware, gate_middleware], client_max_size=MAX_BODY)
     app[SANDBOX] = sandbox
-    setup_routes(app)
+    setup_routes(app, documented=sandbox.documented)
     return app

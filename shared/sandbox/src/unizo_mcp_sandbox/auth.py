@@ -33,8 +33,12 @@ METHOD_ACTIONS = {
 }
 
 
-def presented_key(request: web.Request, *, bearer_only: bool = False) -> str:
-    """The key from `apikey` (preferred) or `Authorization: Bearer`."""
+def presented_key(request: web.Request, *, bearer_only: bool = False, documented: bool = False) -> str:
+    """The key from `apikey` (preferred) or `Authorization: Bearer`. Documented profile: from the one
+    header Unizo documents for the endpoint (`apikey` under /api/v1, Bearer for /v1/health), and an empty
+    or missing one is no key at all, as the gateway sees it."""
+    if documented:
+        return _documented_key(request, bearer=bearer_only)
     if not bearer_only and "apikey" in request.headers:
         key = request.headers["apikey"].strip()
         if not key:
@@ -50,8 +54,21 @@ def presented_key(request: web.Request, *, bearer_only: bool = False) -> str:
     return token.strip()
 
 
+def _documented_key(request: web.Request, *, bearer: bool) -> str:
+    if bearer:
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        key = token.strip() if scheme.lower() == "bearer" else ""
+    else:
+        key = request.headers.get("apikey", "").strip()
+    if not key:
+        raise ApiError(401, NO_KEY, "No API key found in request")
+    return key
+
+
 def authenticate(sandbox: Sandbox, request: web.Request, *, bearer_only: bool = False) -> ApiKey:
-    text = presented_key(request, bearer_only=bearer_only)
+    """The caller's key, or the 401 (403 for the IP allowlist) saying why not. Each refusal has its own
+    code; the documented profile renders them all as the gateway's few answers (see `errors`)."""
+    text = presented_key(request, bearer_only=bearer_only, documented=sandbox.documented)
     parsed = parse_key(text)
     if parsed is None:
         raise ApiError(401, MALFORMED_KEY, "The API key is malformed; expected uz_<env>_<keyid>_<secret>")

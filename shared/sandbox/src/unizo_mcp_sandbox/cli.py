@@ -23,6 +23,8 @@ from unizo_mcp_sandbox.config import (
     DEFAULT_RATE_WINDOW,
     DEFAULT_SEED,
     ENVIRONMENTS,
+    FULL,
+    PROFILES,
     LimitSettings,
     SandboxConfig,
     default_state_dir,
@@ -48,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         "--state-dir", type=Path, default=None, help=f"state directory (default: {default_state_dir()})"
     )
     serve.add_argument("--environment", choices=ENVIRONMENTS, default="production")
+    serve.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=FULL,
+        help="full: this repo's whole contract (default); documented: only what Unizo documents",
+    )
     serve.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data seed (default %(default)s)")
     serve.add_argument(
         "--rate-limit", type=int, default=DEFAULT_RATE_LIMIT, help="requests per window per key"
@@ -91,8 +99,11 @@ async def _serve(config: SandboxConfig) -> None:
         role_keys=sandbox.role_keys,
         admin_token=sandbox.admin_token,
         state_dir=sandbox.state_dir.path,
+        profile=config.profile,
     )
-    _write_lines([*lines, f"# unizo-sandbox {__version__} ready (pid {os.getpid()}); stop it with Ctrl-C"])
+    ready = f"# unizo-sandbox {__version__} ready ({config.profile} profile, pid {os.getpid()})"
+    ready += "; stop it with Ctrl-C"
+    _write_lines([*lines, ready])
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=args.faults,
             admin_token=args.admin_token,
             access_log=args.access_log,
+            profile=args.profile,
         )
     except (FaultSpecError, ValueError) as exc:
         log.error("%s", exc)

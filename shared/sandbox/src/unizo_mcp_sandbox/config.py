@@ -18,6 +18,13 @@ DEFAULT_HOST = "127.0.0.1"
 ENVIRONMENTS = ("production", "staging", "development")
 ENVIRONMENT_CODES = {"production": "prod", "staging": "stg", "development": "dev"}
 
+# `full`: everything this repo's contract (docs/api-contract.md) defines, Unizo's documentation and the
+# sandbox's own conventions alike. `documented`: only what Unizo documents, behind a gateway that answers
+# as Kong does where Unizo documents no answer of its own.
+FULL = "full"
+DOCUMENTED = "documented"
+PROFILES = (FULL, DOCUMENTED)
+
 
 def default_state_dir() -> Path:
     """`$UNIZO_SANDBOX_STATE_DIR`, else `$XDG_STATE_HOME/unizo-sandbox`, else ~/.local/state/unizo-sandbox."""
@@ -32,6 +39,11 @@ def default_state_dir() -> Path:
 def _check_environment(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if value not in ENVIRONMENTS:
         raise ValueError(f"{attribute.name} must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+
+
+def _check_profile(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in PROFILES:
+        raise ValueError(f"{attribute.name} must be one of {', '.join(PROFILES)}, not {value!r}")
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -65,6 +77,12 @@ class SandboxConfig:
     faults: str | None = None
     admin_token: str | None = None
     access_log: bool = False
+    profile: str = attrs.field(default=FULL, validator=_check_profile)
+
+    @property
+    def documented(self) -> bool:
+        """Serve only what Unizo documents (see `PROFILES`)."""
+        return self.profile == DOCUMENTED
 
     @property
     def environment_code(self) -> str:

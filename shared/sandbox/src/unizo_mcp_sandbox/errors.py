@@ -1,4 +1,11 @@
-"""Unizo-style error answers: the `{"errors": [...]}` body for most failures, `{"error": {...}}` for 429."""
+"""Unizo-style error answers: the `{"errors": [...]}` body for most failures, `{"error": {...}}` for 429.
+
+Errors are raised with the sandbox's own codes; how they are rendered depends on the profile. `full` shows
+the codes (`AP-...`), `help` and `additionalInfo`. `documented` shows only what Unizo documents: the error
+model without our codes, the documented 429 without our `Retry-After`, and, where Unizo documents no body
+(authentication, permission and IP refusals, unknown routes, oversized bodies, upstream failures), the
+`{"message": ...}` answer of the Kong gateway in front of Unizo's API.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +54,39 @@ def _help_for(status: int) -> str:
     return HELP_URLS.get(str(status)) or HELP_URLS[str(status)[0]]
 
 
+# What the gateway says in the documented profile instead of our coded error: (status, message).
+GATEWAY_NO_KEY = "No API key found in request"
+GATEWAY_INVALID_KEY = "Invalid authentication credentials"
+GATEWAY_NO_ROUTE = "no Route matched with those values"
+GATEWAY_FORBIDDEN = "You cannot consume this service"
+GATEWAY_ANSWERS: dict[str, tuple[int, str]] = {
+    NO_KEY: (401, GATEWAY_NO_KEY),
+    MALFORMED_KEY: (401, GATEWAY_INVALID_KEY),
+    UNKNOWN_KEY: (401, GATEWAY_INVALID_KEY),
+    EXPIRED_KEY: (401, GATEWAY_INVALID_KEY),
+    REVOKED_KEY: (401, GATEWAY_INVALID_KEY),
+    WRONG_ENVIRONMENT: (401, GATEWAY_INVALID_KEY),
+    MISSING_PERMISSION: (403, GATEWAY_FORBIDDEN),
+    SERVICE_NOT_ENABLED: (403, GATEWAY_FORBIDDEN),
+    IP_NOT_ALLOWED: (403, "Your IP address is not allowed"),
+    NO_ROUTE: (404, GATEWAY_NO_ROUTE),
+    METHOD_NOT_ALLOWED: (404, GATEWAY_NO_ROUTE),  # a gateway route matches methods too
+    PAYLOAD_TOO_LARGE: (413, "Request size limit exceeded"),
+}
+# Failures of the upstream (injected faults) as the gateway reports them; a 500 is the backend's own.
+GATEWAY_UPSTREAM = {
+    502: "An invalid response was received from the upstream server",
+    503: "The upstream server is currently unavailable",
+    504: "The upstream server is timed out",
+}
+
+
+def gateway_answer(code: str, status: int) -> tuple[int, str] | None:
+    if code == INTERNAL_ERROR and status in GATEWAY_UPSTREAM:
+        return status, GATEWAY_UPSTREAM[status]
+    return GATEWAY_ANSWERS.get(code)
+
+
 class ApiError(Exception):
     """An answer other than success. Raised anywhere in a request; the middleware renders it."""
 
@@ -79,17 +119,36 @@ class ApiError(Exception):
         error["help"] = _help_for(self.status)
         return {"errors": [error]}
 
-    def to_response(self, correlation_id: str) -> web.Response:
-        response = json_response(self.body(correlation_id), status=self.status)
+    def documented_answer(self, correlation_id: str) -> tuple[int, dict[str, Any]]:
+        """(status, body) in the documented profile: the gateway's answer, else the documented error
+        model without the sandbox's own code, help link and additionalInfo."""
+        gateway = gateway_answer(self.code, self.status)
+        if gateway is not None:
+            return gateway[0], {"message": gateway[1]}
+        error: dict[str, Any] = {
+            "errorMessage": self.message,
+            "statusCode": self.status,
+            "correlationId": correlation_id,
+        }
+        if self.property is not None:
+            error["property"] = self.property
+        return self.status, {"errors": [error]}
+
+    def to_response(self, correlation_id: str, *, documented: bool = False) -> web.Response:
+        status, body = (
+            self.documented_answer(correlation_id) if documented else (self.status, self.body(correlation_id))
+        )
+        response = json_response(body, status=status)
         response.headers.update(self.headers)
         return response
 
 
 class TooManyRequests(ApiError):
-    """429 with the rate-limit body of Unizo's rate-limit guide and a `Retry-After` header."""
+    """429 with the rate-limit body of Unizo's rate-limit guide, plus (ours, `full` only) a `Retry-After`
+    header."""
 
     def __init__(self, code: str, message: str, retry_after: float) -> None:
-        super().__init__(429, code, message, headers={"Retry-After": format_seconds(retry_after)})
+        super().__init__(429, code, message)
         self.retry_after = retry_after
 
     def body(self, correlation_id: str) -> dict[str, Any]:
@@ -97,6 +156,15 @@ class TooManyRequests(ApiError):
             int(self.retry_after) if float(self.retry_after).is_integer() else self.retry_after
         )
         return {"error": {"code": self.code, "message": self.message, "retry_after": retry_after}}
+
+    def documented_answer(self, correlation_id: str) -> tuple[int, dict[str, Any]]:
+        return 429, self.body(correlation_id)
+
+    def to_response(self, correlation_id: str, *, documented: bool = False) -> web.Response:
+        response = super().to_response(correlation_id, documented=documented)
+        if not documented:
+            response.headers["Retry-After"] = format_seconds(self.retry_after)
+        return response
 
 
 def format_seconds(seconds: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from unizo_mcp_sandbox.config import FULL
 from unizo_mcp_sandbox.keys import seeded_admin_token, seeded_keys
 from unizo_mcp_sandbox.state import CA_FILE, read_state
 
@@ -30,11 +31,13 @@ def export_lines(
     role_keys: dict[str, str],
     admin_token: str,
     state_dir: Path,
+    profile: str = FULL,
 ) -> list[str]:
     variables = server_env(base_url, ca_file, environment, role_keys["full"])
     variables.update({role_variable(role): key for role, key in role_keys.items()})
     variables["UNIZO_SANDBOX_ADMIN_TOKEN"] = admin_token
     variables["UNIZO_SANDBOX_STATE_DIR"] = str(state_dir)
+    variables["UNIZO_SANDBOX_PROFILE"] = profile
     return [f"export {name}={shlex.quote(value)}" for name, value in variables.items()]
 
 
@@ -52,4 +55,5 @@ def saved_export_lines(state_dir: Path) -> list[str] | None:
         role_keys={seeded.role: seeded.key for seeded in seeded_keys(keys_seed, environment)},
         admin_token=state.get("adminToken") or seeded_admin_token(keys_seed),
         state_dir=state_dir.expanduser().resolve(),
+        profile=state.get("profile", FULL),
     )

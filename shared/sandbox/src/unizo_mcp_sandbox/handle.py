@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from unizo_mcp_sandbox.config import DEFAULT_SEED, LimitSettings, SandboxConfig
+from unizo_mcp_sandbox.config import DEFAULT_SEED, FULL, LimitSettings, SandboxConfig
 from unizo_mcp_sandbox.exports import server_env
 from unizo_mcp_sandbox.recording import RecordedRequest
 
@@ -33,6 +33,8 @@ class SandboxHandle:
         self._owned_state_dir = owned_state_dir
         self.state_dir: Path = server.server.sandbox.state_dir.path
         self.environment: str = server.config.environment
+        # "full" (everything in docs/api-contract.md) or "documented" (only what Unizo documents)
+        self.profile: str = server.config.profile
         self.ca_file: Path = server.server.ca_file
         self.keys: dict[str, str] = server.call(lambda sandbox: dict(sandbox.role_keys))
         self.admin_token: str = server.call(lambda sandbox: sandbox.admin_token)
@@ -198,8 +200,12 @@ def start_sandbox(
     rate_window: float = 60.0,
     faults: str | None = None,
     admin_token: str | None = None,
+    profile: str = FULL,
 ) -> SandboxHandle:
-    """Start a sandbox in a background thread. Without `state_dir`: a temporary one, removed on stop."""
+    """Start a sandbox in a background thread. Without `state_dir`: a temporary one, removed on stop.
+
+    `profile="documented"` serves only what Unizo documents (see docs/api-contract.md); the handle's
+    methods work the same in both profiles."""
     from unizo_mcp_sandbox.server import BackgroundServer  # aiohttp and trustme only when a sandbox starts
 
     owned: Path | None = None
@@ -213,6 +219,7 @@ def start_sandbox(
         limits=LimitSettings(rate_limit, daily_quota, max_concurrency, rate_window),
         faults=faults,
         admin_token=admin_token,
+        profile=profile,
     )
     server = BackgroundServer(config)
     try:

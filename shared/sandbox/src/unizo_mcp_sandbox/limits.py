@@ -73,9 +73,13 @@ class DailyCount:
 
 
 class RateLimiter:
-    def __init__(self, settings: LimitSettings, clock: Clock) -> None:
+    """`bucket_only`: enforce the per-window bucket alone (Unizo documents it), not the daily quota nor
+    the concurrency cap (ours); the documented profile's limiter."""
+
+    def __init__(self, settings: LimitSettings, clock: Clock, *, bucket_only: bool = False) -> None:
         self.clock = clock
         self.settings = settings
+        self.bucket_only = bucket_only
         self._buckets: dict[str, TokenBucket] = {}
         self._daily: dict[str, DailyCount] = {}
         self._admitted: defaultdict[str, int] = defaultdict(int)
@@ -125,14 +129,14 @@ class RateLimiter:
     def admit(self, key_id: str) -> None:
         """Take a slot and a token, or raise the quota (403) or limit (429) answer. Pair with `release`."""
         daily = self._today(key_id)
-        if daily.count >= self.settings.daily_quota:
+        if not self.bucket_only and daily.count >= self.settings.daily_quota:
             resets = next_utc_midnight(self.clock.time())
             raise ApiError(
                 403,
                 QUOTA_EXHAUSTED,
                 f"Daily request quota of {self.settings.daily_quota} exhausted; it resets at {iso(resets)}",
             )
-        if self._admitted[key_id] >= self.settings.max_concurrency:
+        if not self.bucket_only and self._admitted[key_id] >= self.settings.max_concurrency:
             raise TooManyRequests(
                 "concurrency_limit_exceeded",
                 f"More than {self.settings.max_concurrency} simultaneous requests for this API key",

@@ -57,7 +57,7 @@ class Sandbox:
         self.dataset: Dataset = generate_dataset(config.seed)
         self.integrations: dict[str, Record] = {item["id"]: item for item in self.dataset.integrations}
         self.records = RecordStore(self.dataset)
-        self.limiter = RateLimiter(config.limits, self.clock)
+        self.limiter = RateLimiter(config.limits, self.clock, bucket_only=config.documented)
         self.usage = UsageCounter()
         self.faults = FaultInjector(config.seed, config.faults)
         self.webhooks = WebhookDispatcher()
@@ -92,6 +92,11 @@ class Sandbox:
         self._dirty = self._counters_dirty = False
         self._saved_at = 0.0
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def documented(self) -> bool:
+        """Serving the `documented` profile: only what Unizo documents (see `config.PROFILES`)."""
+        return self.config.documented
 
     # ---- keys of the demo roles -------------------------------------------------------------------------
 
@@ -140,6 +145,7 @@ class Sandbox:
             "seed": self.config.seed,
             "keysSeed": self.key_seeding.seed,
             "environment": self.config.environment,
+            "profile": self.config.profile,
             "host": self.config.host,
             "port": self.port,
             "baseUrl": self.base_url,

@@ -72,8 +72,9 @@ class SandboxServer:
         sandbox.save()
         sandbox.start_flusher()
         log.info(
-            "Unizo sandbox (%s) serving %s from %s",
+            "Unizo sandbox (%s, %s profile) serving %s from %s",
             self.config.environment,
+            self.config.profile,
             sandbox.base_url,
             sandbox.state_dir.path,
         )

@@ -39,6 +39,15 @@ class Reply:
             raise AssertionError(f"expected one error, got {errors}")
         return dict(errors[0])
 
+    @property
+    def message(self) -> str:
+        """The gateway's `{"message": ...}` of a non-2xx answer (the documented profile's 401, 403 and
+        unknown routes)."""
+        body = self.json
+        if set(body) != {"message"}:
+            raise AssertionError(f"expected a gateway answer, got {body}")
+        return str(body["message"])
+
 
 class SandboxClient:
     """Calls with the key of a seeded role (`role=`) or any key (`key=`), and an `integrationId`."""

@@ -1,8 +1,11 @@
 """pytest plugin (entry point `unizo_sandbox`): the sandbox as fixtures.
 
-- `sandbox_server` (session): one sandbox for the whole run, in a temporary state dir.
+- `sandbox_server` (session): one sandbox for the whole run, in a temporary state dir (`full` profile).
 - `sandbox` (function): the same sandbox, reset before the test: seeded data and keys, default limits,
   no faults, no webhooks, empty request log.
+- `documented_sandbox_server` (session) and `documented_sandbox` (function, reset like `sandbox`): a
+  second sandbox serving the `documented` profile, only what Unizo documents.
+- `any_sandbox` (function, parametrized `full` / `documented`): the test runs once against each.
 - `sandbox_client` (function): a `SandboxClient` over HTTPS to `sandbox` (see `unizo_mcp_sandbox.testclient`).
 - `webhook_receiver` (function): a `WebhookReceiver` on loopback for webhook deliveries.
 
@@ -67,6 +70,27 @@ else:
     def sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
         sandbox_server.reset()
         return sandbox_server
+
+    @pytest.fixture(scope="session")
+    def documented_sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+        handle = start_sandbox(
+            state_dir=tmp_path_factory.mktemp("unizo-sandbox-documented"), profile="documented"
+        )
+        try:
+            yield handle
+        finally:
+            handle.stop()
+
+    @pytest.fixture
+    def documented_sandbox(documented_sandbox_server: SandboxHandle) -> SandboxHandle:
+        documented_sandbox_server.reset()
+        return documented_sandbox_server
+
+    @pytest.fixture(params=["full", "documented"], ids=["full", "documented"])
+    def any_sandbox(request: pytest.FixtureRequest) -> SandboxHandle:
+        """The reset sandbox of each profile in turn (`sandbox`, then `documented_sandbox`)."""
+        name = "sandbox" if request.param == "full" else "documented_sandbox"
+        return cast("SandboxHandle", request.getfixturevalue(name))
 
     @async_fixture
     async def sandbox_client(sandbox: SandboxHandle) -> AsyncIterator[SandboxClient]:

@@ -156,4 +156,9 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/_sandbox/clock", advance_clock)
     router.add_get("/_sandbox/stats", stats)
     router.add_get("/_sandbox/deliveries", deliveries)
+    add_download_route(router)
+
+
+def add_download_route(router: web.UrlDispatcher) -> None:
+    """Served in both profiles: uploaded attachments' `downloadUrl` points here."""
     router.add_get("/_sandbox/files/{attachmentId}", download)

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from unizo_mcp_sandbox.context import current_call, sandbox_of
 from unizo_mcp_sandbox.filters import narrow
+from unizo_mcp_sandbox.raw import add_raw, wants_raw
 from unizo_mcp_sandbox.resources import Handler, Resource, locate, locate_item, served
 from unizo_mcp_sandbox.routes.common import integration_for, list_response, record_response
 from unizo_mcp_sandbox.services import SandboxService, discover
@@ -36,11 +37,13 @@ def item_handler(resource: Resource) -> Handler:
 
 
 def _checked(service: SandboxService, handler: Handler) -> Handler:
-    """Every category endpoint needs the integrationId header first, as Unizo's do."""
+    """Every category endpoint needs the integrationId header first, as Unizo's do. A GET with
+    `x-unizo-raw: true` answers the vendor's payload too (see `unizo_mcp_sandbox.raw`)."""
 
     async def checked(request: web.Request) -> web.StreamResponse:
         current_call().integration = integration_for(request, service)
-        return await handler(request)
+        response = await handler(request)
+        return add_raw(response) if request.method == "GET" and wants_raw(request) else response
 
     return checked
 

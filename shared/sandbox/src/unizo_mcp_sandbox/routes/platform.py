@@ -34,6 +34,15 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+async def authenticated_health(request: web.Request) -> web.Response:
+    """`GET /v1/health` with `Authorization: Bearer <key>`, as Unizo's authentication page shows it (the
+    `full` profile takes the apikey header too). The body is ours: the docs show none. No limit applies."""
+    sandbox = sandbox_of(request)
+    bearer_only = sandbox.documented or "apikey" not in request.headers
+    current_call().key = auth.authenticate(sandbox, request, bearer_only=bearer_only)
+    return json_response({"status": "ok"})
+
+
 async def verify(request: web.Request) -> web.Response:
     """Bearer per the contract (the apikey header is accepted too). Counts against no limit."""
     sandbox = sandbox_of(request)
@@ -132,4 +141,10 @@ async def search_integrations(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/health", health)
     router.add_get("/v1/auth/verify", verify)
+    add_documented_routes(router)
+
+
+def add_documented_routes(router: web.UrlDispatcher) -> None:
+    """The documented profile's: no unauthenticated /health, no key introspection (/v1/auth/verify)."""
+    router.add_get("/v1/health", authenticated_health)
     router.add_post("/api/v1/integrations/search", search_integrations)
