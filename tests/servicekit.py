@@ -330,13 +330,19 @@ def service_tests(
             expected = [(spec_tool.method, path)]
             if spec_tool.read_before_write:  # the record is read, then sent whole
                 expected = [("GET", path), *expected]
+            if spec_tool.aggregate is not None:  # the source list, page after page
+                source = next(t for t in spec.tools if t.name == spec_tool.aggregate.source)
+                expected = [("GET", expected_path(source, args))] * len(sent)
+                assert sent and isinstance(data, dict) and "records_read" in data, data
             assert [(r.method, r.raw_path.split("?")[0]) for r in sent] == expected, "unexpected requests"
             request = sent[-1]
             assert 200 <= request.status < 300
             assert request.integration_id == args["integration_id"]
             if "limit" in args:
                 assert f"limit={args['limit']}" in request.raw_path
-            if spec_tool.method == "GET" and spec_tool.paginated:
+            if spec_tool.aggregate is not None:
+                pass
+            elif spec_tool.method == "GET" and spec_tool.paginated:
                 assert isinstance(data, list) and data, "the list is empty"
             elif spec_tool.method == "GET":
                 last = spec_tool.path_params()[-1].name if spec_tool.path_params() else None
@@ -441,8 +447,8 @@ def tools_where(spec: ServiceSpec, predicate: Callable[[ToolSpec], bool]) -> lis
 
 
 def is_list(tool: ToolSpec) -> bool:
-    """A paged GET."""
-    return tool.handler == "http" and tool.method == "GET" and tool.paginated
+    """A paged GET (not a tool the core computes from a list)."""
+    return tool.handler == "http" and tool.method == "GET" and tool.paginated and tool.aggregate is None
 
 
 def is_top_list(tool: ToolSpec) -> bool:
@@ -452,7 +458,8 @@ def is_top_list(tool: ToolSpec) -> bool:
 
 def is_get(tool: ToolSpec) -> bool:
     """A GET of one record by its path id."""
-    return tool.handler == "http" and tool.method == "GET" and not tool.paginated and bool(tool.path_params())
+    plain = tool.handler == "http" and tool.aggregate is None
+    return plain and tool.method == "GET" and not tool.paginated and bool(tool.path_params())
 
 
 def is_write(tool: ToolSpec) -> bool:

@@ -110,6 +110,8 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
         if value is None:
             continue
         _check_length(param, value, param.name)
+        if param.location == "local":  # used by the core, never sent
+            continue
         if param.name == INTEGRATION_ID.name:
             integration_id = check_value(param.name, value, what="an integration id")
         elif param.location == "path":

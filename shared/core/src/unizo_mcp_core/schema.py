@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .spec import INTEGRATION_ID, Param, ToolSpec
+from .spec import FIELDS, INTEGRATION_ID, Param, ToolSpec
 
 __all__ = [
     "accept_lenient",
@@ -30,6 +30,8 @@ def tool_params(tool: ToolSpec) -> tuple[Param, ...]:
     """The arguments a tool takes: its declared params (not those the core fills), plus `integration_id`
     for data tools."""
     params = tool.arguments()
+    if tool.fields is not None:
+        params = (*params, FIELDS)
     if tool.needs_integration and not any(p.name == INTEGRATION_ID.name for p in params):
         return (*params, INTEGRATION_ID)
     return params

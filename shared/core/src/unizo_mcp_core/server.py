@@ -21,7 +21,7 @@ import attrs
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
 from .errors import KeyCheckUnavailableError, NetworkError
-from .execute import run_http_tool
+from .execute import run_aggregate, run_http_tool
 from .paths import check_value
 from .policy import PolicyDecision, decide_tools, refusal_text
 from .registry import server_name
@@ -29,6 +29,7 @@ from .results import error_result, refusal_result, success_result
 from .schema import accept_lenient, argument_validator, input_schema, tool_params
 from .scopes import KeyScope, close_scopes, open_scopes, organization_of
 from .settings import Settings
+from .shaping import field_problems, paging_facts, shape_list
 from .spec import INTEGRATION_ID, ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
@@ -147,6 +148,8 @@ class ServerState:
             return refusal_result(f"{tool.name} failed: invalid arguments: expected an object.")
         args = accept_lenient(tool_params(tool), dict(arguments))
         problems = entry.check(args)
+        if tool.fields is not None and not problems:
+            problems = field_problems(tool.fields, args.get("fields"))
         if problems:
             return refusal_result(
                 f"{tool.name} failed: invalid arguments: {'; '.join(problems)}. Fix them and call again."
@@ -166,7 +169,13 @@ class ServerState:
                 explicit = check_value(INTEGRATION_ID.name, explicit, what="an integration id")
             integration_id = await scope.resolver.resolve(service, explicit)
             args = await scope.resolver.resolve_parents(entry.service, tool, args, integration_id)
+            if tool.aggregate is not None:
+                summary = await run_aggregate(scope.client, entry.service, tool, args, integration_id)
+                return success_result(summary)
             data, pagination = await run_http_tool(scope.client, tool, args, integration_id)
+            if tool.fields is not None and isinstance(data, list):
+                data = shape_list(data, tool.fields, args.get("fields"))
+                pagination = paging_facts(pagination, len(data))
             return success_result(data, pagination)
         except Exception as exc:  # every failure becomes a tool error; unexpected ones are logged
             return error_result(tool.name, exc)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import attrs
 
 ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
-Location = Literal["path", "query", "body", "file", "header"]
+# "local": an argument the core itself uses (never sent), such as a list tool's `fields`
+Location = Literal["path", "query", "body", "file", "header", "local"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -143,6 +144,71 @@ INTEGRATION_ID = Param(
 
 
 @attrs.frozen
+class Fields:
+    """What a list tool shows of each record, and what else the model may ask for.
+
+    `summary`: the fields a list answers with, enough to say "which ones, and which to look at next"
+    (dotted paths reach into nested objects: "platform.name"). `more`: the record's other top-level
+    fields, which `fields=[...]` adds; `fields=["*"]` gives whole records. A get tool always gives the
+    whole record. Every byte a list returns is paid for in the model's context on every later turn.
+    """
+
+    summary: tuple[str, ...]
+    more: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.summary or "id" not in self.summary:
+            raise ValueError("a summary names its records: include 'id'")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name `fields` accepts: the summary's top-level names and `more`, in order."""
+        top = [path.split(".", 1)[0] for path in self.summary]
+        return tuple(dict.fromkeys([*top, *self.more]))
+
+
+FIELDS = Param(
+    "fields",
+    "array",
+    'More fields of each record, or ["*"] for whole records.',
+    location="local",
+    items="string",
+    max_items=50,
+)
+
+
+@attrs.frozen
+class Aggregate:
+    """A tool the core computes from a list (Unizo computes some tools client-side): it pages through the
+    list tool `source` (at most `max_records` records, every request within the key's rate limiter) and
+    answers counts, figures and top records instead of the records themselves.
+
+    The tool's own arguments that the source also takes (path ids, filters) are passed on to it; the
+    mappings below filter records in the core (param name -> record field, dotted paths allowed):
+    `match` keeps records whose field equals the value or one of a list of values (case-insensitive),
+    `at_least` a minimum of a numeric field, `since`/`until` a date range on an ISO-8601 field.
+    """
+
+    source: str
+    count_by: tuple[str, ...] = ()  # fields whose values are counted: "by_severity": {"High": 12}
+    stats: tuple[str, ...] = ()  # numeric fields: min, max, mean
+    top: str | None = None  # a numeric field: the top records by it, descending, as the source summarises
+    top_n: str | None = None  # the param giving how many top records (default 10)
+    group_by: str | None = None  # the param naming one `count_by` field to report alone
+    match: tuple[tuple[str, str], ...] = ()
+    at_least: tuple[tuple[str, str], ...] = ()
+    since: tuple[tuple[str, str], ...] = ()
+    until: tuple[tuple[str, str], ...] = ()
+    max_records: int = 1000
+
+    def filter_params(self) -> frozenset[str]:
+        """The params the core applies itself (never passed to the source)."""
+        mapped = (*self.match, *self.at_least, *self.since, *self.until)
+        own = [self.top_n, self.group_by]
+        return frozenset([name for name, _ in mapped] + [name for name in own if name])
+
+
+@attrs.frozen
 class Annotations:
     """MCP tool hints. readOnly/destructive/idempotent are always stated: their MCP defaults
     (false/true/false) would be wrong for most tools. `open_world` None leaves openWorldHint out,
@@ -168,11 +234,16 @@ class ToolSpec:
     # that restates it ("List tickets" for ticketing_list_tickets) costs bytes in every tools/list.
     title: str | None = None
     body_format: Literal["json", "multipart"] = "json"
-    # "http": a plain API call; "connectors"/"integrations": the core's discovery handlers.
+    # "http": an API call (or, with `aggregate`, a list paged through and summarised by the core);
+    # "connectors"/"integrations": the core's discovery handlers.
     handler: Literal["http", "connectors", "integrations"] = "http"
     # An update the API takes as a whole record (PUT): the core reads the record first (GET on the same
     # path) and sends its current value of every body field, with the arguments merged in.
     read_before_write: bool = False
+    # A list tool's record summary (see `Fields`); the core adds the `fields` argument.
+    fields: Fields | None = None
+    # A tool the core computes from a list (see `Aggregate`); `method` is GET and `path` the source's.
+    aggregate: Aggregate | None = None
 
     @name.validator
     def _check_name(self, _: attrs.Attribute[str], value: str) -> None:
@@ -203,9 +274,26 @@ class ToolSpec:
         return tuple(p for p in self.params if p.size_of is None)
 
 
-def list_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
-    """A paged GET: path params first, then offset/limit/sort, then any filters."""
-    return ToolSpec(name, description, "GET", path, Permission.READ, (*params, *PAGING), title=title)
+def list_tool(
+    name: str,
+    description: str,
+    path: str,
+    *params: Param,
+    title: str | None = None,
+    fields: Fields | None = None,
+    filters: tuple[Param, ...] = (),
+) -> ToolSpec:
+    """A paged GET: path params first, then offset/limit/sort, then any filters (query params)."""
+    return ToolSpec(
+        name,
+        description,
+        "GET",
+        path,
+        Permission.READ,
+        (*params, *PAGING, *filters),
+        title=title,
+        fields=fields,
+    )
 
 
 def get_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
@@ -246,9 +334,10 @@ class ServiceSpec:
         that exist only once, and by tests and the demo to walk the data.
         """
         suffix = "/{" + param + "}"
-        lists = {t.path: t for t in self.tools if t.method == "GET" and t.paginated}
+        lists = {t.path: t for t in self.tools if t.method == "GET" and t.paginated and t.aggregate is None}
         for tool in self.tools:
-            if tool.method == "GET" and tool.path.endswith(suffix) and not tool.paginated:
+            computed = tool.aggregate is not None
+            if tool.method == "GET" and tool.path.endswith(suffix) and not tool.paginated and not computed:
                 found = lists.get(tool.path[: -len(suffix)])
                 if found is not None:
                     return found

@@ -1,0 +1,88 @@
+"""What a list answers: each record's summary fields and the paging facts the model needs.
+
+A list answers "which ones, and which do I look at next"; a get tool gives the whole record. Each list
+tool declares its records' `Fields`: the summary (dotted paths reach into nested objects and keep their
+dotted name: `"platform.name": "Windows"`), and the other fields `fields=[...]` may add, or `["*"]` for
+whole records. Empty values (null, "", [], {}) are dropped; the paging facts are `returned`, `total` and
+`next_offset`. Pure: no I/O, standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .spec import Fields
+
+__all__ = ["ALL", "field_problems", "paging_facts", "shape_list"]
+
+ALL = "*"
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+def field_problems(fields: Fields, wanted: Sequence[str] | None) -> list[str]:
+    """Argument problems of a `fields` value: unknown names, listing the valid ones."""
+    if not wanted:
+        return []
+    valid = fields.names
+    unknown = [name for name in wanted if name != ALL and name not in valid]
+    if not unknown:
+        return []
+    shown = ", ".join(repr(name) for name in unknown)
+    return [f'fields: unknown field {shown} (valid: {", ".join(valid)}, or "*" for whole records)']
+
+
+def _prune(value: Any) -> Any:
+    """`value` without empty members, recursively (an empty result is dropped by the caller)."""
+    kind = type(value)
+    if kind is dict:
+        kept = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in _EMPTY}
+    if kind is list:
+        kept_items = [_prune(v) for v in value]
+        return [v for v in kept_items if v not in _EMPTY]
+    return value
+
+
+def _at(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _project(record: Any, paths: Sequence[str]) -> Any:
+    if not isinstance(record, Mapping):
+        return record
+    out: dict[str, Any] = {}
+    for path in paths:
+        value = _prune(_at(record, path))
+        if value not in _EMPTY:
+            out[path] = value
+    return out
+
+
+def shape_list(records: Sequence[Any], fields: Fields, wanted: Sequence[str] | None = None) -> list[Any]:
+    """Each record as the list shows it: its summary, plus the `wanted` top-level fields; whole records
+    (empty values dropped) when `wanted` holds "*"."""
+    if wanted and ALL in wanted:
+        return [_prune(record) for record in records]
+    paths = list(fields.summary)
+    for name in wanted or ():
+        if name not in paths:
+            paths.append(name)
+    return [_project(record, paths) for record in records]
+
+
+def paging_facts(pagination: Any, returned: int) -> dict[str, Any]:
+    """`returned`, and from the API's pagination `total` and `next_offset` (absent at the end)."""
+    facts: dict[str, Any] = {"returned": returned}
+    if isinstance(pagination, Mapping):
+        total, following = pagination.get("total"), pagination.get("next")
+        if isinstance(total, int):
+            facts["total"] = total
+        if isinstance(following, int):
+            facts["next_offset"] = following
+    return facts

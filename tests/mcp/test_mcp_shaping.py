@@ -1,0 +1,221 @@
+"""Lean list results and computed tools: summary fields, `fields`, `["*"]`, unknown fields, paging facts,
+and tools the core computes from a list (`Aggregate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from unizo_mcp_core.execute import aggregate
+from unizo_mcp_core.responses import KeyInfo
+from unizo_mcp_core.server import prepare_server
+from unizo_mcp_core.settings import load_settings
+from unizo_mcp_core.shaping import field_problems, paging_facts, shape_list
+from unizo_mcp_core.spec import Aggregate, Fields, Param, Permission, ServiceSpec, ToolSpec, list_tool
+
+KEY = "uz_prod_0123abcd_" + "S" * 32
+MACHINE = Fields(summary=("id", "name", "os.name", "tags"), more=("owner", "changeLog", "risk"))
+RECORDS = [
+    {
+        "id": "m1",
+        "name": "alpha",
+        "os": {"name": "Linux", "version": "6.1"},
+        "tags": [],
+        "owner": {"id": "u1", "email": None},
+        "changeLog": {"createdDateTime": "2026-01-01T00:00:00Z"},
+        "risk": 7.5,
+        "severity": "High",
+        "seen": "2026-03-01T10:00:00Z",
+    },
+    {
+        "id": "m2",
+        "name": "beta",
+        "os": {"name": "Windows", "version": None},
+        "tags": ["prod"],
+        "owner": None,
+        "changeLog": {},
+        "risk": 9.1,
+        "severity": "critical",
+        "seen": "2026-05-01T10:00:00Z",
+    },
+    {"id": "m3", "name": "", "os": None, "risk": 2.0, "severity": "Low", "seen": "2025-12-31T23:00:00Z"},
+]
+
+
+def test_a_summary_keeps_its_fields_and_drops_empty_values() -> None:
+    assert shape_list(RECORDS, MACHINE) == [
+        {"id": "m1", "name": "alpha", "os.name": "Linux"},
+        {"id": "m2", "name": "beta", "os.name": "Windows", "tags": ["prod"]},
+        {"id": "m3"},
+    ]
+
+
+def test_fields_add_whole_top_level_fields() -> None:
+    shaped = shape_list(RECORDS, MACHINE, ["owner", "changeLog"])
+    assert shaped[0]["owner"] == {"id": "u1"} and shaped[0]["changeLog"]["createdDateTime"]
+    assert "owner" not in shaped[1] and "changeLog" not in shaped[1]  # empty: dropped
+
+
+def test_star_gives_whole_records_without_empty_values() -> None:
+    whole = shape_list(RECORDS, MACHINE, ["*"])
+    assert whole[0]["os"] == {"name": "Linux", "version": "6.1"} and "tags" not in whole[0]
+    assert whole[1]["os"] == {"name": "Windows"}
+
+
+def test_unknown_fields_are_argument_errors_listing_the_valid_ones() -> None:
+    assert field_problems(MACHINE, ["owner", "*"]) == []
+    (problem,) = field_problems(MACHINE, ["owner", "nope", "os.version"])
+    assert "unknown field 'nope', 'os.version'" in problem
+    assert "valid: id, name, os, tags, owner, changeLog, risk" in problem
+
+
+def test_paging_facts() -> None:
+    api = {"total": 56, "offset": 0, "limit": 20, "previous": None, "next": 20}
+    assert paging_facts(api, 20) == {"returned": 20, "total": 56, "next_offset": 20}
+    assert paging_facts({"total": 3, "next": None}, 3) == {"returned": 3, "total": 3}
+
+
+def test_fields_must_name_their_records() -> None:
+    with pytest.raises(ValueError, match="include 'id'"):
+        Fields(summary=("name",))
+
+
+# --- aggregates -----------------------------------------------------------------------------------------
+
+MACHINES = list_tool("fleet_list_machines", "List machines.", "/fleet/machines", fields=MACHINE)
+PLAN = Aggregate(
+    source="fleet_list_machines",
+    count_by=("severity", "os.name"),
+    stats=("risk",),
+    top="risk",
+    top_n="top_n",
+    group_by="group_by",
+    match=(("severities", "severity"),),
+    at_least=(("min_risk", "risk"),),
+    since=(("seen_from", "seen"),),
+    until=(("seen_to", "seen"),),
+)
+
+
+def test_counts_figures_and_top_records() -> None:
+    answer = aggregate(RECORDS, PLAN, {"top_n": 2}, MACHINES, total=3)
+    assert answer["records_read"] == 3 and answer["matching"] == 3 and answer["complete"] is True
+    assert answer["by_severity"] == {"High": 1, "critical": 1, "Low": 1}
+    assert answer["by_os_name"] == {"Linux": 1, "Windows": 1}
+    assert answer["risk"] == {"min": 2.0, "max": 9.1, "mean": 6.2}
+    assert [r["id"] for r in answer["top"]] == ["m2", "m1"]
+    assert answer["top"][0] == {"id": "m2", "name": "beta", "os.name": "Windows", "tags": ["prod"]}
+
+
+def test_core_side_filters() -> None:
+    picked = aggregate(
+        RECORDS, PLAN, {"severities": ["high", "CRITICAL"], "min_risk": 8}, MACHINES, total=None
+    )
+    assert picked["matching"] == 1 and picked["by_severity"] == {"critical": 1}
+    dated = aggregate(RECORDS, PLAN, {"seen_from": "2026-01-01", "seen_to": "2026-04-30"}, MACHINES, total=3)
+    assert dated["matching"] == 1 and dated["by_severity"] == {"High": 1}
+    grouped = aggregate(RECORDS, PLAN, {"group_by": "severity"}, MACHINES, total=3)
+    assert "by_severity" in grouped and "by_os_name" not in grouped
+
+
+def test_an_incomplete_read_says_so() -> None:
+    assert aggregate(RECORDS[:2], PLAN, {}, MACHINES, total=5)["complete"] is False
+
+
+# --- through a server ------------------------------------------------------------------------------------
+
+
+class PagedClient:
+    """250 machines in pages of at most 100; remembers the requests."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def verify_key(self, category: str | None = None) -> KeyInfo:
+        return KeyInfo(valid=True)
+
+    async def request(self, method: str, path: str, **kw: Any) -> Any:
+        self.sent.append({"method": method, "path": path, **kw})
+        offset, limit = int(kw["params"]["offset"]), int(kw["params"]["limit"])
+        rows = [
+            {
+                "id": f"m{i}",
+                "name": f"n{i}",
+                "risk": i % 10,
+                "severity": "High" if i % 2 else "Low",
+                "noise": "x" * 50,
+            }
+            for i in range(offset, min(offset + limit, 250))
+        ]
+        following = offset + limit if offset + limit < 250 else None
+
+        class Answer:
+            status, headers, correlation_id = 200, {}, None
+            data = {
+                "data": rows,
+                "pagination": {"total": 250, "offset": offset, "limit": limit, "next": following},
+            }
+
+        return Answer()
+
+    async def close(self) -> None:
+        pass
+
+
+FLEET = ServiceSpec(
+    name="fleet",
+    title="Fleet",
+    description="Machines.",
+    tools=(
+        MACHINES,
+        ToolSpec(
+            "fleet_get_risk_summary",
+            "Count machines by severity, with the riskiest ones.",
+            "GET",
+            "/fleet/machines",
+            Permission.READ,
+            (Param("top_n", "integer", "", default=3, minimum=1, maximum=50),),
+            aggregate=Aggregate(
+                source="fleet_list_machines",
+                count_by=("severity",),
+                top="risk",
+                top_n="top_n",
+                max_records=200,
+            ),
+        ),
+    ),
+    package="unizo-mcp-fleet",
+    version="0.0.1",
+)
+
+
+async def _session_call(tool: str, args: dict[str, Any]) -> tuple[Any, PagedClient]:
+    client = PagedClient()
+    settings = load_settings(None, {"UNIZO_API_KEY": KEY, "UNIZO_INTEGRATION_ID": "int-1"})
+    server = await prepare_server(settings, [FLEET], client=client)  # type: ignore[arg-type]
+    async with Client(server.mcp) as session:
+        result = await session.call_tool(tool, args)
+    return result, client
+
+
+async def test_a_list_answers_its_summary_and_paging_facts() -> None:
+    result, _ = await _session_call("fleet_list_machines", {"limit": 2})
+    assert result.structured_content == {
+        "data": [{"id": "m0", "name": "n0"}, {"id": "m1", "name": "n1"}],
+        "pagination": {"returned": 2, "total": 250, "next_offset": 2},
+    }
+    more, _ = await _session_call("fleet_list_machines", {"limit": 1, "fields": ["risk"]})
+    assert more.structured_content["data"] == [{"id": "m0", "name": "n0", "risk": 0}]
+    bad, client = await _session_call("fleet_list_machines", {"fields": ["noise"]})
+    assert bad.is_error and "unknown field 'noise'" in bad.content[0].text and client.sent == []
+
+
+async def test_an_aggregate_pages_within_its_bound() -> None:
+    result, client = await _session_call("fleet_get_risk_summary", {"top_n": 2})
+    summary = result.structured_content["data"]
+    assert summary["records_read"] == 200 and summary["total"] == 250 and summary["complete"] is False
+    assert summary["by_severity"] == {"High": 100, "Low": 100}
+    assert [r["id"] for r in summary["top"]] == ["m9", "m19"]
+    assert [c["params"]["offset"] for c in client.sent] == ["0", "100"]
+    assert all(c["path"] == "/fleet/machines" for c in client.sent)
