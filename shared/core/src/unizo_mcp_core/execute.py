@@ -30,7 +30,7 @@ PAGE = 100
 
 
 async def run_http_tool(
-    client: UnizoClient, tool: ToolSpec, args: Mapping[str, Any], integration_id: str
+    client: UnizoClient, tool: ToolSpec, args: Mapping[str, Any], integration_id: str | None
 ) -> tuple[Any, Any]:
     """(data, pagination) of `tool` called with validated `args` on `integration_id`."""
     call = build_call(tool, args)
@@ -132,7 +132,11 @@ def aggregate(
 
 
 async def run_aggregate(
-    client: UnizoClient, service: ServiceSpec, tool: ToolSpec, args: Mapping[str, Any], integration_id: str
+    client: UnizoClient,
+    service: ServiceSpec,
+    tool: ToolSpec,
+    args: Mapping[str, Any],
+    integration_id: str | None,
 ) -> dict[str, Any]:
     """Page through the source list (at most `max_records`), then aggregate."""
     plan = tool.aggregate

@@ -149,8 +149,34 @@ class IntegrationResolver:
             hint=f"Call again with integration_id set to one of these ids, or set {variable} for the server.",
         )
 
+    async def search(self, args: Mapping[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
+        """The integrations search across categories: (integrations, paging facts)."""
+        category = args.get("category")
+        offset, limit = int(args.get("offset") or 0), int(args.get("limit") or 20)
+        response = await self._client.search_integrations(
+            str(category).upper() if category else None,
+            organization=self.organization,
+            connector=str(args["connector"]).lower() if args.get("connector") else None,
+            offset=offset,
+            limit=limit,
+        )
+        items, pagination = split_envelope(response.data)
+        found = []
+        for item in items if isinstance(items, list) else []:
+            parsed = _parse(item, str(item.get("type", "")).upper()) if isinstance(item, Mapping) else None
+            if parsed is not None:
+                found.append({**parsed.as_dict(), "type": str(item["type"]), "connector": parsed.connector})
+        total = pagination.get("total") if isinstance(pagination, Mapping) else None
+        following = pagination.get("next") if isinstance(pagination, Mapping) else None
+        facts: dict[str, Any] = {"returned": len(found)}
+        if isinstance(total, int):
+            facts["total"] = total
+        if isinstance(following, int):
+            facts["next_offset"] = following
+        return found, facts
+
     async def resolve_parents(
-        self, service: ServiceSpec, tool: ToolSpec, args: dict[str, Any], integration_id: str
+        self, service: ServiceSpec, tool: ToolSpec, args: dict[str, Any], integration_id: str | None
     ) -> dict[str, Any]:
         """`args` with every left-out resolvable path id filled, parents first (path order)."""
         filled = dict(args)
@@ -160,13 +186,13 @@ class IntegrationResolver:
         return filled
 
     async def _only_record(
-        self, service: ServiceSpec, param: str, known: Mapping[str, Any], integration_id: str
+        self, service: ServiceSpec, param: str, known: Mapping[str, Any], integration_id: str | None
     ) -> str:
         source = service.id_source(param)
         if source is None:
             raise ToolInputError(f"{param} is required")
         parents = {p.name: str(known[p.name]) for p in source.path_params()}
-        key = (integration_id, param, tuple(sorted(parents.items())))
+        key = (integration_id or "", param, tuple(sorted(parents.items())))
         cached = self._parents.get(key)
         if cached is not None and time.monotonic() - cached[0] < PARENT_TTL:
             return cached[1]

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from .errors import ToolInputError
+from .keys import remember_secret
 from .paths import check_value, render_path
 from .schema import tool_params
 from .spec import INTEGRATION_ID, Param, ToolSpec
@@ -33,7 +34,7 @@ class PreparedCall:
     method: str
     path: str  # relative to /api/v1, percent-encoded
     params: dict[str, Any] | None = None
-    json: dict[str, Any] | None = None
+    json: Any = None  # an object, or the whole-body value of an `as_body` param
     multipart: dict[str, MultipartValue] | None = None
     integration_id: str | None = None  # explicit argument only; resolution happens later
 
@@ -103,6 +104,7 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
     body: dict[str, Any] = {}
     files: dict[str, bytes] = {}
     integration_id: str | None = None
+    whole_body: Any = None
     for param in by_name.values():
         value = arguments.get(param.name)
         if param.location in ("query", "body"):  # path params have no default; file data never
@@ -110,6 +112,8 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
         if value is None:
             continue
         _check_length(param, value, param.name)
+        if param.secret and isinstance(value, str):
+            remember_secret(value)  # never to be shown again, by any log, error or echoed result
         if param.location == "local":  # used by the core, never sent
             continue
         if param.name == INTEGRATION_ID.name:
@@ -120,6 +124,8 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
             query[param.wire_name] = query_value(value)
         elif param.location == "file" or param.base64:
             files[param.wire_name] = _decode_file(param, value)
+        elif param.as_body:
+            whole_body = _wire_items(param, value)
         elif param.location == "body":
             body[param.wire_name] = _wire_items(param, value)
         else:  # header params other than integration_id are not part of the contract
@@ -142,6 +148,8 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
             multipart[wire] = (file_name, content, mime_type)
         for wire, value in body.items():
             multipart[wire] = _form_value(value)
+    elif whole_body is not None:
+        json_body = whole_body
     elif body or tool.method in ("POST", "PUT", "PATCH"):
         json_body = body
     return PreparedCall(

@@ -164,10 +164,15 @@ class ServerState:
                 return success_result(await scope.resolver.connectors(service))
             if tool.handler == "integrations":
                 return success_result(await scope.resolver.of_connector(service, str(args["connector"])))
-            explicit = args.get(INTEGRATION_ID.name)
-            if explicit is not None:
-                explicit = check_value(INTEGRATION_ID.name, explicit, what="an integration id")
-            integration_id = await scope.resolver.resolve(service, explicit)
+            if tool.handler == "search":
+                found, pagination = await scope.resolver.search(args)
+                return success_result(found, pagination)
+            integration_id = None
+            if tool.needs_integration:
+                explicit = args.get(INTEGRATION_ID.name)
+                if explicit is not None:
+                    explicit = check_value(INTEGRATION_ID.name, explicit, what="an integration id")
+                integration_id = await scope.resolver.resolve(service, explicit)
             args = await scope.resolver.resolve_parents(entry.service, tool, args, integration_id)
             if tool.aggregate is not None:
                 summary = await run_aggregate(scope.client, entry.service, tool, args, integration_id)

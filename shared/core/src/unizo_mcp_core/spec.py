@@ -79,6 +79,11 @@ class Param:
     # A path id that may be left out: when it is, the core lists its records (`ServiceSpec.id_source`)
     # and uses the only one; with several, the tool error lists them (as for integration_id).
     resolvable: bool = False
+    # The whole JSON body is this argument's value (a JSON-Patch list of operations), not one field of it.
+    as_body: bool = False
+    # A value that must never be shown again (a webhook secret): registered with the redaction before it
+    # is sent, so no log, error or echoed result can carry it.
+    secret: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.item_params is not None:
@@ -95,6 +100,8 @@ class Param:
             raise ValueError(f"{self.name}: resolvable applies to path params only")
         if self.size_of is not None and (self.location != "body" or self.required):
             raise ValueError(f"{self.name}: size_of fills an optional body field")
+        if self.as_body and self.location != "body":
+            raise ValueError(f"{self.name}: as_body is a body param")
 
     @property
     def wire_name(self) -> str:
@@ -235,8 +242,13 @@ class ToolSpec:
     title: str | None = None
     body_format: Literal["json", "multipart"] = "json"
     # "http": an API call (or, with `aggregate`, a list paged through and summarised by the core);
-    # "connectors"/"integrations": the core's discovery handlers.
-    handler: Literal["http", "connectors", "integrations"] = "http"
+    # "connectors"/"integrations": the core's discovery handlers; "search": the integrations search
+    # across categories (arguments `category`, `connector`, offset/limit), for account administration.
+    handler: Literal["http", "connectors", "integrations", "search"] = "http"
+    # False for account-level tools (webhooks, integrations themselves): no integration_id is taken or sent.
+    integration: bool = True
+    # An update that replaces what it names (a file's content, a whole record): destructiveHint true.
+    overwrites: bool = False
     # An update the API takes as a whole record (PUT): the core reads the record first (GET on the same
     # path) and sends its current value of every body field, with the arguments merged in.
     read_before_write: bool = False
@@ -252,7 +264,7 @@ class ToolSpec:
 
     @property
     def needs_integration(self) -> bool:
-        return self.handler == "http"
+        return self.handler == "http" and self.integration
 
     @property
     def paginated(self) -> bool:
@@ -264,7 +276,7 @@ class ToolSpec:
             return Annotations(read_only=True, destructive=False, idempotent=True)
         if self.permission is Permission.DELETE:
             return Annotations(read_only=False, destructive=True, idempotent=True)
-        return Annotations(read_only=False, destructive=False, idempotent=self.method == "PUT")
+        return Annotations(read_only=False, destructive=self.overwrites, idempotent=self.method == "PUT")
 
     def path_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.location == "path")
@@ -311,6 +323,9 @@ class ServiceSpec:
     package: str  # "unizo-mcp-edr"
     version: str
     connectors: tuple[str, ...] = ()  # examples for docs: ("crowdstrike", "sentinelone")
+    # False for an account-level service (platform administration): no integrations of its own, so no
+    # <service>_list_connectors / <service>_list_integrations discovery tools.
+    discovery: bool = True
 
     @property
     def category(self) -> str:
@@ -321,7 +336,9 @@ class ServiceSpec:
         return f"UNIZO_{self.name.upper()}_API_KEY"
 
     def all_tools(self) -> tuple[ToolSpec, ...]:
-        """The discovery tools every service has, then the declared ones."""
+        """The discovery tools every category has (an account-level service has none), then its own."""
+        if not self.discovery:
+            return self.tools
         return (*discovery_tools(self.name, self.title), *self.tools)
 
     def id_source(self, param: str) -> ToolSpec | None:
