@@ -62,9 +62,10 @@ def success_result(data: Any, pagination: Any = None) -> CallToolResult:
     text = json.dumps(
         structured, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
     )
-    return CallToolResult(
-        content=[TextContent(type="text", text=scrub_known(text))], structured_content=structured
-    )
+    shown = scrub_known(text)
+    if shown != text:  # a secret the API echoed (a webhook secret): gone from both copies
+        structured = json.loads(shown)
+    return CallToolResult(content=[TextContent(type="text", text=shown)], structured_content=structured)
 
 
 def refusal_result(text: str) -> CallToolResult:
