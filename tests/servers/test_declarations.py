@@ -163,3 +163,11 @@ def test_package_sources_stay_small(service):
     assert files == ["__init__.py", "__main__.py", "tools.py"]
     main = (src / "__main__.py").read_text()
     assert "run(SERVICE)" in main
+
+
+@pytest.mark.parametrize(("service", "tool"), HTTP_TOOLS, ids=[t.name for _, t in HTTP_TOOLS])
+def test_every_list_declares_what_it_shows(service, tool):
+    """A list answers summaries (issue: results an assistant can afford): every list tool says which."""
+    if tool.method == "GET" and tool.paginated and tool.aggregate is None:
+        assert tool.fields is not None, f"{tool.name}: declare fields=Fields(summary=..., more=...)"
+        assert not set(tool.fields.more) & {p.split("=")[-1] for p in tool.fields.summary}

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from unizo_mcp_core.spec import ServiceSpec, get_tool, list_tool, path_param
+from unizo_mcp_core.spec import Fields, ServiceSpec, get_tool, list_tool, path_param
 
 from . import __version__
+
+# What a list shows of each record (a get tool gives the whole record; `fields` adds to a list).
+LOG = Fields(
+    summary=("id", "timestamp", "level", "source", "message"),
+    more=("host", "service", "environment", "tags", "metadata"),
+)
+
 
 SERVICE = ServiceSpec(
     name="observability",
@@ -21,6 +28,7 @@ SERVICE = ServiceSpec(
             "observability_list_logs",
             "List log entries (level, message, source, timestamp); sort e.g. '-timestamp'.",
             "/logs",
+            fields=LOG,
         ),
         get_tool(
             "observability_get_log_details",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from unizo_mcp_core.spec import (
+    Fields,
     Param,
     Permission,
     ServiceSpec,
@@ -14,6 +15,35 @@ from unizo_mcp_core.spec import (
 )
 
 from . import __version__
+
+# What a list shows of each record (a get tool gives the whole record; `fields` adds to a list).
+ORGANIZATION = Fields(
+    summary=("id", "login", "name"),
+    more=(
+        "type", "description", "url", "twoFactorRequirementEnabled", "membersCanCreatePublicRepositories",
+        "avatarUrl", "createdAt", "updatedAt",
+    ),
+)  # fmt: skip
+REPOSITORY = Fields(
+    summary=("id", "name", "language", "private", "archived", "updatedAt"),
+    more=(
+        "fullName", "description", "download", "size", "organization", "url", "defaultBranch", "createdAt",
+        "changeLog",
+    ),
+)  # fmt: skip
+BRANCH = Fields(
+    summary=("id", "name", "sha", "protected", "committerDate"),
+    more=("url", "download", "enabled", "authorName", "authorDate", "committerName"),
+)
+COMMIT = Fields(
+    summary=("id", "message", "author.name", "author.date"),
+    more=("sha", "url", "author", "committer", "parents"),
+)
+PULL_REQUEST = Fields(
+    summary=("id", "number", "title", "state", "source", "target", "creator.login"),
+    more=("name", "description", "nodeId", "htmlUrl", "creator", "count", "visibility", "changeLog"),
+)
+
 
 ORGS = "/scm/organizations"
 ORG = ORGS + "/{organization_id}"
@@ -64,6 +94,7 @@ SERVICE = ServiceSpec(
             "scm_list_organizations",
             "List organizations (accounts, groups, workspaces) visible to the integration.",
             ORGS,
+            fields=ORGANIZATION,
         ),
         get_tool("scm_get_organization", "Get one organization.", ORG, ORG_ID),
         list_tool(
@@ -71,6 +102,7 @@ SERVICE = ServiceSpec(
             "List the repositories of an organization.",
             REPOS,
             ORG_ID,
+            fields=REPOSITORY,
         ),
         get_tool(
             "scm_get_repository",
@@ -85,6 +117,7 @@ SERVICE = ServiceSpec(
             REPO + "/branches",
             ORG_ID,
             REPO_ID,
+            fields=BRANCH,
         ),
         get_tool(
             "scm_get_branch",
@@ -100,6 +133,7 @@ SERVICE = ServiceSpec(
             REPO + "/commits",
             ORG_ID,
             REPO_ID,
+            fields=COMMIT,
         ),
         get_tool(
             "scm_get_commit",
@@ -115,6 +149,7 @@ SERVICE = ServiceSpec(
             PRS,
             ORG_ID,
             REPO_ID,
+            fields=PULL_REQUEST,
         ),
         get_tool(
             "scm_get_pull_request",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from unizo_mcp_core.spec import (
+    Fields,
     Method,
     Param,
     Permission,
@@ -17,6 +18,40 @@ from unizo_mcp_core.spec import (
 )
 
 from . import __version__
+
+# What a list shows of each record (a get tool gives the whole record; `fields` adds to a list).
+ORGANIZATION = Fields(summary=("id", "name"), more=("description", "url", "changeLog"))
+COLLECTION_FIELDS = Fields(
+    summary=("id", "name", "key", "type", "status"),
+    more=(
+        "description", "owner", "accessLevel", "targetUrl", "members", "startDate", "endDate", "metadata",
+        "statistics", "changeLog",
+    ),
+)  # fmt: skip
+USER = Fields(
+    summary=("id", "username", "firstName", "lastName", "status", "role"),
+    more=("email", "lastLogin", "createdAt", "updatedAt", "avatar"),
+)
+TICKET_FIELDS = Fields(
+    summary=(
+        "id", "key", "name", "status", "priority", "assignees.username",
+        "updated=changeLog.lastUpdatedDateTime",
+    ),
+    more=(
+        "type", "description", "assignees", "reporter", "labels", "dueDate", "metadata", "targetUrl", "links",
+        "changeLog",
+    ),
+)  # fmt: skip
+COMMENT = Fields(
+    summary=("id", "content", "author.username", "isInternal", "created=changeLog.createdDateTime"),
+    more=("author", "mentions", "attachments", "ticket", "changeLog"),
+)
+ATTACHMENT = Fields(
+    summary=("id", "fileName", "fileSize", "mimeType"),
+    more=("description", "downloadUrl", "uploadedBy", "isPublic", "ticket", "changeLog"),
+)
+LABEL = Fields(summary=("id", "name", "color"), more=("description", "category", "ticket", "changeLog"))
+
 
 COLLECTIONS = "/ticketing/{organization_id}/collections"
 COLLECTION = COLLECTIONS + "/{collection_id}"
@@ -100,6 +135,7 @@ SERVICE = ServiceSpec(
             "ticketing_list_organizations",
             "List organizations (sites, accounts).",
             "/ticketing/organizations",
+            fields=ORGANIZATION,
         ),
         get_tool(
             "ticketing_get_organization",
@@ -112,6 +148,7 @@ SERVICE = ServiceSpec(
             "List an organization's collections (projects, boards).",
             COLLECTIONS,
             ORG_ID,
+            fields=COLLECTION_FIELDS,
         ),
         get_tool(
             "ticketing_get_collection",
@@ -120,9 +157,7 @@ SERVICE = ServiceSpec(
             *IDS,
         ),
         list_tool(
-            "ticketing_list_users",
-            "List the users (possible assignees).",
-            "/ticketing/users",
+            "ticketing_list_users", "List the users (possible assignees).", "/ticketing/users", fields=USER
         ),
         get_tool(
             "ticketing_get_user",
@@ -130,7 +165,9 @@ SERVICE = ServiceSpec(
             "/ticketing/users/{user_id}",
             path_param("user_id"),
         ),
-        list_tool("ticketing_list_tickets", "List the tickets of a collection.", TICKETS, *IDS),
+        list_tool(
+            "ticketing_list_tickets", "List the tickets of a collection.", TICKETS, *IDS, fields=TICKET_FIELDS
+        ),
         get_tool("ticketing_get_ticket", "Get one ticket.", TICKET, *TICKET_IDS),
         _write(
             "ticketing_create_ticket",
@@ -189,6 +226,7 @@ SERVICE = ServiceSpec(
             "List the comments of a ticket.",
             TICKET + "/comments",
             *TICKET_IDS,
+            fields=COMMENT,
         ),
         get_tool(
             "ticketing_get_comment",
@@ -214,6 +252,7 @@ SERVICE = ServiceSpec(
             "List a ticket's attachments (name, size, type, download URL).",
             TICKET + "/attachments",
             *TICKET_IDS,
+            fields=ATTACHMENT,
         ),
         get_tool(
             "ticketing_get_attachment",
@@ -248,6 +287,7 @@ SERVICE = ServiceSpec(
             "List the labels of a ticket.",
             TICKET + "/labels",
             *TICKET_IDS,
+            fields=LABEL,
         ),
         _write(
             "ticketing_create_label",

@@ -18,7 +18,7 @@ import attrs
 
 from .invoke import build_call
 from .responses import split_envelope
-from .shaping import shape_list
+from .shaping import shape_list, value_at
 
 if TYPE_CHECKING:
     from .client import UnizoClient
@@ -54,13 +54,6 @@ async def run_http_tool(
 # --- aggregates ------------------------------------------------------------------------------------
 
 
-def _at(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -73,15 +66,15 @@ def _keeps(record: Mapping[str, Any], plan: Aggregate, args: Mapping[str, Any]) 
         if wanted in (None, [], ""):
             continue
         values = wanted if isinstance(wanted, list) else [wanted]
-        if str(_at(record, field)).casefold() not in {str(v).casefold() for v in values}:
+        if str(value_at(record, field)).casefold() not in {str(v).casefold() for v in values}:
             return False
     for param, field in plan.at_least:
-        floor, value = _number(args.get(param)), _number(_at(record, field))
+        floor, value = _number(args.get(param)), _number(value_at(record, field))
         if floor is not None and (value is None or value < floor):
             return False
     for bounds, after in ((plan.since, True), (plan.until, False)):
         for param, field in bounds:
-            limit, value = args.get(param), _at(record, field)
+            limit, value = args.get(param), value_at(record, field)
             if not limit:
                 continue
             if not isinstance(value, str) or (
@@ -109,10 +102,10 @@ def aggregate(
     if group:
         counted = tuple(f for f in counted if f == group)
     for field in counted:
-        counts = Counter(str(_at(r, field)) for r in kept if _at(r, field) is not None)
+        counts = Counter(str(value_at(r, field)) for r in kept if value_at(r, field) is not None)
         answer[f"by_{field.replace('.', '_')}"] = dict(counts.most_common())
     for field in plan.stats:
-        numbers = [n for n in (_number(_at(r, field)) for r in kept) if n is not None]
+        numbers = [n for n in (_number(value_at(r, field)) for r in kept) if n is not None]
         if numbers:
             answer[field.replace(".", "_")] = {
                 "min": min(numbers),
@@ -123,8 +116,8 @@ def aggregate(
     if top is not None:
         count = int(args.get(plan.top_n) or 10) if plan.top_n else 10
         ranked = sorted(
-            (r for r in kept if _number(_at(r, top)) is not None),
-            key=lambda r: _number(_at(r, top)) or 0.0,
+            (r for r in kept if _number(value_at(r, top)) is not None),
+            key=lambda r: _number(value_at(r, top)) or 0.0,
             reverse=True,
         )[: max(count, 0)]
         answer["top"] = shape_list(ranked, source.fields) if source.fields is not None else ranked

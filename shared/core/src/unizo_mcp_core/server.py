@@ -51,8 +51,14 @@ def server_instructions(services: Sequence[ServiceSpec]) -> str:
     prefixes = ", ".join(f"{s.name}_list_integrations" for s in services)
     lines.append(
         "Data tools take integration_id; it is optional when the key sees one integration of the service or "
-        f"one is configured. Find ids with {prefixes}. Lists page with offset/limit (max 100)."
+        f"one is configured. Find ids with {prefixes}. Lists page with offset/limit (max 100) and sort "
+        "by comma-separated fields ('-' for descending)."
     )
+    if any(t.fields is not None for s in services for t in s.tools):
+        lines.append(
+            'Lists answer a summary of each record; fields=["name", ...] adds fields, ["*"] whole records; '
+            "get tools give whole records."
+        )
     if any(p.resolvable for s in services for t in s.tools for p in t.params):
         lines.append("An optional parent id (organization_id, ...) is picked when only one exists.")
     return "\n".join(lines)

@@ -2,9 +2,10 @@
 
 A list answers "which ones, and which do I look at next"; a get tool gives the whole record. Each list
 tool declares its records' `Fields`: the summary (dotted paths reach into nested objects and keep their
-dotted name: `"platform.name": "Windows"`), and the other fields `fields=[...]` may add, or `["*"]` for
-whole records. Empty values (null, "", [], {}) are dropped; the paging facts are `returned`, `total` and
-`next_offset`. Pure: no I/O, standard library only.
+dotted name: `"platform.name": "Windows"`, through lists too: `"assignees.username": [...]`; `name=path`
+renames: `"updated=changeLog.lastUpdatedDateTime"`), and the other fields `fields=[...]` may add, or
+`["*"]` for whole records. Empty values (null, "", [], {}) are dropped; the paging facts are
+`returned`, `total` and `next_offset`. Pure: no I/O, standard library only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .spec import Fields
 
-__all__ = ["ALL", "field_problems", "paging_facts", "shape_list"]
+__all__ = ["ALL", "field_problems", "paging_facts", "shape_list", "value_at"]
 
 ALL = "*"
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -44,9 +45,14 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def _at(record: Mapping[str, Any], path: str) -> Any:
+def value_at(record: Any, path: str) -> Any:
+    """The value at a dotted path; through a list, the values of each item ("assignees.username")."""
     value: Any = record
-    for part in path.split("."):
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        if isinstance(value, list):
+            rest = ".".join(parts[index:])
+            return [found for item in value if (found := value_at(item, rest)) is not None]
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -57,10 +63,11 @@ def _project(record: Any, paths: Sequence[str]) -> Any:
     if not isinstance(record, Mapping):
         return record
     out: dict[str, Any] = {}
-    for path in paths:
-        value = _prune(_at(record, path))
+    for entry in paths:
+        name, _, path = entry.partition("=") if "=" in entry else (entry, "", entry)
+        value = _prune(value_at(record, path))
         if value not in _EMPTY:
-            out[path] = value
+            out[name] = value
     return out
 
 

@@ -133,7 +133,7 @@ def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param
 PAGING: tuple[Param, ...] = (
     Param("offset", "integer", "", default=0, minimum=0),
     Param("limit", "integer", "", default=20, minimum=1, maximum=100),
-    Param("sort", "string", "Comma-separated fields; '-' = descending.", local_max_length=200),
+    Param("sort", "string", "", local_max_length=200),  # explained once, in the server instructions
 )
 
 # The parameter every data tool takes; optional when the core can resolve it (env or single integration).
@@ -170,7 +170,7 @@ class Fields:
     @property
     def names(self) -> tuple[str, ...]:
         """Every name `fields` accepts: the summary's top-level names and `more`, in order."""
-        top = [path.split(".", 1)[0] for path in self.summary]
+        top = [entry.rpartition("=")[2].split(".", 1)[0] for entry in self.summary]
         return tuple(dict.fromkeys([*top, *self.more]))
 
 
