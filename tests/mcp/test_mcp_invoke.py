@@ -262,3 +262,23 @@ def test_slash_ok_param_encodes_slashes_inside_its_segment() -> None:
 def test_slash_ok_param_still_refuses_traversal_and_tricks(value: str) -> None:
     with pytest.raises(ToolInputError, match="Refused branch_id"):
         build_call(BRANCH, {"repository_id": "r", "branch_id": value})
+
+
+def test_dotted_wire_names_nest_in_the_body() -> None:
+    from unizo_mcp_core.spec import Permission, ToolSpec, body_param
+
+    tool = ToolSpec(
+        "demo_create_case",
+        "Create a case.",
+        "POST",
+        "/demo/cases",
+        Permission.WRITE,
+        (
+            body_param("name", "string", "", required=True),
+            body_param("priority_type", "string", "", wire="priority.type"),
+            body_param("priority_name", "string", "", wire="priority.name"),
+            body_param("project_id", "string", "", wire="project.id"),
+        ),
+    )
+    call = build_call(tool, {"name": "n", "priority_type": "P1", "priority_name": "High", "project_id": "7"})
+    assert call.json == {"name": "n", "priority": {"type": "P1", "name": "High"}, "project": {"id": "7"}}

@@ -29,6 +29,17 @@ __all__ = ["run_aggregate", "run_http_tool"]
 PAGE = 100
 
 
+def _merged(current: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """`given` over `current`, nested objects merged field by field (`priority.type` keeps `priority.id`)."""
+    out = dict(current)
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 async def run_http_tool(
     client: UnizoClient, tool: ToolSpec, args: Mapping[str, Any], integration_id: str | None
 ) -> tuple[Any, Any]:
@@ -37,9 +48,9 @@ async def run_http_tool(
     if tool.read_before_write and call.json is not None:
         current = await client.request("GET", call.path, integration_id=integration_id)
         record, _ = split_envelope(current.data)
-        fields = {p.wire_name for p in tool.params if p.location == "body"}
+        fields = {p.wire_name.split(".")[0] for p in tool.params if p.location == "body"}
         kept = {k: v for k, v in record.items() if k in fields} if isinstance(record, Mapping) else {}
-        call = attrs.evolve(call, json={**kept, **call.json})
+        call = attrs.evolve(call, json=_merged(kept, call.json))
     response = await client.request(
         call.method,
         call.path,

@@ -1,7 +1,8 @@
 """Tool arguments → one HTTP call: path, query, JSON or multipart body, integration id.
 
 Pure (no network, no MCP SDK): snake_case tool arguments map to their wire names
-(`Param.wire_name`, camelCase), also inside the items of arrays of objects (`Param.item_params`);
+(`Param.wire_name`, camelCase; a dotted `wire` nests: `priority.type`), also inside the items of arrays
+of objects (`Param.item_params`);
 `None` values are dropped and declared defaults filled (query and body alike, so the request matches
 the schema the model saw); path values go through `paths`; `local_max_length` guards are checked;
 base64 file arguments become a multipart upload for the client's `multipart=` argument.
@@ -96,6 +97,14 @@ def _wire_items(param: Param, value: Any) -> Any:
     return items
 
 
+def _put(body: dict[str, Any], wire: str, value: Any) -> None:
+    """Set a body field; a dotted wire name nests (`priority.type` → {"priority": {"type": ...}})."""
+    *parents, leaf = wire.split(".")
+    for part in parents:
+        body = body.setdefault(part, {})
+    body[leaf] = value
+
+
 def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
     """Map validated `arguments` onto the HTTP call `tool` declares."""
     by_name = {p.name: p for p in tool_params(tool)}
@@ -127,7 +136,7 @@ def build_call(tool: ToolSpec, arguments: Mapping[str, Any]) -> PreparedCall:
         elif param.as_body:
             whole_body = _wire_items(param, value)
         elif param.location == "body":
-            body[param.wire_name] = _wire_items(param, value)
+            _put(body, param.wire_name, _wire_items(param, value))
         else:  # header params other than integration_id are not part of the contract
             raise ToolInputError(
                 f"{tool.name}: parameter {param.name} has an unsupported location {param.location}"
