@@ -36,8 +36,15 @@ BAD_VALUES: dict[str, list[str]] = {
     "UNIZO_SERVICES": ["edr;sc m"],
     "UNIZO_TRANSPORT": ["sse"],
     "UNIZO_HOST": ["  "],
-    "UNIZO_PORT": ["0", "70000", "http"],
+    "UNIZO_PORT": ["-1", "70000", "http"],
     "UNIZO_ALLOW_REMOTE": ["sure"],
+    "UNIZO_HTTP_AUTH": ["oauth", "none"],
+    "UNIZO_HTTP_TOKEN": ["short", "a token with spaces in it"],
+    "UNIZO_STATELESS": ["maybe"],
+    "UNIZO_SESSION_IDLE_TIMEOUT": ["0", "forever"],
+    "UNIZO_MAX_SESSIONS": ["0"],
+    "UNIZO_ALERT_REQUESTS_PER_HOUR": ["0", "many"],
+    "UNIZO_MAX_CALLS_PER_SESSION": ["-1"],
 }
 NO_BAD_VALUE = {"UNIZO_INTEGRATION_ID"}  # any non-empty text is a valid id
 

@@ -410,7 +410,7 @@ async def test_startup_refusals(
 ) -> None:
     if error is None:
         server = await make_server(services, role=role)  # Beta has edr and ticketing: no refusal
-        assert server.state.scopes[0].key_info is not None
+        assert server.state.view.scopes[0].key_info is not None
         return
     with pytest.raises(error) as caught:
         await make_server(services, role=role)
@@ -431,7 +431,7 @@ async def test_no_permission_message_matches_test_auth(make_server: Make, sandbo
 
 async def test_unreachable_api_still_serves(make_server: Make) -> None:
     server = await make_server([EDR], UNIZO_BASE_URL="https://127.0.0.1:9", UNIZO_INTEGRATION_ID="i-1")
-    assert server.state.scopes[0].key_info is None
+    assert server.state.view.scopes[0].key_info is None
     async with Client(server.mcp) as session:
         names = [t.name for t in (await session.list_tools()).tools]
         result = await session.call_tool("edr_list_devices", {})

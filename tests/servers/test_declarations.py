@@ -171,3 +171,13 @@ def test_every_list_declares_what_it_shows(service, tool):
     if tool.method == "GET" and tool.paginated and tool.aggregate is None:
         assert tool.fields is not None, f"{tool.name}: declare fields=Fields(summary=..., more=...)"
         assert not set(tool.fields.more) & {p.split("=")[-1] for p in tool.fields.summary}
+
+
+@pytest.mark.parametrize(("service", "tool"), ALL_TOOLS, ids=[t.name for _, t in ALL_TOOLS])
+def test_every_integer_is_bounded(service, tool):
+    """`offset: 1e308` passes JSON Schema's `integer`: every integer argument has both bounds."""
+    from unizo_mcp_core.schema import tool_params
+
+    for param in tool_params(tool):
+        if param.type == "integer":
+            assert param.minimum is not None and param.maximum is not None, (tool.name, param.name)

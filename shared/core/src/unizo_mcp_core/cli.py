@@ -157,7 +157,7 @@ def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[st
     defaults = Settings(service=settings.service, api_key=None)
     env: dict[str, str] = {}
     for setting in SETTINGS:
-        if not setting.field or setting.field == "integration_ids":
+        if not setting.field or setting.field == "integration_ids" or setting.secret:
             continue
         if service is not None and setting.env == "UNIZO_SERVICES":
             continue

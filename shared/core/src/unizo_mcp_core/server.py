@@ -11,17 +11,23 @@ one `UnizoClient` (one rate limiter, as the API counts per key), its verificatio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 
 from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
-from .errors import KeyCheckUnavailableError, NetworkError
+from .errors import ConfigError, KeyCheckUnavailableError, NetworkError
 from .execute import run_aggregate, run_http_tool
+from .keys import KeySource, fingerprint
+from .monitor import CallMonitor
 from .paths import check_value
 from .policy import PolicyDecision, decide_tools, refusal_text
 from .registry import server_name
@@ -38,7 +44,15 @@ if TYPE_CHECKING:
 
     from .client import UnizoClient
 
-__all__ = ["ServerState", "UnizoServer", "prepare_server", "server_instructions"]
+__all__ = [
+    "KeyView",
+    "ServerState",
+    "UnizoServer",
+    "ViewPool",
+    "prepare_server",
+    "request_key",
+    "server_instructions",
+]
 
 log = logging.getLogger("unizo_mcp.server")
 
@@ -68,48 +82,29 @@ def server_instructions(services: Sequence[ServiceSpec]) -> str:
 class ToolEntry:
     service: ServiceSpec
     tool: ToolSpec
-    scope: KeyScope
     check: Check
 
 
-class ServerState:
-    """What the tool handlers share: the key scopes, the tools, and the policy decision."""
+class KeyView:
+    """What one key sees: its scopes (one per distinct key the services use), the policy decision for
+    them, and its `tools/list`. The server has one view, or with per-request authentication one per key."""
 
-    def __init__(self, settings: Settings, scopes: Sequence[KeyScope]) -> None:
-        self.settings = settings
+    def __init__(self, state: ServerState, scopes: Sequence[KeyScope]) -> None:
+        self.state = state
         self.scopes = tuple(scopes)
-        self.services = tuple(s for scope in self.scopes for s in scope.services)
-        self.entries: dict[str, ToolEntry] = {}
-        self.schemas: dict[str, dict[str, Any]] = {}
-        for scope in self.scopes:
-            for service in scope.services:
-                for tool in service.all_tools():
-                    schema = input_schema(tool)
-                    self.schemas[tool.name] = schema
-                    self.entries[tool.name] = ToolEntry(service, tool, scope, argument_validator(schema))
-        self.decision = self._decide()
-        self.exposed_names = frozenset(self.decision.exposed)
+        self.by_service = {s.name: scope for scope in self.scopes for s in scope.services}
+        self.decision = state.decide(self.scopes)
+        self.exposed = frozenset(self.decision.exposed)
         self.late_hidden: dict[str, str] = {}  # hidden after a deferred verification
-
-    def _decide(self) -> PolicyDecision:
-        permissions: dict[str, frozenset[str] | None] = {}
-        for scope in self.scopes:
-            permissions.update(scope.permissions())
-        pairs = [(entry.service.name, entry.tool) for entry in self.entries.values()]
-        return decide_tools(
-            pairs,
-            exclude=self.settings.exclude_tools,
-            read_only=self.settings.read_only,
-            permissions=permissions,
-            allow=self.settings.tools,
-        )
+        self.listing: Any = None  # the ListToolsResult, built on first use
+        self.checked_at = time.monotonic()
 
     def refusal(self, name: str) -> str | None:
         reason = self.decision.hidden.get(name) or self.late_hidden.get(name)
         return None if reason is None else refusal_text(name, reason)
 
     async def ensure_verified(self, scope: KeyScope) -> None:
-        """Complete a key check that could not be decided at startup.
+        """Complete a key check that could not be decided when the view was made.
 
         Unreachable API: the error is raised (the call could not succeed either). The API answered but
         nothing could be decided (5xx, a probe it does not understand): the call goes ahead with the local
@@ -132,22 +127,127 @@ class ServerState:
             check_key(info, scope.settings)
             scope.key_info = info
             scope.resolver.organization = organization_of(info)
-            late = self._decide()
+            late = self.state.decide(self.scopes)
             self.late_hidden = {n: r for n, r in late.hidden.items() if n not in self.decision.hidden}
             log.info("API key verified after startup; the key's permissions now apply to calls")
             for name, rule in sorted(self.late_hidden.items()):
                 log.info("tool %s is refused from now on: hidden by %s", name, rule)
 
-    async def call(self, name: str, arguments: Any) -> CallToolResult:
+    async def aclose(self) -> None:
+        await close_scopes(self.scopes)
+
+
+class ViewPool:
+    """Per-request authentication: one `KeyView` per key (by fingerprint, never by value past the request),
+    each with its own client, rate limiter, verification and policy. The least recently used view is closed
+    past `size`; a view's key is checked again after `ttl` seconds."""
+
+    def __init__(self, state: ServerState, *, size: int = 256, ttl: float = 300.0) -> None:
+        self.state = state
+        self.size = size
+        self.ttl = ttl
+        self._views: OrderedDict[str, KeyView] = OrderedDict()
+        self._lock = asyncio.Lock()
+
+    async def view(self, key: str) -> KeyView:
+        source = KeySource(value=key, origin="the request's Authorization header")
+        label = fingerprint(key)
+        async with self._lock:
+            found = self._views.get(label)
+            if found is not None and time.monotonic() - found.checked_at < self.ttl:
+                self._views.move_to_end(label)
+                return found
+            settings = attrs.evolve(self.state.settings, api_key=source, service_keys=())
+            scopes = await open_scopes(settings, self.state.services, package=self.state.package)
+            view = KeyView(self.state, scopes)
+            old = self._views.pop(label, None)
+            self._views[label] = view
+            while len(self._views) > self.size:
+                _, evicted = self._views.popitem(last=False)
+                await evicted.aclose()
+        if old is not None:
+            await old.aclose()
+        return view
+
+    async def aclose(self) -> None:
+        for view in list(self._views.values()):
+            await view.aclose()
+        self._views.clear()
+
+
+class ServerState:
+    """What the tool handlers share: the tools, the key view(s), the call monitor."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Sequence[ServiceSpec],
+        scopes: Sequence[KeyScope] | None,
+        *,
+        package: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.services = tuple(services)
+        self.package = package
+        self.entries: dict[str, ToolEntry] = {}
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for service in self.services:
+            for tool in service.all_tools():
+                schema = input_schema(tool)
+                self.schemas[tool.name] = schema
+                self.entries[tool.name] = ToolEntry(service, tool, argument_validator(schema))
+        self.view = KeyView(self, scopes) if scopes is not None else None
+        self.pool = ViewPool(self) if scopes is None else None
+        self.monitor = CallMonitor(
+            per_hour=settings.alert_requests_per_hour, per_session=settings.max_calls_per_session
+        )
+
+    @property
+    def per_request(self) -> bool:
+        return self.pool is not None
+
+    @property
+    def decision(self) -> PolicyDecision:
+        """The policy decision of the server's own key (not per-request servers)."""
+        assert self.view is not None, "a per-request server has one decision per key"
+        return self.view.decision
+
+    def decide(self, scopes: Sequence[KeyScope]) -> PolicyDecision:
+        permissions: dict[str, frozenset[str] | None] = {}
+        for scope in scopes:
+            permissions.update(scope.permissions())
+        pairs = [(entry.service.name, entry.tool) for entry in self.entries.values()]
+        return decide_tools(
+            pairs,
+            exclude=self.settings.exclude_tools,
+            read_only=self.settings.read_only,
+            permissions=permissions,
+            allow=self.settings.tools,
+        )
+
+    async def view_for(self, request: Any) -> KeyView:
+        """The caller's view: the server's own, or (per-request authentication) the request key's."""
+        if self.view is not None:
+            return self.view
+        assert self.pool is not None
+        key = request_key(request)
+        if key is None:  # the HTTP gate refuses such requests before they get here
+            raise ConfigError(
+                "No Unizo API key in the request (Authorization: Bearer <key> or X-Unizo-Api-Key)"
+            )
+        return await self.pool.view(key)
+
+    async def call(self, name: str, arguments: Any, view: KeyView) -> CallToolResult:
         """Validate, verify (when deferred), resolve the integration, call the API; always a result."""
         entry = self.entries.get(name)
-        if entry is None or name not in self.exposed_names:
-            refusal = self.refusal(name) if entry is not None else None
+        if entry is None or name not in view.exposed:
+            refusal = view.refusal(name) if entry is not None else None
             if refusal:
                 log.info("refused call to %s: %s", name, refusal)
                 return refusal_result(refusal)
             return refusal_result(f"Unknown tool: {name}. The tools of this server are in tools/list.")
-        tool, scope = entry.tool, entry.scope
+        tool = entry.tool
+        scope = view.by_service[entry.service.name]
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, Mapping):
@@ -161,8 +261,8 @@ class ServerState:
                 f"{tool.name} failed: invalid arguments: {'; '.join(problems)}. Fix them and call again."
             )
         try:
-            await self.ensure_verified(scope)
-            refusal = self.refusal(tool.name)
+            await view.ensure_verified(scope)
+            refusal = view.refusal(tool.name)
             if refusal:
                 return refusal_result(refusal)
             service = entry.service.name
@@ -192,7 +292,39 @@ class ServerState:
             return error_result(tool.name, exc)
 
     async def aclose(self) -> None:
-        await close_scopes(self.scopes)
+        if self.view is not None:
+            await self.view.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
+
+
+async def _notify(session: Any, text: str) -> None:
+    """An MCP log notification to the client: a courtesy, so nothing it raises stops the call. The logging
+    capability is deprecated from protocol 2026-07-28 on (the SDK says so); the clients in use still read it."""
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore", UserWarning)  # MCPDeprecationWarning derives from it
+        await session.send_log_message(level="warning", data=text, logger="unizo")
+
+
+def session_key(request: Any) -> str:
+    """Which client session a call belongs to: the streamable HTTP session id, or (stdio, in process,
+    stateless HTTP) the server process itself, which serves one client."""
+    headers = getattr(request, "headers", None)
+    found = str(headers.get("mcp-session-id", "")) if headers is not None else ""
+    return found or "process"
+
+
+def request_key(request: Any) -> str | None:
+    """The Unizo key an HTTP request carries: `Authorization: Bearer <key>`, else `X-Unizo-Api-Key`."""
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    authorization = str(headers.get("authorization", ""))
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = str(headers.get("x-unizo-api-key", "")).strip()
+    return key or None
 
 
 @attrs.define(eq=False)
@@ -208,11 +340,11 @@ class UnizoServer:
         await self.state.aclose()
 
 
-def _tool_definitions(state: ServerState) -> list[Any]:
+def _tool_definitions(state: ServerState, view: KeyView) -> list[Any]:
     from mcp.types import Tool, ToolAnnotations
 
     tools = []
-    for name in state.decision.exposed:
+    for name in view.decision.exposed:
         tool = state.entries[name].tool
         notes = tool.annotations
         tools.append(
@@ -237,7 +369,11 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
     from mcp.server.lowlevel import Server
     from mcp.types import ListPromptsResult, ListResourcesResult, ListResourceTemplatesResult, ListToolsResult
 
-    listing = ListToolsResult(tools=_tool_definitions(state))
+    def listing(view: KeyView) -> ListToolsResult:
+        if view.listing is None:
+            view.listing = ListToolsResult(tools=_tool_definitions(state, view))
+        return cast(ListToolsResult, view.listing)
+
     # No resources or prompts; answering their lists empty (rather than "method not found") is what
     # clients that probe every capability expect.
     no_resources = ListResourcesResult(resources=[])
@@ -254,13 +390,23 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
         return no_prompts
 
     async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
-        return listing
+        return listing(await state.view_for(getattr(ctx, "request", None)))
 
     async def call_tool(ctx: Any, params: Any) -> CallToolResult:
-        return await state.call(params.name, params.arguments)
+        session = getattr(ctx, "session", None)
+        if state.monitor.enabled:
+            verdict = state.monitor.record(session_key(getattr(ctx, "request", None)))
+            if verdict.alert:
+                log.warning("%s", verdict.alert)
+                if session is not None:
+                    await _notify(session, verdict.alert)
+            if verdict.refusal:
+                return refusal_result(f"{params.name} is refused: {verdict.refusal}.")
+        view = await state.view_for(getattr(ctx, "request", None))
+        return await state.call(params.name, params.arguments, view)
 
     def tool_schema(tool: str) -> Mapping[str, Any] | None:
-        return state.schemas.get(tool) if tool in state.exposed_names else None
+        return state.schemas.get(tool)
 
     return Server(
         name,
@@ -305,17 +451,21 @@ async def prepare_server(
     if not services:
         raise ValueError("prepare_server needs at least one service")
     _ensure_logging(settings)
-    if scopes is None:
+    per_request = settings.transport == "streamable-http" and settings.http_auth == "per-request"
+    if scopes is None and not per_request:
         scopes = await open_scopes(
             settings, services, client=client, package=package, version=version, key_info=key_info
         )
-    state = ServerState(settings, scopes)
-    decision = state.decision
-    for message in decision.warnings:
-        log.warning("%s", message)
-    for tool_name, rule in decision.hidden.items():
-        log.info("tool %s hidden by %s", tool_name, rule)
-    log.info("exposing %d tool(s): %s", len(decision.exposed), ", ".join(decision.exposed) or "none")
+    state = ServerState(settings, services, scopes, package=package)
+    if state.view is not None:
+        decision = state.view.decision
+        for message in decision.warnings:
+            log.warning("%s", message)
+        for tool_name, rule in decision.hidden.items():
+            log.info("tool %s hidden by %s", tool_name, rule)
+        log.info("exposing %d tool(s): %s", len(decision.exposed), ", ".join(decision.exposed) or "none")
+    else:
+        log.info("per-request authentication: each request's own Unizo key decides what it sees")
     single = services[0] if len(services) == 1 else None
     try:
         mcp = build_mcp_server(

@@ -22,6 +22,7 @@ from .keys import KeySource, find_key, key_variables, resolve_key, resolve_own_k
 ENVIRONMENTS = ("production", "staging", "development")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TRANSPORTS = ("stdio", "streamable-http")
+HTTP_AUTH_MODES = ("token", "per-request")
 DEFAULT_BASE_URL = "https://api.unizo.ai"
 
 
@@ -109,8 +110,18 @@ def _text(raw: str) -> str:
     return value
 
 
+def _token(raw: str) -> str:
+    value = raw.strip()
+    if len(value) < 16 or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("a token of at least 16 printable characters, without spaces")
+    from .keys import remember_secret
+
+    remember_secret(value)
+    return value
+
+
 def parse_port(raw: str) -> int:
-    return _int_in(1, 65535)(raw)
+    return _int_in(0, 65535)(raw)
 
 
 @attrs.frozen
@@ -125,6 +136,7 @@ class SettingDef:
     flag: str | None = None
     # "client": read by every server; "server": MCP-serving behaviour. Key rows have no field.
     group: str = "client"
+    secret: bool = False  # never printed (--print-config), never logged
 
 
 SETTINGS: tuple[SettingDef, ...] = (
@@ -303,14 +315,86 @@ SETTINGS: tuple[SettingDef, ...] = (
     SettingDef(
         "UNIZO_HOST", "host", "127.0.0.1", "bind address for streamable-http", _text, "--host", "server"
     ),
-    SettingDef("UNIZO_PORT", "port", "8000", "port for streamable-http", parse_port, "--port", "server"),
+    SettingDef(
+        "UNIZO_PORT",
+        "port",
+        "8000",
+        "port for streamable-http (0: any free port; the one chosen is logged)",
+        parse_port,
+        "--port",
+        "server",
+    ),
     SettingDef(
         "UNIZO_ALLOW_REMOTE",
         "allow_remote",
         "false",
-        "allow binding streamable-http to a non-loopback address",
+        "allow a non-loopback streamable-http bind (needs UNIZO_HTTP_TOKEN or per-request auth)",
         parse_bool,
         "--allow-remote",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_HTTP_AUTH",
+        "http_auth",
+        "token",
+        "streamable-http: token (a bearer token for this server) or per-request (each request's Unizo key)",
+        _choice(*HTTP_AUTH_MODES),
+        "--auth",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_HTTP_TOKEN",
+        "http_token",
+        None,
+        "streamable-http bearer token; unset: a random one in a file only you can read (its path is logged)",
+        _token,
+        None,
+        "server",
+        secret=True,
+    ),
+    SettingDef(
+        "UNIZO_STATELESS",
+        "stateless",
+        "false",
+        "streamable-http without server-side sessions, for several replicas behind a load balancer",
+        parse_bool,
+        "--stateless",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_SESSION_IDLE_TIMEOUT",
+        "session_idle_timeout",
+        "600",
+        "seconds after which an idle streamable-http session is closed",
+        _float_in(0, 86_400),
+        "--session-idle-timeout",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_MAX_SESSIONS",
+        "max_sessions",
+        "100",
+        "most streamable-http sessions open at once; more are refused until one closes",
+        _int_in(1, 100_000),
+        "--max-sessions",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_ALERT_REQUESTS_PER_HOUR",
+        "alert_requests_per_hour",
+        None,
+        "warn (log and MCP log notification) when tool calls in the last hour exceed this; off when unset",
+        _int_in(1, 10_000_000),
+        "--alert-requests-per-hour",
+        "server",
+    ),
+    SettingDef(
+        "UNIZO_MAX_CALLS_PER_SESSION",
+        "max_calls_per_session",
+        None,
+        "tool calls one client session may make, later ones refused until it ends; off when unset",
+        _int_in(1, 10_000_000),
+        "--max-calls-per-session",
         "server",
     ),
     SettingDef(
@@ -353,6 +437,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allow_remote: bool = False
+    http_auth: str = "token"
+    http_token: str | None = attrs.field(default=None, repr=False)
+    stateless: bool = False
+    session_idle_timeout: float = 600.0
+    max_sessions: int = 100
+    alert_requests_per_hour: int | None = None
+    max_calls_per_session: int | None = None
     # UNIZO_<SERVICE>_INTEGRATION_ID values as (service, id) pairs, for the all-in-one server.
     integration_ids: tuple[tuple[str, str], ...] = ()
     # UNIZO_<SERVICE>_API_KEY(_FILE) keys as (service, key) pairs: the all-in-one server gives each
@@ -426,6 +517,8 @@ def load_settings(
     values["integration_ids"] = tuple(per_service)
     if values.get("max_retry_delay_ms", 10_000) < values.get("retry_delay_ms", 1000):
         raise ConfigError("Invalid UNIZO_MAX_RETRY_DELAY: expected a value at least UNIZO_RETRY_DELAY")
+    if values.get("transport") == "streamable-http" and values.get("http_auth") == "per-request":
+        require_key = False  # each request brings its own key; the environment's is never used
     if service is None:
         values["service_keys"] = _service_keys(env) if require_key else ()
         api_key = find_key(None, env) if require_key else _optional_key(None, env)

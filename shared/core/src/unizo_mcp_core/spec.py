@@ -129,9 +129,10 @@ def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param
     return Param(name, type, description, location="body", **kw)
 
 
+MAX_OFFSET = 10_000_000  # a bound for every integer: `offset: 1e308` must not pass as an integer
 # offset/limit need no description: name, bounds and default say it all (each word costs context).
 PAGING: tuple[Param, ...] = (
-    Param("offset", "integer", "", default=0, minimum=0),
+    Param("offset", "integer", "", default=0, minimum=0, maximum=MAX_OFFSET),
     Param("limit", "integer", "", default=20, minimum=1, maximum=100),
     Param("sort", "string", "", local_max_length=200),  # explained once, in the server instructions
 )

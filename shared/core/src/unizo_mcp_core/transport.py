@@ -48,15 +48,22 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(settings: Settings) -> None:
-    """Refuse a non-loopback bind without --allow-remote (ConfigError, exit 2)."""
-    if settings.transport != "streamable-http":
+    """Refuse a non-loopback bind without --allow-remote, and --allow-remote without credentials the
+    operator chose (UNIZO_HTTP_TOKEN, or per-request keys): ConfigError, exit 2."""
+    if settings.transport != "streamable-http" or is_loopback(settings.host):
         return
-    if not is_loopback(settings.host) and not settings.allow_remote:
+    if not settings.allow_remote:
         raise ConfigError(
             f"Refusing to serve MCP over HTTP on the non-loopback address {settings.host}: "
             "anyone who can reach it "
             "could use this server's API key. Bind 127.0.0.1 (the default), or pass --allow-remote "
-            "(UNIZO_ALLOW_REMOTE=true) behind your own authentication"
+            "(UNIZO_ALLOW_REMOTE=true) with UNIZO_HTTP_TOKEN or --auth per-request"
+        )
+    if settings.http_auth != "per-request" and settings.http_token is None:
+        raise ConfigError(
+            f"Refusing --allow-remote on {settings.host} without a token you chose: set UNIZO_HTTP_TOKEN "
+            "(clients send Authorization: Bearer <token>), or use --auth per-request (each client sends "
+            "its own Unizo key)"
         )
 
 
@@ -121,24 +128,48 @@ async def serve_http(server: UnizoServer, settings: Settings) -> None:
     """Serve `server` at http://host:port/mcp until interrupted."""
     import uvicorn
 
+    from .httpgate import HttpGate, new_token_file
+
     sock = _bind(settings)
+    port = sock.getsockname()[1]
     app = server.mcp.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=transport_security(settings), host=settings.host
+        streamable_http_path=MCP_PATH,
+        transport_security=transport_security(settings),
+        host=settings.host,
+        stateless_http=settings.stateless,
+        session_idle_timeout=settings.session_idle_timeout,
+        max_sessions=settings.max_sessions,
     )
+    token_file = None
+    if settings.http_auth == "per-request":
+        gate = HttpGate(app, per_request=True)
+        log.info("per-request authentication: each client sends its own Unizo key (Authorization: Bearer)")
+    else:
+        token = settings.http_token
+        if token is None:
+            token_file = new_token_file(server.mcp.name, port)
+            token = token_file.token
+            log.info(
+                "clients authenticate with Authorization: Bearer <token>; the token is in %s (readable by "
+                "you only, removed when the server stops), or set UNIZO_HTTP_TOKEN",
+                token_file.path,
+            )
+        gate = HttpGate(app, token=token, on_shutdown=token_file.close if token_file else None)
     config = uvicorn.Config(
-        app,
+        gate,
         log_config=None,  # uvicorn logs propagate to the root logger: stderr, redacted
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,
     )
-    port = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     log.info("serving MCP over streamable HTTP at http://%s:%d%s", shown, port, MCP_PATH)
     try:
         await uvicorn.Server(config).serve(sockets=[sock])
     finally:
         sock.close()
+        if token_file is not None:
+            token_file.close()
 
 
 async def _serve(
@@ -150,13 +181,15 @@ async def _serve(
 ) -> None:
     from .scopes import close_scopes, open_scopes
 
-    # Verify the key(s) before importing the MCP SDK: a refused key fails fast.
-    scopes = await open_scopes(settings, services, package=package, version=version)
+    # Verify the key(s) before importing the MCP SDK: a refused key fails fast. Per-request
+    # authentication has no key of its own: each request's key is verified when it comes.
+    per_request = settings.transport == "streamable-http" and settings.http_auth == "per-request"
+    scopes = [] if per_request else await open_scopes(settings, services, package=package, version=version)
     try:
         from .server import prepare_server
 
         server = await prepare_server(
-            settings, services, name=name, version=version, package=package, scopes=scopes
+            settings, services, name=name, version=version, package=package, scopes=scopes or None
         )
         if settings.transport == "streamable-http":
             await serve_http(server, settings)
