@@ -299,8 +299,8 @@ class ServerState:
 
 
 async def _notify(session: Any, text: str) -> None:
-    """An MCP log notification to the client: a courtesy, so nothing it raises stops the call. The logging
-    capability is deprecated from protocol 2026-07-28 on (the SDK says so); the clients in use still read it."""
+    """An MCP log notification to the client: a courtesy, so nothing it raises stops the call. The SDK
+    deprecates the logging capability from protocol 2026-07-28 on; the clients in use still read it."""
     with warnings.catch_warnings(), contextlib.suppress(Exception):
         warnings.simplefilter("ignore", UserWarning)  # MCPDeprecationWarning derives from it
         await session.send_log_message(level="warning", data=text, logger="unizo")
