@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import ConfigError, UnizoError
 from .settings import Settings
 from .spec import ServiceSpec
+from .stdio import serve_stdio
 
 if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
@@ -198,14 +199,6 @@ async def _serve(
             await serve_stdio(server)
     finally:
         await close_scopes(scopes)
-
-
-async def serve_stdio(server: UnizoServer) -> None:
-    """Serve over this process's stdin/stdout until the client closes stdin."""
-    from mcp.server.stdio import stdio_server
-
-    async with stdio_server() as (read_stream, write_stream):
-        await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
 
 
 def serve(

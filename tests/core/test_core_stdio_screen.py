@@ -1,0 +1,116 @@
+"""The pure screen of stdio lines: every malformed JSON-RPC message gets the error JSON-RPC 2.0
+requires, valid messages pass unchanged."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from unizo_mcp_core.stdio import (
+    INVALID_REQUEST,
+    MAX_DEPTH,
+    MAX_LINE_BYTES,
+    PARSE_ERROR,
+    Rejection,
+    read_line,
+    screen,
+)
+
+VALID = [
+    {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+    {"jsonrpc": "2.0", "id": "a-1", "method": "tools/list", "params": {}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 7, "result": {}},
+    {"jsonrpc": "2.0", "id": 7, "error": {"code": -1, "message": "no"}},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "x", "arguments": {"q": "😀 tab\\t"}}},
+]
+
+
+@pytest.mark.parametrize("message", VALID, ids=lambda m: str(m.get("method", "response")))
+def test_valid_messages_pass_unchanged(message: dict[str, object]) -> None:
+    line = json.dumps(message) + "\n"
+    assert screen(line.encode()) == line
+
+
+def test_paired_surrogate_escape_is_text() -> None:
+    line = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"e":"\\ud83d\\ude00"}}'
+    assert screen(line.encode()) == line
+
+
+@pytest.mark.parametrize("line", [b"", b"\n", b"   \r\n"])
+def test_blank_lines_need_no_answer(line: bytes) -> None:
+    assert screen(line) is None
+
+
+PARSE_ERRORS = {
+    "not json": b"hello\n",
+    "truncated": b'{"jsonrpc":"2.0","id":1,\n',
+    "raw NUL in a string": b'{"jsonrpc":"2.0","id":1,"method":"p\x00ing"}\n',
+    "raw tab in a string": b'{"jsonrpc":"2.0","id":1,"method":"p\ting"}\n',
+    "invalid UTF-8": b'{"jsonrpc":"2.0","id":1,"method":"\xff"}\n',
+    "encoded lone surrogate": b'{"jsonrpc":"2.0","id":1,"method":"\xed\xa0\x80"}\n',
+    "escaped lone surrogate": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"s":"\\ud800"}}\n',
+    "lone surrogate in a key": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"\\udc00":1}}\n',
+    "NaN": b'{"jsonrpc":"2.0","id":NaN,"method":"ping"}\n',
+    "too deep": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}}\n",
+    "far too deep": b"[" * 100_000 + b"]" * 100_000 + b"\n",
+}
+
+
+@pytest.mark.parametrize("line", PARSE_ERRORS.values(), ids=PARSE_ERRORS.keys())
+def test_parse_errors_answer_32700_with_null_id(line: bytes) -> None:
+    verdict = screen(line)
+    assert isinstance(verdict, Rejection), verdict
+    assert (verdict.code, verdict.id) == (PARSE_ERROR, None)
+    assert verdict.message.startswith("Parse error: ")
+
+
+def test_nesting_at_the_limit_is_accepted() -> None:
+    depth = MAX_DEPTH - 2  # the message object and params are two levels
+    line = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + "[" * depth + "]" * depth + "}}"
+    assert screen(line.encode()) == line
+
+
+INVALID = {
+    # name: (message, id the answer echoes, words the answer names)
+    "jsonrpc 1.0": ({"jsonrpc": "1.0", "id": 3, "method": "ping"}, 3, '"jsonrpc"'),
+    "no jsonrpc": ({"id": "x", "method": "ping"}, "x", '"jsonrpc"'),
+    "no method": ({"jsonrpc": "2.0", "id": 4}, 4, "exactly one"),
+    "neither method nor id": ({"jsonrpc": "2.0", "params": {}}, None, '"method"'),
+    "method not a string": ({"jsonrpc": "2.0", "id": 5, "method": 12}, 5, '"method"'),
+    "object id": ({"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}, None, '"id"'),
+    "float id": ({"jsonrpc": "2.0", "id": 1.5, "method": "ping"}, None, '"id"'),
+    "boolean id": ({"jsonrpc": "2.0", "id": True, "method": "ping"}, None, '"id"'),
+    "null id": ({"jsonrpc": "2.0", "id": None, "method": "ping"}, None, '"id"'),
+    "array params": ({"jsonrpc": "2.0", "id": 6, "method": "ping", "params": [1]}, 6, '"params"'),
+    "result and error": ({"jsonrpc": "2.0", "id": 8, "result": {}, "error": {"code": 1, "message": "m"}}, 8, "exactly one"),
+    "error without code": ({"jsonrpc": "2.0", "id": 9, "error": {"message": "m"}}, 9, '"code"'),
+    "method with result": ({"jsonrpc": "2.0", "id": 10, "method": "ping", "result": {}}, 10, '"result"'),
+    "empty batch": ([], None, "batch"),
+    "batch": ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], None, "batch"),
+    "a string": ("ping", None, "object"),
+    "a number": (1, None, "object"),
+}
+
+
+@pytest.mark.parametrize("case", INVALID.values(), ids=INVALID.keys())
+def test_invalid_requests_answer_32600_echoing_a_readable_id(case: tuple[object, object, str]) -> None:
+    message, answer_id, words = case
+    verdict = screen(json.dumps(message).encode())
+    assert isinstance(verdict, Rejection), verdict
+    assert (verdict.code, verdict.id) == (INVALID_REQUEST, answer_id)
+    assert verdict.message.startswith("Invalid Request: ") and words in verdict.message, verdict.message
+
+
+def test_a_line_over_the_limit_is_read_to_its_end_and_refused() -> None:
+    source = io.BytesIO(b"x" * (MAX_LINE_BYTES + 10) + b"\n" + b'{"next":1}\n')
+    verdict = read_line(source)
+    assert isinstance(verdict, Rejection) and verdict.code == PARSE_ERROR and verdict.id is None
+    assert read_line(source) == b'{"next":1}\n'  # the next message is intact
+    assert read_line(source) is None
+
+
+def test_a_line_of_exactly_the_limit_is_kept() -> None:
+    line = b"y" * (MAX_LINE_BYTES - 1) + b"\n"
+    assert read_line(io.BytesIO(line)) == line
