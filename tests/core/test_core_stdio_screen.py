@@ -23,7 +23,12 @@ VALID = [
     {"jsonrpc": "2.0", "method": "notifications/initialized"},
     {"jsonrpc": "2.0", "id": 7, "result": {}},
     {"jsonrpc": "2.0", "id": 7, "error": {"code": -1, "message": "no"}},
-    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "x", "arguments": {"q": "😀 tab\\t"}}},
+    {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "x", "arguments": {"q": "😀 tab\\t"}},
+    },
 ]
 
 
@@ -53,7 +58,10 @@ PARSE_ERRORS = {
     "escaped lone surrogate": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"s":"\\ud800"}}\n',
     "lone surrogate in a key": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"\\udc00":1}}\n',
     "NaN": b'{"jsonrpc":"2.0","id":NaN,"method":"ping"}\n',
-    "too deep": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}}\n",
+    "too deep": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
+    + b"[" * MAX_DEPTH
+    + b"]" * MAX_DEPTH
+    + b"}}\n",
     "far too deep": b"[" * 100_000 + b"]" * 100_000 + b"\n",
 }
 
@@ -84,7 +92,11 @@ INVALID = {
     "boolean id": ({"jsonrpc": "2.0", "id": True, "method": "ping"}, None, '"id"'),
     "null id": ({"jsonrpc": "2.0", "id": None, "method": "ping"}, None, '"id"'),
     "array params": ({"jsonrpc": "2.0", "id": 6, "method": "ping", "params": [1]}, 6, '"params"'),
-    "result and error": ({"jsonrpc": "2.0", "id": 8, "result": {}, "error": {"code": 1, "message": "m"}}, 8, "exactly one"),
+    "result and error": (
+        {"jsonrpc": "2.0", "id": 8, "result": {}, "error": {"code": 1, "message": "m"}},
+        8,
+        "exactly one",
+    ),
     "error without code": ({"jsonrpc": "2.0", "id": 9, "error": {"message": "m"}}, 9, '"code"'),
     "method with result": ({"jsonrpc": "2.0", "id": 10, "method": "ping", "result": {}}, 10, '"result"'),
     "empty batch": ([], None, "batch"),

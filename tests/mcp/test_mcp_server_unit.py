@@ -105,7 +105,13 @@ async def test_arguments_that_are_not_an_object_or_invalid_never_crash() -> None
     client.reachable = True
     server = await prepare_server(settings(), [EDR], client=client)  # type: ignore[arg-type]
     async with Client(server.mcp) as session:
-        for args in ({"limit": "ten"}, {"limit": 10_000}, {"offset": -5}, {"device_id": True}, {"nope": None}):
+        for args in (
+            {"limit": "ten"},
+            {"limit": 10_000},
+            {"offset": -5},
+            {"device_id": True},
+            {"nope": None},
+        ):
             result = await session.call_tool("edr_list_devices", args)
             assert result.is_error and "invalid arguments" in result.content[0].text
         missing = await session.call_tool("edr_get_device_details", {})

@@ -20,7 +20,11 @@ INITIALIZE = {
     "jsonrpc": "2.0",
     "id": "init",
     "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"},
+    },
 }
 # line -> (code, id) of the answer it must get
 HOSTILE: list[tuple[bytes, int, Any]] = [
@@ -31,7 +35,13 @@ HOSTILE: list[tuple[bytes, int, Any]] = [
     (b'{"jsonrpc":"2.0","id":14,"method":"ping","params":{"s":"\\ud800"}}\n', -32700, None),
     (b'{"jsonrpc":"2.0","id":15,"method":"\xed\xa0\x80"}\n', -32700, None),
     (b'{"jsonrpc":"2.0","id":16,"method":"ping","params":' + b"[" * 150 + b"]" * 150 + b"}\n", -32700, None),
-    (b'{"jsonrpc":"2.0","id":17,"method":"ping","params":{"x":"' + b"a" * (MAX_LINE_BYTES + 1024) + b'"}}\n', -32700, None),
+    (
+        b'{"jsonrpc":"2.0","id":17,"method":"ping","params":{"x":"'
+        + b"a" * (MAX_LINE_BYTES + 1024)
+        + b'"}}\n',
+        -32700,
+        None,
+    ),
     (b'{"jsonrpc":"1.0","id":18,"method":"ping"}\n', -32600, 18),
     (b'{"jsonrpc":"2.0","id":"nineteen"}\n', -32600, "nineteen"),
     (b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}\n', -32600, None),
@@ -83,7 +93,9 @@ async def test_every_malformed_line_is_answered_and_serving_goes_on(sandbox: Any
             assert answer.get("jsonrpc") == "2.0", answer
             assert answer.get("id", "missing") == answer_id, (line[:80], answer)
             assert answer["error"]["code"] == code, (line[:80], answer)
-            await wire.send(json.dumps({"jsonrpc": "2.0", "id": f"ping-{number}", "method": "ping"}).encode() + b"\n")
+            await wire.send(
+                json.dumps({"jsonrpc": "2.0", "id": f"ping-{number}", "method": "ping"}).encode() + b"\n"
+            )
             assert await wire.answer() == {"jsonrpc": "2.0", "id": f"ping-{number}", "result": {}}
         await wire.send(b'{"jsonrpc":"2.0","id":"tools","method":"tools/list"}\n')
         tools = await wire.answer()

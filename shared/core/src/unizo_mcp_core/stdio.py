@@ -116,7 +116,9 @@ def _invalid_request(message: Any) -> Rejection | None:
     if isinstance(message, list):
         if not message:
             return Rejection(INVALID_REQUEST, "Invalid Request: empty batch")
-        return Rejection(INVALID_REQUEST, "Invalid Request: batches are not supported; send one message per line")
+        return Rejection(
+            INVALID_REQUEST, "Invalid Request: batches are not supported; send one message per line"
+        )
     if not isinstance(message, dict):
         return Rejection(INVALID_REQUEST, "Invalid Request: a message is a JSON object")
     request_id = _readable_id(message)
@@ -213,7 +215,9 @@ async def _answer(rejections: MemoryObjectReceiveStream[Rejection], write_stream
         async for rejection in rejections:
             error = ErrorData(code=rejection.code, message=rejection.message)
             try:
-                await write_stream.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=rejection.id, error=error)))
+                await write_stream.send(
+                    SessionMessage(JSONRPCError(jsonrpc="2.0", id=rejection.id, error=error))
+                )
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 return
 
@@ -225,7 +229,7 @@ async def serve_stdio(server: UnizoServer, source: BinaryIO | None = None) -> No
     send, receive = anyio.create_memory_object_stream[Rejection](64)
     lines = ScreenedLines(source or sys.stdin.buffer, send)
     # stdout stays the SDK's: it moves fd 1 to stderr while serving, so stray output misses the wire.
-    async with stdio_server(stdin=cast("anyio.AsyncFile[str]", lines)) as (read_stream, write_stream):
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_answer, receive, write_stream)
-            await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
+    stdin = cast("anyio.AsyncFile[str]", lines)
+    async with stdio_server(stdin=stdin) as (read_stream, write_stream), anyio.create_task_group() as tasks:
+        tasks.start_soon(_answer, receive, write_stream)
+        await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
