@@ -79,7 +79,7 @@ def test_schema_is_deterministic_json() -> None:
         ({"limit": 0}, "limit: 0 is below the minimum 1"),
         ({"limit": 101}, "limit: 101 is above the maximum 100"),
         ({"offset": -1}, "offset: -1 is below the minimum 0"),
-        ({"limit": "20"}, "limit: expected integer, got string \"20\""),
+        ({"limit": "20"}, 'limit: expected integer, got string "20"'),
         ({"limit": True}, "limit: expected integer, got boolean true"),
         ({"bogus": 1}, "unknown argument 'bogus' (accepted: integration_id, limit, offset, sort)"),
         ({"integration_id": 5}, "integration_id: expected string, got integer 5"),
