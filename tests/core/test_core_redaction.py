@@ -79,6 +79,18 @@ def test_credential_patterns(raw: str, leak: str) -> None:
     assert REDACTED in text
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Proxy-Authorization: Basic dXNlcjpwYXNz | apikey: abc123xyz",
+        "Authorization: Bearer tok http://u:p@proxy.corp:3128",
+    ],
+)
+def test_scrubbing_twice_changes_nothing(raw: str) -> None:
+    once = scrub(raw)
+    assert scrub(once) == once and "]]" not in once, once
+
+
 def test_url_credentials_keep_the_host() -> None:
     assert (
         scrub("connect to http://u:p@proxy.corp:3128 failed")
