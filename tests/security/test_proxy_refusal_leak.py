@@ -35,7 +35,8 @@ async def echoing_proxy(status: int) -> AsyncIterator[int]:
         head = request.decode("latin-1").strip().replace("\r\n", " | ")
         basic = re.search(r"Basic (\S+)", head)
         if basic:  # echo the decoded user and password too, as some proxies do
-            head += " | user " + base64.b64decode(basic.group(1)).decode("latin-1").replace(":", " password ", 1)
+            user, _, password = base64.b64decode(basic.group(1)).decode("latin-1").partition(":")
+            head += f" | user {user} password {password}"
         body = f"refused: {head}".encode("latin-1")
         writer.write(
             f"HTTP/1.1 {status} Refused {head}\r\n"
