@@ -76,7 +76,7 @@ def test_credentials_are_parsed_registered_and_hidden() -> None:
 
 @pytest.mark.parametrize("raw", ["socks5://proxy.corp:1080", "socks5h://u:p@proxy:1080"])
 def test_socks_proxies_are_refused_not_bypassed(raw: str) -> None:
-    with pytest.raises(ConfigError, match="socks5h?:// proxies are not supported"):
+    with pytest.raises(ConfigError, match=r"socks5h?:// proxies are not supported"):
         resolve_proxy(API, {"ALL_PROXY": raw})
 
 
