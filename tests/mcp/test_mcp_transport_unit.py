@@ -11,7 +11,7 @@ KEY = "uz_prod_0123abcd_" + "K" * 32
 
 
 def settings(**env: str) -> object:
-    return load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "streamable-http", **env})
+    return load_settings("demo", {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "streamable-http", **env})
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_non_loopback_bind_refused_without_allow_remote(host: str) -> None:
 
 
 def test_stdio_ignores_host() -> None:
-    check_bind(load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_HOST": "0.0.0.0"}))
+    check_bind(load_settings("demo", {"UNIZO_API_KEY": KEY, "UNIZO_HOST": "0.0.0.0"}))
 
 
 def test_protection_is_explicit_and_on() -> None:
