@@ -442,8 +442,8 @@ async def test_post_retried_when_connection_refused(
     client = make_client(
         UNIZO_BASE_URL=f"https://127.0.0.1:{port}",
         UNIZO_RETRY_ATTEMPTS="10",
-        UNIZO_RETRY_DELAY="200",
-        UNIZO_MAX_RETRY_DELAY="500",
+        UNIZO_RETRY_DELAY="20",
+        UNIZO_MAX_RETRY_DELAY="100",
     )
     try:
         call = asyncio.create_task(client.request("POST", "/tickets", json={"name": "t"}))
