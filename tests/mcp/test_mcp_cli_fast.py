@@ -84,33 +84,33 @@ def test_print_config_needs_no_key_and_keeps_a_key_file(capsys: pytest.CaptureFi
     }
 
 
-@pytest.mark.parametrize(
-    ("env", "args", "expected"),
-    [
-        (
-            {},
-            [],
-            "No API key: set UNIZO_WIDGETS_API_KEY or UNIZO_WIDGETS_API_KEY_FILE or UNIZO_API_KEY or "
-            "UNIZO_API_KEY_FILE",
-        ),
-        ({"UNIZO_GADGETS_API_KEY": KEY}, [], "No API key: set UNIZO_WIDGETS_API_KEY"),
-        ({"UNIZO_API_KEY": KEY, "UNIZO_BASE_URL": "http://api.unizo.ai"}, [], "plain http is refused"),
-        ({"UNIZO_API_KEY": KEY}, ["--base-url", "http://127.0.0.1:1"], "plain http is refused"),
-        (
-            {"UNIZO_API_KEY": KEY, "UNIZO_TIMEOUT": "abc"},
-            [],
-            "Invalid UNIZO_TIMEOUT: expected a number of seconds",
-        ),
-        ({"UNIZO_API_KEY": KEY}, ["--limit", "3"], "unrecognized arguments: --limit 3"),
-        ({"UNIZO_API_KEY": KEY}, ["--port", "0"], "Invalid UNIZO_PORT: expected an integer from 1 to 65535"),
-        ({"UNIZO_API_KEY": KEY}, ["--transport", "streamable-http", "--host", "0.0.0.0"], "--allow-remote"),
-        (
-            {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "sse"},
-            [],
-            "Invalid UNIZO_TRANSPORT: expected one of stdio",
-        ),
-    ],
-)
+CONFIG_ERRORS = [
+    (
+        {},
+        [],
+        "No API key: set UNIZO_WIDGETS_API_KEY or UNIZO_WIDGETS_API_KEY_FILE or UNIZO_API_KEY or "
+        "UNIZO_API_KEY_FILE",
+    ),
+    ({"UNIZO_GADGETS_API_KEY": KEY}, [], "No API key: set UNIZO_WIDGETS_API_KEY"),
+    ({"UNIZO_API_KEY": KEY, "UNIZO_BASE_URL": "http://api.unizo.ai"}, [], "plain http is refused"),
+    ({"UNIZO_API_KEY": KEY}, ["--base-url", "http://127.0.0.1:1"], "plain http is refused"),
+    (
+        {"UNIZO_API_KEY": KEY, "UNIZO_TIMEOUT": "abc"},
+        [],
+        "Invalid UNIZO_TIMEOUT: expected a number of seconds",
+    ),
+    ({"UNIZO_API_KEY": KEY}, ["--limit", "3"], "unrecognized arguments: --limit 3"),
+    ({"UNIZO_API_KEY": KEY}, ["--port", "0"], "Invalid UNIZO_PORT: expected an integer from 1 to 65535"),
+    ({"UNIZO_API_KEY": KEY}, ["--transport", "streamable-http", "--host", "0.0.0.0"], "--allow-remote"),
+    (
+        {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "sse"},
+        [],
+        "Invalid UNIZO_TRANSPORT: expected one of stdio",
+    ),
+]
+
+
+@pytest.mark.parametrize(("env", "args", "expected"), CONFIG_ERRORS)
 def test_configuration_errors_are_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], env: dict[str, str], args: list[str], expected: str
 ) -> None:
@@ -178,9 +178,7 @@ def test_each_path_imports_only_what_it_needs(sandbox: Any) -> None:
         (None, ["--help"], {}, 0),
         ("test:widgets", ["--print-config", "--read-only"], {"UNIZO_API_KEY": KEY}, 0),
         (None, ["--print-config", "--services", served], {}, 0),
-        ("test:widgets", [], {}, 2),  # no key
-        ("test:widgets", ["--limit", "3"], {"UNIZO_API_KEY": KEY}, 2),
-        ("test:widgets", ["--base-url", "http://127.0.0.1:1"], {"UNIZO_API_KEY": KEY}, 2),
+        *(("test:widgets", args, env, 2) for env, args, _ in CONFIG_ERRORS),
         (served, ["--test-auth"], env, 0),
         (served, ["--verify-connection"], env, 0),
     ]

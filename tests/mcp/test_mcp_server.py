@@ -156,15 +156,15 @@ def multipart_write(spec: ServiceSpec) -> ToolSpec | None:
     return found[0] if found else None
 
 
-def first_service(sandbox: Any, fits: Callable[[ServiceSpec], bool], why: str) -> ServiceSpec:
-    """The first installed service (name order) whose sandbox data fits the test."""
+def first_service(fits: Callable[[ServiceSpec], bool], why: str) -> ServiceSpec:
+    """The first installed service (name order) with a top-level list whose sandbox data fits the test."""
     found = [spec for spec in services_where(has_top_list) if fits(spec)]
     assert found, f"no installed service has {why} in the sandbox"
     return found[0]
 
 
 def two_integrations(sandbox: Any) -> ServiceSpec:
-    return first_service(sandbox, lambda s: len(sandbox.integrations(s.name)) >= 2, "two integrations")
+    return first_service(lambda s: len(sandbox.integrations(s.name)) >= 2, "two integrations")
 
 
 # --- tools/list ----------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ async def test_env_integration_id_is_used(make_server: Make, sandbox: Any) -> No
 async def test_single_visible_integration_is_used(make_server: Make, sandbox: Any) -> None:
     role = "service_disabled"  # the second organization's key
     spec = first_service(
-        sandbox, lambda s: len(sandbox.integrations(s.name, role)) == 1, "a single integration for " + role
+        lambda s: len(sandbox.integrations(s.name, role)) == 1, f"one integration for {role}"
     )
     lister = top_list(spec)
     (only,) = sandbox.integrations(spec.name, role)
