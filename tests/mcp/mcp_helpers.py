@@ -113,6 +113,21 @@ def service_examples(spec: ServiceSpec) -> Mapping[str, Any]:
     return _examples_by_service().get(spec.name, {})
 
 
+def two_services() -> tuple[ServiceSpec, ServiceSpec]:
+    """The first two installed services (name order), for tests of a key limited to one of them."""
+    from servicekit import services_where
+
+    found = services_where()
+    assert len(found) >= 2, "this test needs two installed services"
+    return found[0], found[1]
+
+
+def other_service(spec: ServiceSpec) -> ServiceSpec:
+    """An installed service other than `spec`."""
+    first, second = two_services()
+    return second if first.name == spec.name else first
+
+
 def enabled_services(sandbox: Any, role: str) -> frozenset[str]:
     """The services the organization of `role`'s key has enabled, as the sandbox's /v1/auth/verify says."""
     import json

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_helpers import two_services
 from mcp_specs import GADGETS, WIDGETS
-from servicekit import services_where
 from unizo_mcp_core import cli, diagnostics, registry
 from unizo_mcp_core.errors import ConfigError
 from unizo_mcp_core.settings import load_settings
@@ -124,7 +124,7 @@ def test_user_agent() -> None:
 
 
 async def test_all_in_one_test_auth_lists_each_service(sandbox: Any, new_key: Any) -> None:
-    allowed, other = services_where()[:2]
+    allowed, other = two_services()
     key = await new_key({allowed.name: ["read", "write", "delete"]})
     out = io.StringIO()
     settings = load_settings(None, {**sandbox.env("full"), "UNIZO_API_KEY": key, "UNIZO_RETRY_ATTEMPTS": "0"})

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from mcp_helpers import closed_port, run_main, sandbox_env
-from servicekit import a_service, services_where
+from mcp_helpers import closed_port, other_service, run_main, sandbox_env
+from servicekit import a_service
 from unizo_mcp_core.diagnostics import Report
 from unizo_mcp_core.errors import ConnectError
 from unizo_mcp_core.keys import fingerprint
@@ -51,7 +51,7 @@ def checklist(stdout: str) -> dict[str, tuple[str, str]]:
 
 def other_service_key(sandbox: Any, new_key: Callable[..., Any], served: ServiceSpec) -> str:
     """A new key with every permission on another service but none on `served`."""
-    other = next(s for s in services_where() if s.name != served.name)
+    other = other_service(served)
     return str(asyncio.run(new_key({other.name: ["read", "write", "delete"]})))
 
 

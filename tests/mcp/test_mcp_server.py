@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_helpers import closed_port, enabled_services, service_examples
+from mcp_helpers import closed_port, enabled_services, service_examples, two_services
 from servicekit import (
     Session,
     Walker,
@@ -511,7 +511,9 @@ async def test_unknown_tool_names_are_warned_with_valid_names(
 
 
 async def test_all_in_one_union_of_permissions(make_server: Make, new_key: Any) -> None:
-    allowed, refused = services_where(has_top_list)[:2]
+    found = services_where(has_top_list)
+    assert len(found) >= 2, "this test needs two installed services with a top-level list"
+    allowed, refused = found[:2]
     key = await new_key({allowed.name: ALL_ACTIONS})
     server = await make_server([allowed, refused], key=key)
     lister = top_list(refused)
@@ -555,7 +557,7 @@ async def test_startup_refusals(
 
 
 async def test_startup_refused_without_permission_on_the_service(make_server: Make, new_key: Any) -> None:
-    other, served = services_where()[:2]
+    other, served = two_services()
     key = await new_key({other.name: ALL_ACTIONS})
     with pytest.raises(PermissionDeniedError) as caught:
         await make_server([served], key=key)
@@ -584,7 +586,7 @@ async def test_startup_refused_when_the_service_is_not_enabled(make_server: Make
 
 
 async def test_no_permission_message_matches_test_auth(make_server: Make, sandbox: Any, new_key: Any) -> None:
-    other, served = services_where()[:2]
+    other, served = two_services()
     key = await new_key({other.name: ALL_ACTIONS})
     with pytest.raises(PermissionDeniedError) as caught:
         await make_server([served], key=key)

@@ -16,8 +16,8 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp_helpers import base_env, closed_port, run_main, sandbox_env, server_command
-from servicekit import a_service, is_get, is_top_list, services_where, tools_where
+from mcp_helpers import base_env, closed_port, other_service, run_main, sandbox_env, server_command
+from servicekit import a_service, is_get, is_top_list, tools_where
 from unizo_mcp_core import transport
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 from unizo_testkit import initialize_request
@@ -101,7 +101,7 @@ def test_startup_refusals_exit_codes(
     sandbox: Any, new_key: Any, capsys: pytest.CaptureFixture[str], role: str, code: int, words: str
 ) -> None:
     if role == "no permission":  # a key with every permission on another service only
-        other = next(s for s in services_where() if s.name != SPEC.name)
+        other = other_service(SPEC)
         key = asyncio.run(new_key({other.name: ["read", "write", "delete"]}))
         env = sandbox_env(sandbox, UNIZO_API_KEY=key)
     else:
