@@ -165,6 +165,7 @@ SLOW = ["argparse", "attrs", "importlib.metadata", "unizo_mcp_core.docs", "unizo
 HEAVY = {"mcp", "aiohttp", "pydantic"}
 
 
+@pytest.mark.slow
 def test_each_path_imports_only_what_it_needs(sandbox: Any) -> None:
     """--version alone imports neither the parser nor the settings; --help, --print-config and
     configuration errors none of the MCP SDK, aiohttp and pydantic; --test-auth and --verify-connection

@@ -46,6 +46,7 @@ def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
     return StdioServerParameters(command=command, args=[*rest, *args], env=base_env(env))
 
 
+@pytest.mark.slow
 async def test_stdio_session_through_the_sdk_client(sandbox: Any) -> None:
     integration = sandbox.integrations(SPEC.name)[0]["id"]
     hidden = next(t for t in reversed(SPEC.all_tools()) if t not in (LISTER, GETTER))
@@ -113,6 +114,7 @@ def test_startup_refusals_exit_codes(
     assert key not in result.stderr
 
 
+@pytest.mark.slow
 def test_raw_stdio_stdout_is_only_json_rpc_at_debug_level(sandbox: Any) -> None:
     key = sandbox.keys["full"]
     integration = sandbox.integrations(SPEC.name)[0]["id"]
@@ -242,6 +244,7 @@ def http_server(sandbox_server: Any) -> Iterator[str]:
         assert stdout == ""
 
 
+@pytest.mark.slow
 async def test_streamable_http_session(http_server: str) -> None:
     async with Client(http_server, read_timeout_seconds=30) as session:
         names = [t.name for t in (await session.list_tools()).tools]
@@ -250,6 +253,7 @@ async def test_streamable_http_session(http_server: str) -> None:
     assert not result.is_error and len(result.structured_content["data"]) == 1  # type: ignore[index]
 
 
+@pytest.mark.slow
 async def test_streamable_http_refuses_foreign_host_and_origin(http_server: str) -> None:
     port = http_server.split(":")[2].split("/")[0]
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
