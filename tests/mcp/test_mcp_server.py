@@ -229,6 +229,7 @@ async def test_list_and_get_with_explicit_integration(
         everything = await session.call_tool(lister.name, {"integration_id": integration, "limit": 100})
         total = len(everything.structured_content["data"])  # type: ignore[index]
         assert total >= 2, f"{lister.name}: the sandbox needs two records for this test"
+        # every record has an id, and every list of the sandbox sorts by it
         listed = await session.call_tool(
             lister.name, {"integration_id": integration, "limit": 3, "offset": 1, "sort": "-id"}
         )
