@@ -69,9 +69,9 @@ def base_env(api: FakeApi, ca_pem: Path) -> dict[str, str]:
 
 @pytest.fixture
 def make_settings(api: FakeApi, ca_pem: Path) -> Callable[..., Settings]:
-    """make_settings(UNIZO_X="value", UNIZO_Y=None) -> Settings for service edr against the fake API."""
+    """make_settings(UNIZO_X="value", UNIZO_Y=None) -> Settings for service "demo" against the fake API."""
 
-    def make(service: str | None = "edr", **env: str | None) -> Settings:
+    def make(service: str | None = "demo", **env: str | None) -> Settings:
         values = base_env(api, ca_pem)
         for name, value in env.items():
             if value is None:

@@ -140,7 +140,7 @@ class FakeApi:
     async def start(self, sock: socket.socket | None = None) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.01, access_log=None)
         await self._runner.setup()
         site: web.BaseSite
         if sock is not None:

@@ -24,8 +24,8 @@ VERIFY_OK = {
     "keyId": "3f2a9c1b",
     "name": "demo-full",
     "environment": "production",
-    "permissions": {"edr": ["read", "write", "delete"], "scm": ["read"], "ticketing": ["read"]},
-    "enabledServices": ["edr", "scm"],
+    "permissions": {"widgets": ["read", "write", "delete"], "gadgets": ["read"], "gizmos": ["read"]},
+    "enabledServices": ["widgets", "gadgets"],
     "expiresAt": "2027-11-26T00:00:00Z",
     "organization": {"id": "org-1", "name": "Acme Security"},
     "rateLimits": {"perMinute": 100, "perDay": 10000, "concurrency": 5},
@@ -33,18 +33,18 @@ VERIFY_OK = {
 
 
 async def test_get_sends_documented_headers_and_params(api: FakeApi, make_client) -> None:
-    api.script("GET", "/api/v1/edr/devices", Reply(200, {"data": [{"id": "d1"}], "pagination": {"total": 1}}))
+    api.script("GET", "/api/v1/any/path", Reply(200, {"data": [{"id": "d1"}], "pagination": {"total": 1}}))
     client = make_client()
     resp = await client.request(
         "GET",
-        "/edr/devices",
+        "/any/path",
         integration_id="int-42",
         params={"offset": 0, "limit": 20, "deep": True, "x": None},
     )
     assert isinstance(resp, ApiResponse)
     assert resp.status == 200
     assert resp.data == {"data": [{"id": "d1"}], "pagination": {"total": 1}}
-    (seen,) = api.seen("/api/v1/edr/devices")
+    (seen,) = api.seen("/api/v1/any/path")
     assert seen.method == "GET"
     assert seen.query == {"offset": "0", "limit": "20", "deep": "true"}
     assert seen.headers["apikey"] == KEY
@@ -63,7 +63,7 @@ async def test_integration_id_header_only_when_given(api: FakeApi, make_client) 
 
 async def test_post_json_body(api: FakeApi, make_client) -> None:
     api.script("POST", "/api/v1/integrations/search", Reply(200, {"data": [{"id": "i1"}]}))
-    body = {"filter": {"and": [{"property": "/type", "operator": "=", "values": ["EDR"]}]}}
+    body = {"filter": {"and": [{"property": "/type", "operator": "=", "values": ["WIDGETS"]}]}}
     resp = await make_client().request("POST", "/integrations/search", json=body, idempotent=True)
     assert resp.data == {"data": [{"id": "i1"}]}
     (seen,) = api.seen("/api/v1/integrations/search")
@@ -74,7 +74,7 @@ async def test_post_json_body(api: FakeApi, make_client) -> None:
 
 
 async def test_multipart_upload(api: FakeApi, make_client) -> None:
-    path = "/ticketing/o1/collections/c1/tickets/t1/attachments"
+    path = "/widgets/w1/items/i1/files"
     api.script("POST", "/api/v1" + path, Reply(201, {"id": "a1"}))
     resp = await make_client().request(
         "POST",
@@ -91,19 +91,19 @@ async def test_multipart_upload(api: FakeApi, make_client) -> None:
 
 
 async def test_percent_encoded_path_is_sent_as_is(api: FakeApi, make_client) -> None:
-    await make_client().request("GET", "/edr/devices/a%2Fb%20c")
-    assert api.requests[-1].path == "/api/v1/edr/devices/a/b c"  # the server decodes it once
+    await make_client().request("GET", "/any/path/a%2Fb%20c")
+    assert api.requests[-1].path == "/api/v1/any/path/a/b c"  # the server decodes it once
     # and nothing was double-encoded on the way
-    await make_client().request("GET", "/edr/devices/x y")
-    assert api.requests[-1].path == "/api/v1/edr/devices/x y"
+    await make_client().request("GET", "/any/path/x y")
+    assert api.requests[-1].path == "/api/v1/any/path/x y"
 
 
 async def test_correlation_id_fresh_per_call_and_kept_across_retries(api: FakeApi, make_client) -> None:
-    api.script("GET", "/api/v1/edr/devices", Reply(503), Reply(200, {"data": []}))
+    api.script("GET", "/api/v1/any/path", Reply(503), Reply(200, {"data": []}))
     client = make_client()
-    await client.request("GET", "/edr/devices")
-    await client.request("GET", "/edr/devices")
-    ids = [r.headers["correlationId"] for r in api.seen("/api/v1/edr/devices")]
+    await client.request("GET", "/any/path")
+    await client.request("GET", "/any/path")
+    ids = [r.headers["correlationId"] for r in api.seen("/api/v1/any/path")]
     assert len(ids) == 3
     assert ids[0] == ids[1]  # the retry keeps the call's correlationId
     assert ids[2] != ids[0]  # a new call gets a new one
@@ -170,11 +170,13 @@ async def test_verify_key(api: FakeApi, make_client) -> None:
     assert isinstance(info, KeyInfo)
     assert info.valid and info.key_id == "3f2a9c1b" and info.name == "demo-full"
     assert info.environment == "production"
-    assert info.permissions is not None and info.permissions["edr"] == frozenset({"read", "write", "delete"})
-    assert info.actions_for("scm") == frozenset({"read"})
-    assert info.actions_for("ticketing") == frozenset()  # permission but not enabled
-    assert info.actions_for("comms") == frozenset()
-    assert info.enabled_services == frozenset({"edr", "scm"})
+    assert info.permissions is not None and info.permissions["widgets"] == frozenset(
+        {"read", "write", "delete"}
+    )
+    assert info.actions_for("gadgets") == frozenset({"read"})
+    assert info.actions_for("gizmos") == frozenset()  # permission but not enabled
+    assert info.actions_for("sprockets") == frozenset()
+    assert info.enabled_services == frozenset({"widgets", "gadgets"})
     assert info.expires_at == "2027-11-26T00:00:00Z"
     assert info.organization == {"id": "org-1", "name": "Acme Security"}
     assert info.rate_limits is not None and info.rate_limits["perMinute"] == 100
@@ -190,9 +192,9 @@ async def test_verify_does_not_use_the_rate_limiter(api: FakeApi, make_client) -
     await client.verify_key()
     await client.health()
     assert client.limiter.used_today == 0
-    await client.request("GET", "/edr/devices")
+    await client.request("GET", "/any/path")
     with pytest.raises(LocalQuotaExceededError):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
 
 
 async def test_verify_falls_back_to_a_read_on_404(api: FakeApi, make_client) -> None:
@@ -200,7 +202,7 @@ async def test_verify_falls_back_to_a_read_on_404(api: FakeApi, make_client) -> 
     api.script("POST", "/api/v1/integrations/search", Reply(200, {"data": []}))
     info = await make_client().verify_key()
     assert info.valid is True
-    assert info.permissions is None and info.actions_for("edr") is None
+    assert info.permissions is None and info.actions_for("widgets") is None
     (search,) = api.seen("/api/v1/integrations/search")
     assert search.headers["apikey"] == KEY
     import json
@@ -279,12 +281,12 @@ async def test_key_file_rotation_is_picked_up(api: FakeApi, make_client, tmp_pat
     key_file = tmp_path / "key"
     key_file.write_text(KEY + "\n")
     client = make_client(UNIZO_API_KEY=None, UNIZO_API_KEY_FILE=str(key_file))
-    await client.request("GET", "/edr/devices")
+    await client.request("GET", "/any/path")
     key_file.write_text(KEY2 + "\n")
     stat = key_file.stat()
     os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # coarse-mtime filesystems
-    await client.request("GET", "/edr/devices")
-    first, second = (r.headers["apikey"] for r in api.seen("/api/v1/edr/devices"))
+    await client.request("GET", "/any/path")
+    first, second = (r.headers["apikey"] for r in api.seen("/api/v1/any/path"))
     assert (first, second) == (KEY, KEY2)
 
 
@@ -294,21 +296,21 @@ async def test_key_file_removed_gives_a_clear_error(api: FakeApi, make_client, t
     client = make_client(UNIZO_API_KEY=None, UNIZO_API_KEY_FILE=str(key_file))
     key_file.unlink()
     with pytest.raises(MissingKeyError) as info:
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert "UNIZO_API_KEY_FILE" in info.value.message
     assert api.requests == []
 
 
 async def test_service_key_is_used(api: FakeApi, make_client) -> None:
-    client = make_client(UNIZO_EDR_API_KEY=KEY2)
-    await client.request("GET", "/edr/devices")
+    client = make_client(UNIZO_DEMO_API_KEY=KEY2)
+    await client.request("GET", "/any/path")
     assert api.requests[-1].headers["apikey"] == KEY2
 
 
 async def test_rate_limit_status_is_exposed(api: FakeApi, make_client) -> None:
     api.script(
         "GET",
-        "/api/v1/edr/devices",
+        "/api/v1/any/path",
         Reply(
             200,
             {"data": []},
@@ -322,7 +324,7 @@ async def test_rate_limit_status_is_exposed(api: FakeApi, make_client) -> None:
     )
     client = make_client()
     assert client.rate_limit_status is None
-    await client.request("GET", "/edr/devices")
+    await client.request("GET", "/any/path")
     status = client.rate_limit_status
     assert status is not None
     assert (status.limit, status.remaining, status.reset, status.reset_after) == (100, 97, 1800000060.0, 0.6)
@@ -338,7 +340,7 @@ async def test_key_file_with_two_lines_is_refused_locally(api: FakeApi, make_cli
     stat = key_file.stat()
     os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     with pytest.raises(ConfigError) as info:
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert "UNIZO_API_KEY_FILE" in info.value.message
     assert KEY not in info.value.describe() and KEY2 not in info.value.describe()
     assert api.requests == []
@@ -348,5 +350,5 @@ async def test_bad_integration_id_is_refused_locally(api: FakeApi, make_client) 
     from unizo_mcp_core.errors import ToolInputError
 
     with pytest.raises(ToolInputError):
-        await make_client().request("GET", "/edr/devices", integration_id="abc\r\nX-Injected: 1")
+        await make_client().request("GET", "/any/path", integration_id="abc\r\nX-Injected: 1")
     assert api.requests == []

@@ -34,7 +34,7 @@ from unizo_mcp_core.errors import (
 )
 from unizo_mcp_core.responses import error_from_response
 
-PATH = "/api/v1/edr/devices"
+PATH = "/api/v1/any/path"
 
 CODES = [
     ("AP-4000001", 400, BadRequestError, "Check the value of 'limit'"),
@@ -66,7 +66,7 @@ async def test_error_codes_over_http(
         "GET", PATH, Reply(status, error_body(code, f"message for {code}", status, "corr-77", **extra))
     )
     with pytest.raises(UnizoError) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     error = info.value
     assert type(error) is cls
     assert error.status == status
@@ -132,8 +132,8 @@ def test_unknown_bodies_fall_back_on_status(status: int, cls: type, body: object
 
 
 def test_other_body_shapes() -> None:
-    scm = error_from_response(404, {"errors": [{"code": "AP-4040001", "message": "Repo gone"}]}, {})
-    assert isinstance(scm, NotFoundError) and scm.message == "Repo gone" and scm.error_code == "AP-4040001"
+    gone = error_from_response(404, {"errors": [{"code": "AP-4040001", "message": "Repo gone"}]}, {})
+    assert isinstance(gone, NotFoundError) and gone.message == "Repo gone" and gone.error_code == "AP-4040001"
     bare = error_from_response(403, [{"errorCode": "AP-4030003", "errorMessage": "IP 10.0.0.1 blocked"}], {})
     assert isinstance(bare, IpNotAllowedError)
     raw = error_from_response(401, b'{"errors":[{"errorCode":"AP-4010005","errorMessage":"revoked"}]}', {})
@@ -172,7 +172,7 @@ def test_server_text_is_scrubbed_of_the_key() -> None:
 async def test_dns_failure(make_client) -> None:
     client = make_client(UNIZO_BASE_URL="https://api.nonexistent-host.invalid", UNIZO_RETRY_ATTEMPTS="1")
     with pytest.raises(DnsError) as info:
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert "api.nonexistent-host.invalid could not be resolved" in info.value.message
     assert info.value.message.startswith(f"GET {PATH} failed")
     assert "UNIZO_BASE_URL" in info.value.describe()
@@ -185,7 +185,7 @@ async def test_connection_refused(make_client) -> None:
         port = sock.getsockname()[1]
         client = make_client(UNIZO_BASE_URL=f"https://127.0.0.1:{port}", UNIZO_RETRY_ATTEMPTS="0")
         with pytest.raises(ConnectError) as info:
-            await client.request("GET", "/edr/devices")
+            await client.request("GET", "/any/path")
     assert f"could not connect to 127.0.0.1:{port}" in info.value.message
     assert "refused" in info.value.describe()
 
@@ -193,7 +193,7 @@ async def test_connection_refused(make_client) -> None:
 async def test_tls_without_ca_bundle(api: FakeApi, make_client) -> None:
     client = make_client(UNIZO_CA_BUNDLE=None)
     with pytest.raises(TlsError) as info:
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert "certificate of 127.0.0.1 could not be verified" in info.value.message
     assert "UNIZO_CA_BUNDLE" in info.value.describe()
     assert "cannot be disabled" in info.value.describe()
@@ -201,12 +201,12 @@ async def test_tls_without_ca_bundle(api: FakeApi, make_client) -> None:
 
 
 async def test_tls_with_ca_bundle(api: FakeApi, make_client) -> None:
-    assert (await make_client().request("GET", "/edr/devices")).status == 200
+    assert (await make_client().request("GET", "/any/path")).status == 200
 
 
 async def test_ssl_cert_file_is_honoured(api: FakeApi, make_client, ca_pem: Path, monkeypatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_pem))
-    assert (await make_client(UNIZO_CA_BUNDLE=None).request("GET", "/edr/devices")).status == 200
+    assert (await make_client(UNIZO_CA_BUNDLE=None).request("GET", "/any/path")).status == 200
 
 
 async def test_tls_hostname_is_checked(ca, make_client) -> None:
@@ -220,7 +220,7 @@ async def test_tls_hostname_is_checked(ca, make_client) -> None:
     try:
         client = make_client(UNIZO_BASE_URL=other.url, UNIZO_RETRY_ATTEMPTS="0")
         with pytest.raises(TlsError) as info:
-            await client.request("GET", "/edr/devices")
+            await client.request("GET", "/any/path")
     finally:
         await other.stop()
     assert "could not be verified" in info.value.message
@@ -252,8 +252,8 @@ def test_ssl_context_always_verifies(ca_pem: Path) -> None:
 async def test_timeout_names_the_value(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(200, {}, delay=5.0))
     with pytest.raises(RequestTimeoutError) as info:
-        await make_client(UNIZO_TIMEOUT="0.5", UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
-    assert info.value.message == f"GET {PATH} failed: no answer within 0.5 s (UNIZO_TIMEOUT)"
+        await make_client(UNIZO_TIMEOUT="0.2", UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
+    assert info.value.message == f"GET {PATH} failed: no answer within 0.2 s (UNIZO_TIMEOUT)"
     assert "UNIZO_TIMEOUT" in info.value.describe()
     assert info.value.correlation_id is not None and len(info.value.correlation_id) == 36
 
@@ -261,14 +261,14 @@ async def test_timeout_names_the_value(api: FakeApi, make_client) -> None:
 async def test_disconnect_is_a_connect_error(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(action="drop"))
     with pytest.raises(ConnectError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
     assert "closed the connection" in info.value.message
 
 
 async def test_truncated_body_is_invalid_response(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(action="truncate"))
     with pytest.raises(InvalidResponseError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
     assert "truncated" in info.value.message
 
 
@@ -276,7 +276,7 @@ async def test_429_ends_as_rate_limited(api: FakeApi, make_client) -> None:
     body = {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 0}}
     api.script("GET", PATH, Reply(429, body, headers={"Retry-After": "0", "correlationId": "c-1"}))
     with pytest.raises(RateLimitedError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="1").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="1").request("GET", "/any/path")
     assert info.value.status == 429 and info.value.correlation_id == "c-1"
 
 
@@ -286,11 +286,11 @@ async def test_quota_exhausted_stops_local_sending(api: FakeApi, make_client) ->
     )
     client = make_client()
     with pytest.raises(QuotaExhaustedError):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     from unizo_mcp_core.errors import LocalQuotaExceededError
 
     with pytest.raises(LocalQuotaExceededError):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert len(api.seen(PATH)) == 1
 
 
@@ -298,7 +298,7 @@ async def test_error_correlation_id_falls_back_to_ours(api: FakeApi, make_client
     api.hook = None
     api.script("GET", PATH, Reply(404, body=b"not json at all", headers={"Content-Type": "text/plain"}))
     with pytest.raises(NotFoundError) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     # the fake API echoes our correlationId header, as the real one does
     assert info.value.correlation_id == api.requests[0].headers["correlationId"]
 

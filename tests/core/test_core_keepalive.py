@@ -26,7 +26,7 @@ def sandbox() -> Iterator[Any]:
 
 
 async def test_post_after_the_api_closed_idle_connections(sandbox: Any) -> None:
-    settings = load_settings("ticketing", {**sandbox.env("full"), "UNIZO_RETRY_ATTEMPTS": "0"})
+    settings = load_settings("demo", {**sandbox.env("full"), "UNIZO_RETRY_ATTEMPTS": "0"})
     async with UnizoClient(settings, user_agent="test/0") as client:
         search = {"pagination": {"offset": 0, "limit": 1}}
         for _ in range(2):  # the pool now holds an idle keep-alive connection

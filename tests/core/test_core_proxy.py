@@ -10,7 +10,7 @@ import pytest
 from coretest_support import KEY, PROXY_PASSWORD, PROXY_USER, FakeApi
 from unizo_mcp_core.errors import ProxyError, TlsError
 
-PATH = "/api/v1/edr/devices"
+PATH = "/api/v1/any/path"
 
 
 def dead_port() -> tuple[socket.socket, int]:
@@ -22,7 +22,7 @@ def dead_port() -> tuple[socket.socket, int]:
 async def test_requests_go_through_the_proxy(api: FakeApi, make_client, proxy, monkeypatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
     client = make_client()
-    resp = await client.request("GET", "/edr/devices", integration_id="i-1")
+    resp = await client.request("GET", "/any/path", integration_id="i-1")
     assert resp.status == 200
     assert api.seen(PATH)[0].headers["apikey"] == KEY  # the tunnel carries the real request
     assert "Proxy-Authorization" not in api.seen(PATH)[0].headers  # proxy credentials stay at the proxy
@@ -33,7 +33,7 @@ async def test_requests_go_through_the_proxy(api: FakeApi, make_client, proxy, m
 async def test_tls_is_still_verified_through_the_proxy(api: FakeApi, make_client, proxy, monkeypatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
     with pytest.raises(TlsError):
-        await make_client(UNIZO_CA_BUNDLE=None).request("GET", "/edr/devices")
+        await make_client(UNIZO_CA_BUNDLE=None).request("GET", "/any/path")
     assert api.requests == []
 
 
@@ -42,7 +42,7 @@ async def test_wrong_proxy_credentials(api: FakeApi, make_client, proxy, monkeyp
     wrong = "Wr0ng-pr0xy-pa55word"
     monkeypatch.setenv("HTTPS_PROXY", proxy.url(password=wrong))
     with pytest.raises(ProxyError) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     error = info.value
     assert error.status == 407
     assert f"http://127.0.0.1:{proxy.port}" in error.message
@@ -66,7 +66,7 @@ async def test_proxy_down(api: FakeApi, make_client, monkeypatch, caplog) -> Non
     with sock:
         monkeypatch.setenv("HTTPS_PROXY", f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{port}")
         with pytest.raises(ProxyError) as info:
-            await make_client(UNIZO_RETRY_ATTEMPTS="2").request("POST", "/edr/devices", json={})
+            await make_client(UNIZO_RETRY_ATTEMPTS="2").request("POST", "/any/path", json={})
     error = info.value
     assert f"could not connect to the proxy http://127.0.0.1:{port}" in error.message
     assert PROXY_PASSWORD not in error.describe() and PROXY_USER not in error.describe()
@@ -82,7 +82,7 @@ async def test_no_proxy_bypasses_the_proxy(api: FakeApi, make_client, monkeypatc
     with sock:
         monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        resp = await make_client().request("GET", "/edr/devices")
+        resp = await make_client().request("GET", "/any/path")
     assert resp.status == 200 and len(api.requests) == 1
 
 
@@ -93,14 +93,14 @@ async def test_no_proxy_localhost_does_not_cover_127_0_0_1(api: FakeApi, make_cl
         monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
         monkeypatch.setenv("NO_PROXY", "localhost")
         with pytest.raises(ProxyError):
-            await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+            await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
     assert api.requests == []
 
 
 async def test_proxy_host_not_resolving(api: FakeApi, make_client, monkeypatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", f"http://{PROXY_USER}:{PROXY_PASSWORD}@proxy.nonexistent.invalid:3128")
     with pytest.raises(ProxyError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
     message = info.value.describe()
     assert "proxy host name proxy.nonexistent.invalid could not be resolved" in message
     assert "http://proxy.nonexistent.invalid:3128" in message
@@ -123,7 +123,7 @@ async def test_proxy_is_looked_up_once_per_client(api: FakeApi, make_client, pro
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
     client = make_client()
     for _ in range(3):
-        assert (await client.request("GET", "/edr/devices")).status == 200
+        assert (await client.request("GET", "/any/path")).status == 200
     assert calls == [api.url]
     assert len(api.seen(PATH)) == 3
     await client.close()
@@ -138,7 +138,7 @@ async def test_netrc_credentials_are_never_sent_to_the_api(
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     client = make_client()
-    assert (await client.request("GET", "/edr/devices")).status == 200
+    assert (await client.request("GET", "/any/path")).status == 200
     assert "Authorization" not in api.seen(PATH)[0].headers
     info = await client.verify_key()
     assert info.valid  # the key's own Bearer header, not the .netrc one

@@ -260,7 +260,7 @@ async def test_client_never_gets_429_and_uses_the_allowance(api: FakeApi, make_c
 
     async def worker(n: int) -> None:
         for _ in range(n):
-            await client.request("GET", "/edr/devices")
+            await client.request("GET", "/any/path")
 
     await asyncio.gather(*(worker(30) for _ in range(5)))  # 150 requests
     elapsed = clock.now() - start
@@ -279,7 +279,7 @@ async def test_client_adapts_when_another_consumer_used_the_bucket(api: FakeApi,
         clock=clock, UNIZO_RATE_LIMIT="60", UNIZO_MAX_CONCURRENCY="1", UNIZO_RETRY_ATTEMPTS="0"
     )
     for _ in range(10):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/any/path")
     assert api.bucket.rejected == 0
     assert clock.now() > 1000.0 + 6  # it had to wait for refills
 
@@ -287,11 +287,9 @@ async def test_client_adapts_when_another_consumer_used_the_bucket(api: FakeApi,
 async def test_429_blocks_the_limiter_for_the_hint(api: FakeApi, make_client) -> None:
     clock = FakeClock()
     body = {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 0.01}}
-    api.script(
-        "GET", "/api/v1/edr/devices", Reply(429, body, headers={"Retry-After": "0.01"}), Reply(200, {})
-    )
+    api.script("GET", "/api/v1/any/path", Reply(429, body, headers={"Retry-After": "0.01"}), Reply(200, {}))
     client = make_client(clock=clock)
-    await client.request("GET", "/edr/devices")
+    await client.request("GET", "/any/path")
     assert any(s == pytest.approx(0.01, abs=1e-3) for s in clock.sleeps)
 
 
@@ -316,7 +314,7 @@ async def test_window_from_settings_spreads_the_allowance() -> None:
     from unizo_mcp_core.settings import load_settings
 
     settings = load_settings(
-        "edr", {"UNIZO_API_KEY": "k-123456", "UNIZO_RATE_LIMIT": "10", "UNIZO_RATE_WINDOW": "2"}
+        "demo", {"UNIZO_API_KEY": "k-123456", "UNIZO_RATE_LIMIT": "10", "UNIZO_RATE_WINDOW": "2"}
     )
     clock = FakeClock()
     lim = RateLimiter.from_settings(settings, clock=clock)

@@ -99,7 +99,7 @@ def test_url_credentials_keep_the_host() -> None:
 
 
 def test_harmless_text_is_untouched() -> None:
-    text = "GET /api/v1/edr/devices: HTTP 200 in 0.012 s (key …wxyz (sha256:abcd1234))"
+    text = "GET /api/v1/any/path: HTTP 200 in 0.012 s (key …wxyz (sha256:abcd1234))"
     assert scrub(text) == text
 
 
@@ -181,13 +181,13 @@ async def test_no_secret_in_any_output(
                 "valid": True,
                 "keyId": "3f2a9c1b",
                 "environment": "production",
-                "permissions": {"edr": ["read"]},
+                "permissions": {"widgets": ["read"]},
             },
         ),
     )
-    api.script("GET", "/api/v1/edr/devices", Reply(503), Reply(200, {"data": []}))
+    api.script("GET", "/api/v1/any/path", Reply(503), Reply(200, {"data": []}))
     api.script(
-        "GET", "/api/v1/edr/devices/x", Reply(401, error_body("AP-4010003", f"Unknown API key {KEY}", 401))
+        "GET", "/api/v1/any/path/x", Reply(401, error_body("AP-4010003", f"Unknown API key {KEY}", 401))
     )
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
     configure_logging("debug", log_auth=True)
@@ -197,16 +197,16 @@ async def test_no_secret_in_any_output(
     errors: list[str] = []
     client = make_client(UNIZO_LOG_AUTH="true", UNIZO_LOG_LEVEL="debug")
     await client.verify_key()
-    await client.request("GET", "/edr/devices", integration_id="int-1")
+    await client.request("GET", "/any/path", integration_id="int-1")
     with pytest.raises(InvalidKeyError) as info:
-        await client.request("GET", "/edr/devices/x")
+        await client.request("GET", "/any/path/x")
     errors.append(info.value.describe())
     await client.close()
 
     wrong = "An0ther-Wr0ng-pw"
     monkeypatch.setenv("HTTPS_PROXY", proxy.url(password=wrong))
     with pytest.raises(ProxyError) as proxy_info:
-        await make_client(UNIZO_LOG_AUTH="true").request("GET", "/edr/devices")
+        await make_client(UNIZO_LOG_AUTH="true").request("GET", "/any/path")
     errors.append(proxy_info.value.describe())
     errors.append(repr(proxy_info.value))
 
@@ -218,18 +218,18 @@ async def test_no_secret_in_any_output(
     assert out == ""
     # and the session really was logged, with the fingerprint standing in for the key
     assert f"using API key {fingerprint(KEY)} from UNIZO_API_KEY" in err
-    assert "verified: key id 3f2a9c1b, environment production, permissions edr:read" in err
+    assert "verified: key id 3f2a9c1b, environment production, permissions widgets:read" in err
     assert "refused: HTTP 401, errorCode AP-4010003" in err
     assert "unizo_mcp.retry" in err and "retry 1 of 3" in err
-    assert "DEBUG unizo_mcp.client: GET /api/v1/edr/devices: HTTP 200" in err
+    assert "DEBUG unizo_mcp.client: GET /api/v1/any/path: HTTP 200" in err
     assert "refused to open a tunnel" in err or "refused to open a tunnel" in errors[1]
 
 
 async def test_auth_events_silent_without_log_auth(api: FakeApi, make_client, capsys) -> None:
-    api.script("GET", "/api/v1/edr/devices", Reply(401, error_body("AP-4010004", "API key has expired", 401)))
+    api.script("GET", "/api/v1/any/path", Reply(401, error_body("AP-4010004", "API key has expired", 401)))
     configure_logging("debug", log_auth=False)
     with pytest.raises(ExpiredKeyError):
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     err = capsys.readouterr().err
     assert "unizo_mcp.auth" not in err
     assert "unizo_mcp.client" in err

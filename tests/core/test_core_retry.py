@@ -233,7 +233,7 @@ def test_exponential_without_hint() -> None:
 
 # --- end to end ---------------------------------------------------------------------------------------
 
-PATH = "/api/v1/edr/devices"
+PATH = "/api/v1/any/path"
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ def retries_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 async def test_429_with_retry_after_seconds(api: FakeApi, make_client, retry_records) -> None:
     api.script("GET", PATH, Reply(429, headers={"Retry-After": "0.01"}), Reply(200, {"data": [1]}))
-    resp = await make_client().request("GET", "/edr/devices")
+    resp = await make_client().request("GET", "/any/path")
     assert resp.data == {"data": [1]}
     assert len(api.seen(PATH)) == 2
     (line,) = retries_logged(retry_records)
@@ -265,12 +265,12 @@ async def test_retry_after_beats_reset_after(api: FakeApi, make_client) -> None:
         Reply(429, headers={"Retry-After": "0.01", "X-RateLimit-Reset-After": "30"}),
         Reply(200, {"data": []}),
     )
-    assert (await make_client().request("GET", "/edr/devices")).status == 200
+    assert (await make_client().request("GET", "/any/path")).status == 200
 
 
 async def test_429_with_past_http_date(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(429, headers={"Retry-After": http_date(time.time() - 120)}), Reply(200, {}))
-    assert (await make_client().request("GET", "/edr/devices")).status == 200
+    assert (await make_client().request("GET", "/any/path")).status == 200
     assert len(api.seen(PATH)) == 2
 
 
@@ -285,7 +285,7 @@ async def test_http_date_beyond_cap_fails_fast(api: FakeApi, make_client) -> Non
         ),
     )
     with pytest.raises(RateLimitedError) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     assert len(api.seen(PATH)) == 1
     assert info.value.retry_after is not None and 3500 < info.value.retry_after <= 3600
     assert re.search(r"retry after 3[56]\d\d s", info.value.message)
@@ -294,7 +294,7 @@ async def test_http_date_beyond_cap_fails_fast(api: FakeApi, make_client) -> Non
 
 async def test_429_with_reset_after(api: FakeApi, make_client, retry_records) -> None:
     api.script("GET", PATH, Reply(429, headers={"X-RateLimit-Reset-After": "0.02"}), Reply(200, {}))
-    assert (await make_client().request("GET", "/edr/devices")).status == 200
+    assert (await make_client().request("GET", "/any/path")).status == 200
     (line,) = retries_logged(retry_records)
     assert "wait 0.02 s" in line
 
@@ -302,7 +302,7 @@ async def test_429_with_reset_after(api: FakeApi, make_client, retry_records) ->
 async def test_429_with_body_retry_after(api: FakeApi, make_client, retry_records) -> None:
     body = {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 0.03}}
     api.script("GET", PATH, Reply(429, body), Reply(200, {}))
-    assert (await make_client().request("GET", "/edr/devices")).status == 200
+    assert (await make_client().request("GET", "/any/path")).status == 200
     (line,) = retries_logged(retry_records)
     assert "wait 0.03 s" in line
 
@@ -311,7 +311,7 @@ async def test_body_retry_after_beyond_cap(api: FakeApi, make_client) -> None:
     body = {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 60}}
     api.script("GET", PATH, Reply(429, body))
     with pytest.raises(RateLimitedError) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     assert len(api.seen(PATH)) == 1
     assert info.value.retry_after == 60
     assert "retry after 60 s" in info.value.message
@@ -322,7 +322,7 @@ async def test_body_retry_after_beyond_cap(api: FakeApi, make_client) -> None:
 async def test_429_gives_up_after_the_configured_retries(api: FakeApi, make_client, retry_records) -> None:
     api.script("GET", PATH, Reply(429, headers={"Retry-After": "0"}))
     with pytest.raises(RateLimitedError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="3").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="3").request("GET", "/any/path")
     assert len(api.seen(PATH)) == 4
     assert "gave up after 3 retries" in info.value.message
     assert len(retries_logged(retry_records)) == 3
@@ -331,14 +331,14 @@ async def test_429_gives_up_after_the_configured_retries(api: FakeApi, make_clie
 @pytest.mark.parametrize("status", [502, 503, 504])
 async def test_gateway_errors_retried_for_get(api: FakeApi, make_client, status: int) -> None:
     api.script("GET", PATH, Reply(status, error_body("AP-5000001", "boom", status)), Reply(200, {"ok": 1}))
-    assert (await make_client().request("GET", "/edr/devices")).data == {"ok": 1}
+    assert (await make_client().request("GET", "/any/path")).data == {"ok": 1}
     assert len(api.seen(PATH)) == 2
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 async def test_idempotent_methods_retried(api: FakeApi, make_client, method: str) -> None:
     api.script(method, PATH, Reply(503), Reply(200, {}))
-    await make_client().request(method, "/edr/devices")
+    await make_client().request(method, "/any/path")
     assert len(api.seen(PATH)) == 2
 
 
@@ -346,7 +346,7 @@ async def test_idempotent_methods_retried(api: FakeApi, make_client, method: str
 async def test_other_statuses_not_retried_end_to_end(api: FakeApi, make_client, status: int) -> None:
     api.script("GET", PATH, Reply(status, headers={"Retry-After": "0"}))
     with pytest.raises(Exception) as info:
-        await make_client().request("GET", "/edr/devices")
+        await make_client().request("GET", "/any/path")
     assert getattr(info.value, "status", None) == status
     assert len(api.seen(PATH)) == 1
 
@@ -354,29 +354,29 @@ async def test_other_statuses_not_retried_end_to_end(api: FakeApi, make_client, 
 async def test_post_not_retried_on_503(api: FakeApi, make_client) -> None:
     api.script("POST", PATH, Reply(503, error_body("AP-5000001", "unavailable", 503)), Reply(201, {}))
     with pytest.raises(ServerError):
-        await make_client().request("POST", "/edr/devices", json={"name": "x"})
+        await make_client().request("POST", "/any/path", json={"name": "x"})
     assert len(api.seen(PATH)) == 1
 
 
 async def test_post_marked_idempotent_is_retried_on_503(api: FakeApi, make_client) -> None:
     api.script("POST", PATH, Reply(503), Reply(200, {"data": []}))
-    await make_client().request("POST", "/edr/devices", json={}, idempotent=True)
+    await make_client().request("POST", "/any/path", json={}, idempotent=True)
     assert len(api.seen(PATH)) == 2
 
 
 async def test_post_not_retried_on_timeout(api: FakeApi, make_client, retry_records) -> None:
     api.script("POST", PATH, Reply(201, {}, delay=5.0))
     with pytest.raises(RequestTimeoutError) as info:
-        await make_client(UNIZO_TIMEOUT="0.5").request("POST", "/edr/devices", json={"name": "x"})
+        await make_client(UNIZO_TIMEOUT="0.2").request("POST", "/any/path", json={"name": "x"})
     assert retries_logged(retry_records) == []
     assert len(api.seen(PATH)) <= 1
-    assert "0.5 s" in info.value.message and "gave up" not in info.value.message
+    assert "0.2 s" in info.value.message and "gave up" not in info.value.message
 
 
 async def test_get_retried_on_timeout(api: FakeApi, make_client, retry_records) -> None:
     api.script("GET", PATH, Reply(200, {}, delay=5.0))
     with pytest.raises(RequestTimeoutError) as info:
-        await make_client(UNIZO_TIMEOUT="0.5", UNIZO_RETRY_ATTEMPTS="1").request("GET", "/edr/devices")
+        await make_client(UNIZO_TIMEOUT="0.2", UNIZO_RETRY_ATTEMPTS="1").request("GET", "/any/path")
     (line,) = retries_logged(retry_records)
     assert "(timeout)" in line
     assert "gave up after 1 retry" in info.value.message
@@ -385,39 +385,39 @@ async def test_get_retried_on_timeout(api: FakeApi, make_client, retry_records) 
 async def test_post_not_retried_on_dropped_connection(api: FakeApi, make_client) -> None:
     api.script("POST", PATH, Reply(action="drop"), Reply(201, {}))
     with pytest.raises(ConnectError):
-        await make_client().request("POST", "/edr/devices", json={"name": "x"})
+        await make_client().request("POST", "/any/path", json={"name": "x"})
     assert len(api.seen(PATH)) == 1
 
 
 async def test_get_retried_on_dropped_connection(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(action="drop"), Reply(200, {"ok": True}))
-    assert (await make_client().request("GET", "/edr/devices")).data == {"ok": True}
+    assert (await make_client().request("GET", "/any/path")).data == {"ok": True}
     assert len(api.seen(PATH)) == 2
 
 
 async def test_truncated_body_retried_for_get_only(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(action="truncate"), Reply(200, {"whole": True}))
-    assert (await make_client().request("GET", "/edr/devices")).data == {"whole": True}
+    assert (await make_client().request("GET", "/any/path")).data == {"whole": True}
     api.script("POST", PATH, Reply(action="truncate"), Reply(201, {}))
     with pytest.raises(InvalidResponseError):
-        await make_client().request("POST", "/edr/devices", json={})
+        await make_client().request("POST", "/any/path", json={})
     assert len(api.seen(PATH)) == 3
 
 
 async def test_invalid_json_retried_for_get(api: FakeApi, make_client) -> None:
     bad = Reply(200, body=b'{"data": [', headers={"Content-Type": "application/json"})
     api.script("GET", PATH, bad, Reply(200, {"data": []}))
-    assert (await make_client().request("GET", "/edr/devices")).data == {"data": []}
+    assert (await make_client().request("GET", "/any/path")).data == {"data": []}
     api.script("GET", PATH, bad)
     with pytest.raises(InvalidResponseError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="1").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="1").request("GET", "/any/path")
     assert "not valid JSON" in info.value.message
 
 
 async def test_zero_retry_attempts(api: FakeApi, make_client) -> None:
     api.script("GET", PATH, Reply(503))
     with pytest.raises(ServerError) as info:
-        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/edr/devices")
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/any/path")
     assert len(api.seen(PATH)) == 1
     assert "gave up" not in info.value.message
 
@@ -442,8 +442,8 @@ async def test_post_retried_when_connection_refused(
     client = make_client(
         UNIZO_BASE_URL=f"https://127.0.0.1:{port}",
         UNIZO_RETRY_ATTEMPTS="10",
-        UNIZO_RETRY_DELAY="200",
-        UNIZO_MAX_RETRY_DELAY="500",
+        UNIZO_RETRY_DELAY="20",
+        UNIZO_MAX_RETRY_DELAY="100",
     )
     try:
         call = asyncio.create_task(client.request("POST", "/tickets", json={"name": "t"}))
@@ -481,7 +481,7 @@ async def test_retry_log_lines_carry_no_headers_or_bodies(api: FakeApi, make_cli
         Reply(503, {"secret-body": "do-not-log"}, headers={"X-Private": "hdr-value"}),
         Reply(200, {}),
     )
-    await make_client().request("GET", "/edr/devices", integration_id="int-secret-9")
+    await make_client().request("GET", "/any/path", integration_id="int-secret-9")
     (line,) = retries_logged(retry_records)
     assert line.startswith(f"GET {PATH}: retry 1 of 3 in ")
     for needle in (KEY, "do-not-log", "hdr-value", "int-secret-9", "apikey"):
@@ -493,6 +493,6 @@ async def test_next_call_after_a_refused_long_hint_is_not_held_back(api: FakeApi
     api.script("GET", PATH, Reply(429, body, headers={"Retry-After": "3600"}), Reply(200, {"ok": True}))
     client = make_client()
     with pytest.raises(RateLimitedError):
-        await client.request("GET", "/edr/devices")
-    resp = await asyncio.wait_for(client.request("GET", "/edr/devices"), 10)
+        await client.request("GET", "/any/path")
+    resp = await asyncio.wait_for(client.request("GET", "/any/path"), 10)
     assert resp.data == {"ok": True}

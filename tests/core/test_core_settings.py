@@ -31,9 +31,9 @@ BAD_VALUES: dict[str, list[str]] = {
     "UNIZO_LOG_AUTH": ["maybe", "2"],
     "UNIZO_READ_ONLY": ["maybe"],
     "UNIZO_RAW_RESPONSES": ["perhaps"],
-    "UNIZO_TOOLS": ["edr_list_devices, bad name!"],
+    "UNIZO_TOOLS": ["widgets_list_items, bad name!"],
     "UNIZO_EXCLUDE_TOOLS": ["../etc"],
-    "UNIZO_SERVICES": ["edr;sc m"],
+    "UNIZO_SERVICES": ["widgets;sc m"],
     "UNIZO_TRANSPORT": ["sse"],
     "UNIZO_HOST": ["  "],
     "UNIZO_PORT": ["-1", "70000", "http"],
@@ -60,7 +60,7 @@ def test_every_setting_has_a_bad_value_case() -> None:
 @pytest.mark.parametrize(("name", "value"), [(n, v) for n, vs in BAD_VALUES.items() for v in vs])
 def test_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ=env(**{name: value}))
+        load_settings("demo", environ=env(**{name: value}))
     message = info.value.message
     assert message.startswith(f"Invalid {name}: expected ")
     assert "\n" not in message and "\n" not in info.value.describe()
@@ -69,18 +69,18 @@ def test_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> Non
 
 def test_http_base_url_is_refused_with_the_reason() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ=env(UNIZO_BASE_URL="http://api.unizo.ai"))
+        load_settings("demo", environ=env(UNIZO_BASE_URL="http://api.unizo.ai"))
     assert "https" in info.value.message and "unencrypted" in info.value.message
 
 
 def test_max_delay_below_first_delay() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ=env(UNIZO_RETRY_DELAY="2000", UNIZO_MAX_RETRY_DELAY="1000"))
+        load_settings("demo", environ=env(UNIZO_RETRY_DELAY="2000", UNIZO_MAX_RETRY_DELAY="1000"))
     assert "UNIZO_MAX_RETRY_DELAY" in info.value.message
 
 
 def test_defaults() -> None:
-    settings = load_settings("edr", environ=env())
+    settings = load_settings("demo", environ=env())
     assert isinstance(settings, Settings)
     assert settings.base_url == "https://api.unizo.ai"
     assert settings.api_root == "https://api.unizo.ai/api/v1"
@@ -98,7 +98,7 @@ def test_good_values(tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     settings = load_settings(
-        "edr",
+        "demo",
         environ=env(
             UNIZO_BASE_URL="https://dev-api.unizo.ai/",
             UNIZO_ENVIRONMENT="Development",
@@ -115,7 +115,7 @@ def test_good_values(tmp_path: Path) -> None:
 
 
 def test_overrides_win_over_environment() -> None:
-    settings = load_settings("edr", environ=env(UNIZO_RATE_LIMIT="10"), overrides={"UNIZO_RATE_LIMIT": "20"})
+    settings = load_settings("demo", environ=env(UNIZO_RATE_LIMIT="10"), overrides={"UNIZO_RATE_LIMIT": "20"})
     assert settings.rate_limit == 20
 
 
@@ -124,34 +124,34 @@ def test_overrides_win_over_environment() -> None:
 
 def test_no_key() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ={})
-    assert "UNIZO_EDR_API_KEY" in info.value.message and "UNIZO_API_KEY" in info.value.message
-    assert load_settings("edr", environ={}, require_key=False).api_key is None
+        load_settings("demo", environ={})
+    assert "UNIZO_DEMO_API_KEY" in info.value.message and "UNIZO_API_KEY" in info.value.message
+    assert load_settings("demo", environ={}, require_key=False).api_key is None
 
 
 def test_service_key_wins() -> None:
-    settings = load_settings("edr", environ={"UNIZO_API_KEY": KEY, "UNIZO_EDR_API_KEY": KEY2})
+    settings = load_settings("demo", environ={"UNIZO_API_KEY": KEY, "UNIZO_DEMO_API_KEY": KEY2})
     assert settings.key() == KEY2
-    assert settings.api_key is not None and settings.api_key.origin == "UNIZO_EDR_API_KEY"
+    assert settings.api_key is not None and settings.api_key.origin == "UNIZO_DEMO_API_KEY"
 
 
 def test_another_services_key_is_not_used() -> None:
     with pytest.raises(ConfigError):
-        load_settings("edr", environ={"UNIZO_SCM_API_KEY": KEY2})
-    assert load_settings("edr", environ={"UNIZO_SCM_API_KEY": KEY2, "UNIZO_API_KEY": KEY}).key() == KEY
+        load_settings("demo", environ={"UNIZO_OTHER_API_KEY": KEY2})
+    assert load_settings("demo", environ={"UNIZO_OTHER_API_KEY": KEY2, "UNIZO_API_KEY": KEY}).key() == KEY
 
 
 def test_service_key_file_beats_generic_key(tmp_path: Path) -> None:
-    path = tmp_path / "edr.key"
+    path = tmp_path / "demo.key"
     path.write_text(f"  {KEY2}\n")
-    settings = load_settings("edr", environ={"UNIZO_API_KEY": KEY, "UNIZO_EDR_API_KEY_FILE": str(path)})
+    settings = load_settings("demo", environ={"UNIZO_API_KEY": KEY, "UNIZO_DEMO_API_KEY_FILE": str(path)})
     assert settings.key() == KEY2
 
 
 def test_key_file(tmp_path: Path) -> None:
     path = tmp_path / "key"
     path.write_text(KEY + "\n")
-    settings = load_settings("edr", environ={"UNIZO_API_KEY_FILE": str(path)})
+    settings = load_settings("demo", environ={"UNIZO_API_KEY_FILE": str(path)})
     assert settings.key() == KEY
     assert settings.api_key is not None and settings.api_key.file == path
 
@@ -162,7 +162,7 @@ def test_unreadable_or_empty_key_file(tmp_path: Path, content: str | None) -> No
     if content is not None:
         path.write_text(content)
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ={"UNIZO_API_KEY_FILE": str(path)})
+        load_settings("demo", environ={"UNIZO_API_KEY_FILE": str(path)})
     assert "UNIZO_API_KEY_FILE" in info.value.message
     assert "\n" not in info.value.message
 
@@ -170,13 +170,13 @@ def test_unreadable_or_empty_key_file(tmp_path: Path, content: str | None) -> No
 def test_key_with_whitespace_is_refused_without_echo() -> None:
     bad = KEY[:10] + " " + KEY[10:]
     with pytest.raises(ConfigError) as info:
-        load_settings("edr", environ={"UNIZO_API_KEY": bad})
+        load_settings("demo", environ={"UNIZO_API_KEY": bad})
     assert "UNIZO_API_KEY" in info.value.message
     assert KEY[10:] not in info.value.describe()
 
 
 def test_key_never_in_repr() -> None:
-    settings = load_settings("edr", environ=env())
+    settings = load_settings("demo", environ=env())
     assert KEY not in repr(settings) and KEY not in str(settings.api_key)
     assert KEY not in fingerprint(KEY) and fingerprint(KEY).startswith("…" + KEY[-4:])
     assert KEY not in repr(KeySource(value=KEY, origin="UNIZO_API_KEY"))

@@ -1,50 +1,33 @@
-"""Helpers for the MCP-half tests: subprocess runs of the CLI with the test-only service specs."""
+"""Helpers for the MCP-half tests: the CLI in process, the few real processes, and what the sandbox holds."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
-import subprocess
+import socket
+import ssl
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import pytest
+from unizo_mcp_core import cli
+from unizo_mcp_core.registry import module_name
+from unizo_mcp_core.spec import ServiceSpec
 
 HERE = Path(__file__).resolve().parent
-HEAVY = ("mcp", "aiohttp", "pydantic")
-
-# Runs the CLI of a test service (or the all-in-one server) and reports, at exit, which heavy
-# packages were imported. sys.argv[1:] are the CLI arguments.
-CLI_CODE = """
-import atexit, sys
-def _report():
-    heavy = sorted(m for m in {heavy!r} if m in sys.modules)
-    sys.stderr.write("\\n__HEAVY__=" + ",".join(heavy) + "\\n")
-atexit.register(_report)
-import mcp_specs
-from unizo_mcp_core.cli import run
-run({service})
-"""
-
-
-def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A clean environment: no UNIZO_* or proxy variables from the developer's shell."""
-    env = {
-        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
-    }
-    env["PYTHONPATH"] = str(HERE)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
-    return env
+ROOT = HERE.parents[1]
 
 
 class CliResult:
-    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
-        self.code = proc.returncode
-        self.stdout = proc.stdout
-        stderr, _, heavy = proc.stderr.rpartition("\n__HEAVY__=")
-        if not _:
-            stderr, heavy = proc.stderr, "?"
+    """What one CLI run printed, and its exit code."""
+
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code = code
+        self.stdout = stdout
         self.stderr = stderr.strip("\n")
-        self.heavy = [m for m in heavy.strip().split(",") if m]
 
     @property
     def stderr_lines(self) -> list[str]:
@@ -54,49 +37,108 @@ class CliResult:
         return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
 
 
-def run_cli(
+def run_main(
+    capsys: pytest.CaptureFixture[str],
+    service: ServiceSpec | None,
     args: Sequence[str],
     env: Mapping[str, str] | None = None,
-    *,
-    service: str = "mcp_specs.EDR",
-    timeout: float = 60,
-    stdin: str | None = None,
 ) -> CliResult:
-    code = CLI_CODE.format(heavy=HEAVY, service=service)
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=base_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin if stdin is not None else "",
-        encoding="utf-8",
-    )
-    return CliResult(proc)
+    """`unizo_mcp_core.cli.main` in this process with `args` and exactly the environment `env`.
+
+    argparse ends usage errors and --help with SystemExit; that is the exit code too.
+    """
+    capsys.readouterr()  # start from nothing
+    try:
+        code = cli.main(service, argv=list(args), environ=dict(env or {}))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
 
 
-def sandbox_env(sandbox: object, role: str = "full", **extra: str) -> dict[str, str]:
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment for a child process: no UNIZO_* or proxy variables from the developer's shell."""
+    env = {
+        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+    }
+    env["PYTHONPATH"] = str(HERE)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra or {})
+    return env
+
+
+def server_command(spec: ServiceSpec) -> list[str]:
+    """argv of the real server of `spec` (`python -m unizo_mcp_<service>`, what its console script runs)."""
+    return [sys.executable, "-m", module_name(spec.name)]
+
+
+def sandbox_env(sandbox: Any, role: str = "full", **extra: str) -> dict[str, str]:
     """The sandbox's variables for `role`, without retries (failures answer at once), plus `extra`.
 
     A value of "" removes the variable.
     """
-    env = {**sandbox.env(role), "UNIZO_RETRY_ATTEMPTS": "0", "PYTHONIOENCODING": "utf-8"}  # type: ignore[attr-defined]
+    env = {**sandbox.env(role), "UNIZO_RETRY_ATTEMPTS": "0"}
     env.update(extra)
     return {k: v for k, v in env.items() if v != ""}
 
 
 def closed_port() -> int:
     """A loopback port with nothing listening (bound then released)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-CLI_ARGS = ["-c", "import mcp_specs; from unizo_mcp_core.cli import run; run(mcp_specs.{service})"]
+# --- what the sandbox and the service folders hold ----------------------------------------------------
 
 
-def cli_command(service: str = "EDR") -> list[str]:
-    """argv (after the interpreter) that runs the CLI of a test service."""
-    return [CLI_ARGS[0], CLI_ARGS[1].format(service=service)]
+@functools.cache
+def _examples_by_service() -> dict[str, Mapping[str, Any]]:
+    found: dict[str, Mapping[str, Any]] = {}
+    for path in sorted(ROOT.glob("packages/*/tests/test_*.py")):
+        name = f"_examples_{path.parent.parent.name}_{path.stem}"
+        loaded = importlib.util.spec_from_file_location(name, path)
+        assert loaded is not None and loaded.loader is not None
+        module = importlib.util.module_from_spec(loaded)
+        loaded.loader.exec_module(module)
+        spec, examples = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
+        if isinstance(spec, ServiceSpec) and isinstance(examples, Mapping):
+            found[spec.name] = examples
+    return found
+
+
+def service_examples(spec: ServiceSpec) -> Mapping[str, Any]:
+    """The servicekit `Example` table of `spec` (EXAMPLES in its folder's test module, packages/*/tests)."""
+    return _examples_by_service().get(spec.name, {})
+
+
+def two_services() -> tuple[ServiceSpec, ServiceSpec]:
+    """The first two installed services (name order), for tests of a key limited to one of them."""
+    from servicekit import services_where
+
+    found = services_where()
+    assert len(found) >= 2, "this test needs two installed services"
+    return found[0], found[1]
+
+
+def other_service(spec: ServiceSpec) -> ServiceSpec:
+    """An installed service other than `spec`."""
+    first, second = two_services()
+    return second if first.name == spec.name else first
+
+
+def enabled_services(sandbox: Any, role: str) -> frozenset[str]:
+    """The services the organization of `role`'s key has enabled, as the sandbox's /v1/auth/verify says."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{sandbox.base_url}/v1/auth/verify", headers={"Authorization": f"Bearer {sandbox.keys[role]}"}
+    )
+    context = ssl.create_default_context(cafile=str(sandbox.ca_file))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    )
+    with opener.open(request, timeout=30) as response:
+        return frozenset(json.load(response)["enabledServices"])

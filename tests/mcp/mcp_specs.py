@@ -1,4 +1,9 @@
-"""Test-only service declarations matching contract paths (the real ones live in packages/)."""
+"""Test-only service declarations of two fictional services, for tests that never reach an API.
+
+`widgets` (items and their parts) and `gadgets` (groups, shelves, gadgets, a write and a multipart
+upload) have the shapes of real services but are neither installed nor emulated by the sandbox: tests
+that serve real calls pick installed services by shape (servicekit), never these.
+"""
 
 from __future__ import annotations
 
@@ -13,42 +18,42 @@ from unizo_mcp_core.spec import (
     path_param,
 )
 
-DEVICE_ID = path_param("device_id", "Device id.")
-ORG_ID = path_param("organization_id", "Organization id.")
-COLLECTION_ID = path_param("collection_id", "Collection id.")
-TICKET_ID = path_param("ticket_id", "Ticket id.")
-TICKETS = "/ticketing/{organization_id}/collections/{collection_id}/tickets"
+ITEM_ID = path_param("item_id", "Item id.")
+GROUP_ID = path_param("group_id", "Group id.")
+SHELF_ID = path_param("shelf_id", "Shelf id.")
+GADGET_ID = path_param("gadget_id", "Gadget id.")
+GADGETS_PATH = "/gadgets/{group_id}/shelves/{shelf_id}/gadgets"
 
-EDR = ServiceSpec(
-    name="edr",
-    title="EDR",
-    description="Devices and their alerts from EDR/XDR tools.",
+WIDGETS = ServiceSpec(
+    name="widgets",
+    title="Widgets",
+    description="Items and their parts from widget tools.",
     tools=(
-        list_tool("edr_list_devices", "List devices.", "/edr/devices"),
-        get_tool("edr_get_device_details", "Get one device.", "/edr/devices/{device_id}", DEVICE_ID),
+        list_tool("widgets_list_items", "List items.", "/widgets/items"),
+        get_tool("widgets_get_item", "Get one item.", "/widgets/items/{item_id}", ITEM_ID),
         list_tool(
-            "edr_list_device_alerts", "List a device's alerts.", "/edr/devices/{device_id}/alerts", DEVICE_ID
+            "widgets_list_item_parts", "List an item's parts.", "/widgets/items/{item_id}/parts", ITEM_ID
         ),
     ),
-    package="unizo-mcp-testedr",
+    package="unizo-mcp-testwidgets",
     version="9.9.1",
 )
 
-CREATE_TICKET = ToolSpec(
-    "ticketing_create_ticket",
-    "Create a ticket.",
+CREATE_GADGET = ToolSpec(
+    "gadgets_create_gadget",
+    "Create a gadget.",
     "POST",
-    TICKETS,
+    GADGETS_PATH,
     Permission.WRITE,
     (
-        ORG_ID,
-        COLLECTION_ID,
+        GROUP_ID,
+        SHELF_ID,
         body_param("name", "string", "Title.", required=True, min_length=1, max_length=200),
         body_param("description", "string", "Body text.", required=True),
         body_param(
             "type",
             "string",
-            "Kind of ticket.",
+            "Kind of gadget.",
             required=True,
             enum=("bug", "feature", "task", "security", "enhancement"),
         ),
@@ -56,19 +61,19 @@ CREATE_TICKET = ToolSpec(
         body_param("assignee_ids", "array", "User ids.", items="string", max_items=10),
         body_param("due_date", "string", "Due date (ISO 8601)."),
     ),
-    title="Create ticket",
+    title="Create gadget",
 )
 
 ADD_ATTACHMENT = ToolSpec(
-    "ticketing_add_attachment",
-    "Attach a file to a ticket.",
+    "gadgets_add_attachment",
+    "Attach a file to a gadget.",
     "POST",
-    TICKETS + "/{ticket_id}/attachments",
+    GADGETS_PATH + "/{gadget_id}/attachments",
     Permission.WRITE,
     (
-        ORG_ID,
-        COLLECTION_ID,
-        TICKET_ID,
+        GROUP_ID,
+        SHELF_ID,
+        GADGET_ID,
         Param("file", "string", "File content, base64.", location="file", required=True, base64=True),
         body_param("file_name", "string", "File name.", required=True, min_length=1),
         body_param("mime_type", "string", "MIME type."),
@@ -77,35 +82,30 @@ ADD_ATTACHMENT = ToolSpec(
     body_format="multipart",
 )
 
-TICKETING = ServiceSpec(
-    name="ticketing",
-    title="Ticketing",
-    description="Tickets, comments and attachments in ticketing tools.",
+GADGETS = ServiceSpec(
+    name="gadgets",
+    title="Gadgets",
+    description="Gadgets, their shelves and attachments in gadget tools.",
     tools=(
-        list_tool("ticketing_list_organizations", "List organizations.", "/ticketing/organizations"),
-        list_tool(
-            "ticketing_list_collections",
-            "List collections.",
-            "/ticketing/{organization_id}/collections",
-            ORG_ID,
-        ),
-        list_tool("ticketing_list_tickets", "List tickets of a collection.", TICKETS, ORG_ID, COLLECTION_ID),
+        list_tool("gadgets_list_groups", "List groups.", "/gadgets/groups"),
+        list_tool("gadgets_list_shelves", "List shelves.", "/gadgets/{group_id}/shelves", GROUP_ID),
+        list_tool("gadgets_list_gadgets", "List gadgets of a shelf.", GADGETS_PATH, GROUP_ID, SHELF_ID),
         get_tool(
-            "ticketing_get_ticket",
-            "Get one ticket.",
-            TICKETS + "/{ticket_id}",
-            ORG_ID,
-            COLLECTION_ID,
-            TICKET_ID,
+            "gadgets_get_gadget",
+            "Get one gadget.",
+            GADGETS_PATH + "/{gadget_id}",
+            GROUP_ID,
+            SHELF_ID,
+            GADGET_ID,
         ),
-        CREATE_TICKET,
+        CREATE_GADGET,
         ADD_ATTACHMENT,
     ),
-    package="unizo-mcp-testticketing",
+    package="unizo-mcp-testgadgets",
     version="9.9.2",
 )
 
-# A delete tool for pure policy tests (not backed by the sandbox).
+# A delete tool for pure policy tests.
 DELETE_TOOL = ToolSpec(
-    "ticketing_delete_label", "Delete a label.", "DELETE", "/x/{label_id}", Permission.DELETE
+    "gadgets_delete_label", "Delete a label.", "DELETE", "/x/{label_id}", Permission.DELETE
 )

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_specs import EDR, TICKETING
+from mcp_helpers import two_services
+from mcp_specs import GADGETS, WIDGETS
 from unizo_mcp_core import cli, diagnostics, registry
 from unizo_mcp_core.errors import ConfigError
 from unizo_mcp_core.settings import load_settings
@@ -31,42 +32,39 @@ def fake_entry_points(monkeypatch: pytest.MonkeyPatch, *values: tuple[str, str])
 def test_discovery_and_selection(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     fake_entry_points(
         monkeypatch,
-        ("ticketing", "mcp_specs:TICKETING"),
-        ("edr", "mcp_specs:EDR"),
+        ("widgets", "mcp_specs:WIDGETS"),
+        ("gadgets", "mcp_specs:GADGETS"),
         ("broken", "no_such_module_xyz:SERVICE"),
-        ("odd", "mcp_specs:CREATE_TICKET"),
+        ("odd", "mcp_specs:CREATE_GADGET"),
     )
     found = registry.discover_services()
-    assert found == {"edr": EDR, "ticketing": TICKETING}
+    assert found == {"gadgets": GADGETS, "widgets": WIDGETS}
     warnings = capsys.readouterr().err
     assert "cannot load Unizo service 'broken'" in warnings and "'odd'" in warnings
-    assert registry.select_services(found, None) == [EDR, TICKETING]
-    assert registry.select_services(found, frozenset({"ticketing"})) == [TICKETING]
-    with pytest.raises(ConfigError, match=r"Unknown service.*: scm; installed: edr, ticketing"):
-        registry.select_services(found, frozenset({"scm", "edr"}))
+    assert registry.select_services(found, None) == [GADGETS, WIDGETS]
+    assert registry.select_services(found, frozenset({"widgets"})) == [WIDGETS]
+    with pytest.raises(ConfigError, match=r"Unknown service.*: sprockets; installed: gadgets, widgets"):
+        registry.select_services(found, frozenset({"sprockets", "widgets"}))
     with pytest.raises(ConfigError, match="No Unizo service package is installed"):
         registry.select_services({}, None)
 
 
 def test_all_in_one_print_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    fake_entry_points(monkeypatch, ("edr", "mcp_specs:EDR"), ("ticketing", "mcp_specs:TICKETING"))
-    env = {"UNIZO_API_KEY": KEY, "UNIZO_SERVICES": "edr", "UNIZO_TICKETING_INTEGRATION_ID": "t-1"}
+    fake_entry_points(monkeypatch, ("widgets", "mcp_specs:WIDGETS"), ("gadgets", "mcp_specs:GADGETS"))
+    env = {"UNIZO_API_KEY": KEY, "UNIZO_SERVICES": "widgets", "UNIZO_GADGETS_INTEGRATION_ID": "t-1"}
     code = cli.main(None, argv=["--print-config", "--read-only"], environ=env)
     out = capsys.readouterr().out
     assert code == 0
-    assert json.loads(out) == {
-        "mcpServers": {
-            "unizo": {
-                "command": "unizo-mcp-server",
-                "args": [],
-                "env": {
-                    "UNIZO_API_KEY": "${UNIZO_API_KEY}",
-                    "UNIZO_READ_ONLY": "true",
-                    "UNIZO_SERVICES": "edr",
-                    "UNIZO_TICKETING_INTEGRATION_ID": "t-1",
-                },
-            }
-        }
+    entry = json.loads(out)["mcpServers"]["unizo"]
+    assert Path(entry.pop("command")).name == "unizo-mcp-server"  # absolute when it is installed
+    # no key variable: each service reads its own UNIZO_<SERVICE>_API_KEY (named on stderr)
+    assert entry == {
+        "args": [],
+        "env": {
+            "UNIZO_READ_ONLY": "true",
+            "UNIZO_SERVICES": "widgets",
+            "UNIZO_GADGETS_INTEGRATION_ID": "t-1",
+        },
     }
     assert KEY not in out
 
@@ -75,15 +73,17 @@ def test_all_in_one_print_config_checks_service_names_without_loading_them(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the fast path reads the names only: a module that cannot even be imported is not touched
-    fake_entry_points(monkeypatch, ("edr", "no_such_module_xyz:SERVICE"), ("scm", "no_such_module_xyz:S"))
-    code = cli.main(None, argv=["--print-config", "--services", "edr"], environ={})
+    fake_entry_points(
+        monkeypatch, ("widgets", "no_such_module_xyz:SERVICE"), ("gadgets", "no_such_module_xyz:S")
+    )
+    code = cli.main(None, argv=["--print-config", "--services", "widgets"], environ={})
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert json.loads(out)["mcpServers"]["unizo"]["env"]["UNIZO_SERVICES"] == "edr"
+    assert json.loads(out)["mcpServers"]["unizo"]["env"]["UNIZO_SERVICES"] == "widgets"
     assert "cannot load" not in err
-    assert cli.main(None, argv=["--print-config", "--services", "edr,nope"], environ={}) == 2
+    assert cli.main(None, argv=["--print-config", "--services", "widgets,nope"], environ={}) == 2
     err = capsys.readouterr().err
-    assert "Unknown service(s) in --services/UNIZO_SERVICES: nope; installed: edr, scm" in err
+    assert "Unknown service(s) in --services/UNIZO_SERVICES: nope; installed: gadgets, widgets" in err
 
 
 def test_print_config_with_a_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,39 +91,43 @@ def test_print_config_with_a_key_file(tmp_path: Path, capsys: pytest.CaptureFixt
     key_file.write_text(KEY + "\n")
     key_file.chmod(0o600)
     code = cli.main(
-        EDR, argv=["--print-config", "--api-key-file", str(key_file)], environ={"UNIZO_EDR_API_KEY": "x" * 20}
+        WIDGETS,
+        argv=["--print-config", "--api-key-file", str(key_file)],
+        environ={"UNIZO_WIDGETS_API_KEY": "x" * 20},
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert json.loads(out)["mcpServers"]["unizo-edr"]["env"] == {"UNIZO_API_KEY_FILE": str(key_file)}
+    assert json.loads(out)["mcpServers"]["unizo-widgets"]["env"] == {"UNIZO_API_KEY_FILE": str(key_file)}
     assert KEY not in out
 
 
 def test_flags_override_env() -> None:
-    parser = cli.build_parser(EDR, "x")
+    parser = cli.build_parser(WIDGETS, "x")
     namespace = parser.parse_args(["--timeout", "5", "--read-only", "--integration-id", "flag-id"])
     env, overrides = cli._overrides(
-        EDR, namespace, {"UNIZO_TIMEOUT": "9", "UNIZO_EDR_INTEGRATION_ID": "env-id"}
+        WIDGETS, namespace, {"UNIZO_TIMEOUT": "9", "UNIZO_WIDGETS_INTEGRATION_ID": "env-id"}
     )
-    settings = load_settings("edr", env, overrides, require_key=False)
+    settings = load_settings("widgets", env, overrides, require_key=False)
     assert settings.timeout == 5.0 and settings.read_only is True and settings.integration_id == "flag-id"
-    assert settings.integration_id_for("edr") == "flag-id"
+    assert settings.integration_id_for("widgets") == "flag-id"
 
 
 def test_user_agent() -> None:
-    assert registry.user_agent([EDR]) == "unizo-mcp-testedr/9.9.1 unizo-mcp-core/0.1.0"
+    assert registry.user_agent([WIDGETS]) == "unizo-mcp-testwidgets/9.9.1 unizo-mcp-core/0.1.0"
     assert (
-        registry.user_agent([EDR, TICKETING], "unizo-mcp-server", "1.2.3")
+        registry.user_agent([WIDGETS, GADGETS], "unizo-mcp-server", "1.2.3")
         == "unizo-mcp-server/1.2.3 unizo-mcp-core/0.1.0"
     )
 
 
-async def test_all_in_one_test_auth_lists_each_service(sandbox: Any) -> None:
+async def test_all_in_one_test_auth_lists_each_service(sandbox: Any, new_key: Any) -> None:
+    allowed, other = two_services()
+    key = await new_key({allowed.name: ["read", "write", "delete"]})
     out = io.StringIO()
-    settings = load_settings(None, {**sandbox.env("edr_only"), "UNIZO_RETRY_ATTEMPTS": "0"})
-    code = await diagnostics.test_auth(settings, [EDR, TICKETING], out=out)
+    settings = load_settings(None, {**sandbox.env("full"), "UNIZO_API_KEY": key, "UNIZO_RETRY_ATTEMPTS": "0"})
+    code = await diagnostics.test_auth(settings, [allowed, other], out=out)
     lines = out.getvalue().splitlines()
     assert code == 0
-    assert "  permissions   edr: read, write, delete" in lines
-    assert "  permissions   ticketing: none" in lines
-    assert lines[-1] == "Result: OK: the key is valid and can use edr."
+    assert f"  permissions   {allowed.name}: read, write, delete" in lines
+    assert f"  permissions   {other.name}: none" in lines
+    assert lines[-1] == f"Result: OK: the key is valid and can use {allowed.name}."

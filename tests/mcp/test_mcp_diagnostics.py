@@ -1,20 +1,26 @@
-"""`--test-auth` and `--verify-connection` in a subprocess against the sandbox (and a real proxy)."""
+"""`--test-auth` and `--verify-connection` through the CLI in process, against the sandbox (and a real proxy).
+
+What these paths import is checked in a real interpreter by test_mcp_cli_fast.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_helpers import closed_port, run_cli, sandbox_env
+from mcp_helpers import closed_port, other_service, run_main, sandbox_env
+from servicekit import a_service
 from unizo_mcp_core.diagnostics import Report
 from unizo_mcp_core.errors import ConnectError
 from unizo_mcp_core.keys import fingerprint
+from unizo_mcp_core.spec import ServiceSpec
 from unizo_testkit import Proxy
+
+Capsys = pytest.CaptureFixture[str]
 
 LABELS = [
     "settings",
@@ -43,9 +49,16 @@ def checklist(stdout: str) -> dict[str, tuple[str, str]]:
 # --- --test-auth ---------------------------------------------------------------------------------
 
 
-def test_test_auth_healthy(sandbox: Any) -> None:
+def other_service_key(sandbox: Any, new_key: Callable[..., Any], served: ServiceSpec) -> str:
+    """A new key with every permission on another service but none on `served`."""
+    other = other_service(served)
+    return str(asyncio.run(new_key({other.name: ["read", "write", "delete"]})))
+
+
+def test_test_auth_healthy(sandbox: Any, capsys: Capsys) -> None:
+    spec = a_service()
     key = sandbox.keys["full"]
-    result = run_cli(["--test-auth"], sandbox_env(sandbox))
+    result = run_main(capsys, spec, ["--test-auth"], sandbox_env(sandbox))
     assert result.code == 0, result
     out = result.stdout
     assert f"key           {fingerprint(key)} from UNIZO_API_KEY" in out
@@ -53,49 +66,59 @@ def test_test_auth_healthy(sandbox: Any) -> None:
     assert "environment   production" in out
     assert re.search(r"expires       2036-01-01T00:00:00Z \(in \d+ days\)", out)
     assert "organization  Acme Security (org-" in out
-    assert "permissions   edr: read, write, delete" in out
-    assert out.endswith("Result: OK: the key is valid and can use edr.\n")
+    assert f"permissions   {spec.name}: read, write, delete" in out
+    assert out.endswith(f"Result: OK: the key is valid and can use {spec.name}.\n")
     assert key not in out and key not in result.stderr
-    assert "mcp" not in result.heavy  # diagnostics never load the MCP SDK
 
 
 @pytest.mark.parametrize(
-    ("role", "extra", "service", "code", "words"),
+    ("role", "extra", "code", "words"),
     [
-        ("revoked", {}, "mcp_specs.EDR", 3, "AP-4010005"),
-        ("full", {"UNIZO_API_KEY": "uz_prod_0123abcd_" + "A" * 32}, "mcp_specs.EDR", 3, "AP-4010003"),
-        ("development", {}, "mcp_specs.EDR", 3, "development"),
-        ("edr_only", {}, "mcp_specs.TICKETING", 4, "has no permission on the ticketing service"),
-        ("ip_restricted", {}, "mcp_specs.EDR", 4, "AP-4030003"),
-        ("full", {"UNIZO_BASE_URL": "https://127.0.0.1:{closed}"}, "mcp_specs.EDR", 5, "could not connect"),
+        ("revoked", {}, 3, "AP-4010005"),
+        ("full", {"UNIZO_API_KEY": "uz_prod_0123abcd_" + "A" * 32}, 3, "AP-4010003"),
+        ("development", {}, 3, "development"),
+        ("ip_restricted", {}, 4, "AP-4030003"),
+        ("full", {"UNIZO_BASE_URL": "https://127.0.0.1:{closed}"}, 5, "could not connect"),
     ],
 )
 def test_test_auth_failures(
-    sandbox: Any, role: str, extra: dict[str, str], service: str, code: int, words: str
+    sandbox: Any, capsys: Capsys, role: str, extra: dict[str, str], code: int, words: str
 ) -> None:
     extra = {k: v.format(closed=closed_port()) for k, v in extra.items()}
-    result = run_cli(["--test-auth"], sandbox_env(sandbox, role, **extra), service=service)
+    result = run_main(capsys, a_service(), ["--test-auth"], sandbox_env(sandbox, role, **extra))
     assert result.code == code, result
     last = result.stdout.splitlines()[-1]
     assert last.startswith("Result: FAILED: ") and words in last
     assert sandbox.keys[role] not in result.stdout + result.stderr
 
 
-def test_startup_refusal_says_what_test_auth_says(sandbox: Any) -> None:
-    env = sandbox_env(sandbox, "edr_only")
-    check = run_cli(["--test-auth"], env, service="mcp_specs.TICKETING")
-    serve = run_cli([], env, service="mcp_specs.TICKETING")
+def test_test_auth_without_permission_on_the_service(sandbox: Any, new_key: Any, capsys: Capsys) -> None:
+    spec = a_service()
+    key = other_service_key(sandbox, new_key, spec)
+    result = run_main(capsys, spec, ["--test-auth"], sandbox_env(sandbox, UNIZO_API_KEY=key))
+    assert result.code == 4, result
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Result: FAILED: ") and f"has no permission on the {spec.name} service" in last
+    assert key not in result.stdout + result.stderr
+
+
+def test_startup_refusal_says_what_test_auth_says(sandbox: Any, new_key: Any, capsys: Capsys) -> None:
+    spec = a_service()
+    env = sandbox_env(sandbox, UNIZO_API_KEY=other_service_key(sandbox, new_key, spec))
+    check = run_main(capsys, spec, ["--test-auth"], env)
+    serve = run_main(capsys, spec, [], env)
     assert check.code == serve.code == 4
     message = check.stdout.splitlines()[-1].removeprefix("Result: FAILED: ")
-    assert serve.stderr_lines[-1] == f"unizo-mcp-testticketing: {message}"
+    assert serve.stderr_lines[-1] == f"{spec.package}: {message}"
     assert serve.stdout == ""
 
 
 # --- --verify-connection ---------------------------------------------------------------------------
 
 
-def test_verify_connection_healthy(sandbox: Any) -> None:
-    result = run_cli(["--verify-connection"], sandbox_env(sandbox))
+def test_verify_connection_healthy(sandbox: Any, capsys: Capsys) -> None:
+    spec = a_service()
+    result = run_main(capsys, spec, ["--verify-connection"], sandbox_env(sandbox))
     assert result.code == 0, result
     rows = checklist(result.stdout)
     assert list(rows) == LABELS
@@ -106,72 +129,63 @@ def test_verify_connection_healthy(sandbox: Any) -> None:
     )
     assert str(sandbox.ca_file) in rows["TLS handshake"][1]
     assert re.search(r"\d+ of 100 requests left this minute", rows["rate limit"][1])
-    assert rows["read"][1] == "edr: 2 integration(s) (crowdstrike: 1, sentinelone: 1)"
-    assert rows["permission"][1] == "edr: read, write, delete"
+    integrations = sandbox.integrations(spec.name)
+    connectors = sorted({i["serviceProfile"]["name"] for i in integrations})
+    counts = ", ".join(
+        f"{c}: {sum(1 for i in integrations if i['serviceProfile']['name'] == c)}" for c in connectors
+    )
+    assert rows["read"][1] == f"{spec.name}: {len(integrations)} integration(s) ({counts})"
+    assert rows["permission"][1] == f"{spec.name}: read, write, delete"
     assert sandbox.keys["full"] not in result.stdout
-    assert "mcp" not in result.heavy
 
 
 @pytest.mark.parametrize(
-    ("case", "role", "extra", "service", "code", "failed", "remedy"),
+    ("case", "role", "extra", "code", "failed", "remedy"),
     [
-        (
-            "no key",
-            "full",
-            {"UNIZO_API_KEY": ""},
-            "mcp_specs.EDR",
-            2,
-            "settings",
-            "--help lists every setting",
-        ),
-        ("bad key", "expired", {}, "mcp_specs.EDR", 3, "key", "generate a new key"),
+        ("no key", "full", {"UNIZO_API_KEY": ""}, 2, "settings", "--help lists every setting"),
+        ("bad key", "expired", {}, 3, "key", "generate a new key"),
         (
             "no permission",
-            "edr_only",
-            {},
-            "mcp_specs.TICKETING",
+            "full",
+            {"UNIZO_API_KEY": "{other_key}"},
             4,
             "permission",
-            "grant the key ticketing:read",
+            "grant the key {service}:read",
         ),
-        ("TLS", "full", {"UNIZO_CA_BUNDLE": ""}, "mcp_specs.EDR", 5, "TLS handshake", "set UNIZO_CA_BUNDLE"),
+        ("TLS", "full", {"UNIZO_CA_BUNDLE": ""}, 5, "TLS handshake", "set UNIZO_CA_BUNDLE"),
         (
             "closed port",
             "full",
             {"UNIZO_BASE_URL": "https://127.0.0.1:{closed}"},
-            "mcp_specs.EDR",
             5,
             "TCP connect",
             "check UNIZO_BASE_URL",
         ),
-        (
-            "DNS",
-            "full",
-            {"UNIZO_BASE_URL": "https://no-such-host.invalid"},
-            "mcp_specs.EDR",
-            5,
-            "DNS",
-            "did not resolve",
-        ),
+        ("DNS", "full", {"UNIZO_BASE_URL": "https://no-such-host.invalid"}, 5, "DNS", "did not resolve"),
     ],
 )
 def test_verify_connection_failures(
     sandbox: Any,
+    new_key: Any,
+    capsys: Capsys,
     case: str,
     role: str,
     extra: dict[str, str],
-    service: str,
     code: int,
     failed: str,
     remedy: str,
 ) -> None:
-    extra = {k: v.format(closed=closed_port()) for k, v in extra.items()}
-    result = run_cli(["--verify-connection"], sandbox_env(sandbox, role, **extra), service=service)
+    spec = a_service()
+    values = {"closed": closed_port(), "service": spec.name}
+    if "{other_key}" in str(extra):
+        values["other_key"] = other_service_key(sandbox, new_key, spec)
+    extra = {k: v.format(**values) for k, v in extra.items()}
+    result = run_main(capsys, spec, ["--verify-connection"], sandbox_env(sandbox, role, **extra))
     assert result.code == code, result
     rows = checklist(result.stdout)
     assert [label for label, (mark, _) in rows.items() if mark == "✗"] == [failed], result.stdout
     detail = rows[failed][1]
-    assert " Remedy: " in detail and remedy in detail
+    assert " Remedy: " in detail and remedy.format(**values) in detail
     before = LABELS[: LABELS.index(failed)]
     assert all(rows[label][0] == "✓" for label in before)
     if failed in ("DNS", "TCP connect", "TLS handshake"):
@@ -186,21 +200,26 @@ def proxy(start_proxy: Callable[[str, str], Proxy]) -> int:
     return start_proxy("agent", "pr0xy-s3cret").port
 
 
-def test_verify_connection_through_proxy(sandbox: Any, proxy: int) -> None:
-    env = sandbox_env(sandbox, HTTPS_PROXY=f"http://agent:pr0xy-s3cret@127.0.0.1:{proxy}")
-    result = run_cli(["--verify-connection"], env)
+def test_verify_connection_through_proxy(
+    sandbox: Any, proxy: int, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = a_service()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://agent:pr0xy-s3cret@127.0.0.1:{proxy}")  # read from os.environ
+    result = run_main(capsys, spec, ["--verify-connection"], sandbox_env(sandbox))
     assert result.code == 0, result
     rows = checklist(result.stdout)
     assert all(mark == "✓" for mark, _ in rows.values()), result.stdout
     assert rows["TCP connect"][1].startswith(f"connected through the proxy http://127.0.0.1:{proxy} ")
     assert "pr0xy-s3cret" not in result.stdout + result.stderr
-    auth = run_cli(["--test-auth"], env)
+    auth = run_main(capsys, spec, ["--test-auth"], sandbox_env(sandbox))
     assert auth.code == 0 and "pr0xy-s3cret" not in auth.stdout + auth.stderr
 
 
-def test_proxy_refusing_the_tunnel(sandbox: Any, proxy: int) -> None:
-    env = sandbox_env(sandbox, HTTPS_PROXY=f"http://agent:wrong@127.0.0.1:{proxy}")
-    result = run_cli(["--verify-connection"], env)
+def test_proxy_refusing_the_tunnel(
+    sandbox: Any, proxy: int, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://agent:wrong@127.0.0.1:{proxy}")
+    result = run_main(capsys, a_service(), ["--verify-connection"], sandbox_env(sandbox))
     assert result.code == 5, result
     rows = checklist(result.stdout)
     assert rows["TCP connect"][0] == "✓"
@@ -227,4 +246,3 @@ def test_report_falls_back_to_ascii_marks() -> None:
         "[fail] TCP connect: Cannot connect to h:1. Remedy: " + ConnectError.default_hint,
     ]
     assert report.exit_code == 5
-    assert isinstance(Path, type) and os.sep

@@ -5,21 +5,21 @@ from __future__ import annotations
 import base64
 
 import pytest
-from mcp_specs import ADD_ATTACHMENT, CREATE_TICKET, EDR
+from mcp_specs import ADD_ATTACHMENT, CREATE_GADGET, WIDGETS
 from unizo_mcp_core.errors import ToolInputError
 from unizo_mcp_core.invoke import build_call
 from unizo_mcp_core.schema import input_schema
 from unizo_mcp_core.spec import Param, Permission, ToolSpec, body_param, get_tool, path_param, query_param
 
-TICKETS = "/ticketing/o%201/collections/c1/tickets"
+GADGETS_AT = "/gadgets/o%201/shelves/c1/gadgets"
 
 
 def test_body_maps_snake_to_camel_and_drops_none() -> None:
     call = build_call(
-        CREATE_TICKET,
+        CREATE_GADGET,
         {
-            "organization_id": "o 1",
-            "collection_id": "c1",
+            "group_id": "o 1",
+            "shelf_id": "c1",
             "name": "N",
             "description": "D",
             "type": "bug",
@@ -29,7 +29,7 @@ def test_body_maps_snake_to_camel_and_drops_none() -> None:
         },
     )
     assert call.method == "POST"
-    assert call.path == TICKETS
+    assert call.path == GADGETS_AT
     assert call.json == {"name": "N", "description": "D", "type": "bug", "assigneeIds": ["u1"]}
     assert call.params is None and call.multipart is None
     assert call.integration_id == "int-1"
@@ -37,24 +37,24 @@ def test_body_maps_snake_to_camel_and_drops_none() -> None:
 
 def test_query_defaults_and_wire_names() -> None:
     tool = ToolSpec(
-        "edr_search",
+        "widgets_search",
         "Search.",
         "GET",
-        "/edr/devices",
+        "/widgets/items",
         Permission.READ,
         (
-            query_param("device_status", "string", "Status."),
-            query_param("include_alerts", "boolean", "Also alerts."),
+            query_param("item_status", "string", "Status."),
+            query_param("include_parts", "boolean", "Also parts."),
             query_param("tags", "array", "Tags.", items="string"),
-            *EDR.tools[0].params,
+            *WIDGETS.tools[0].params,
         ),
     )
     call = build_call(
-        tool, {"device_status": "online", "include_alerts": False, "tags": ["a", "b"], "sort": None}
+        tool, {"item_status": "online", "include_parts": False, "tags": ["a", "b"], "sort": None}
     )
     assert call.params == {
-        "deviceStatus": "online",
-        "includeAlerts": "false",
+        "itemStatus": "online",
+        "includeParts": "false",
         "tags": "a,b",
         "offset": "0",
         "limit": "20",
@@ -67,15 +67,15 @@ def test_multipart_upload() -> None:
     call = build_call(
         ADD_ATTACHMENT,
         {
-            "organization_id": "o",
-            "collection_id": "c",
-            "ticket_id": "t",
+            "group_id": "o",
+            "shelf_id": "c",
+            "gadget_id": "t",
             "file": base64.b64encode(content).decode(),
             "file_name": "a.bin",
             "description": "dump",
         },
     )
-    assert call.path == "/ticketing/o/collections/c/tickets/t/attachments"
+    assert call.path == "/gadgets/o/shelves/c/gadgets/t/attachments"
     assert call.json is None
     assert call.multipart == {
         "file": ("a.bin", content, "application/octet-stream"),
@@ -88,72 +88,72 @@ def test_bad_base64_is_a_tool_input_error() -> None:
     with pytest.raises(ToolInputError, match="Refused file: not valid base64"):
         build_call(
             ADD_ATTACHMENT,
-            {"organization_id": "o", "collection_id": "c", "ticket_id": "t", "file": "%%%", "file_name": "a"},
+            {"group_id": "o", "shelf_id": "c", "gadget_id": "t", "file": "%%%", "file_name": "a"},
         )
 
 
 def test_hostile_integration_id_refused() -> None:
     with pytest.raises(ToolInputError, match="Refused integration_id"):
-        build_call(EDR.tools[0], {"integration_id": "a\r\nX: y"})
+        build_call(WIDGETS.tools[0], {"integration_id": "a\r\nX: y"})
 
 
 # --- body defaults -------------------------------------------------------------------------------
 
-PULL = ToolSpec(
-    "scm_create_pull_request",
-    "Open a pull request.",
+ORDER = ToolSpec(
+    "gadgets_create_order",
+    "Open an order.",
     "POST",
-    "/scm/organizations/{organization_id}/repositories/{repository_id}/pullRequests",
+    "/gadgets/groups/{group_id}/shops/{shop_id}/orders",
     Permission.WRITE,
     (
-        path_param("organization_id"),
-        path_param("repository_id"),
+        path_param("group_id"),
+        path_param("shop_id"),
         body_param("title", "string", "", required=True),
         body_param("state", "string", "", enum=("opened", "closed"), default="opened"),
         body_param("draft", "boolean", "", default=False),
         body_param("labels", "array", "", items="string"),
     ),
 )
-PULL_IDS = {"organization_id": "o", "repository_id": "r"}
+ORDER_IDS = {"group_id": "o", "shop_id": "r"}
 
 
 def test_body_defaults_are_sent_as_the_schema_advertises() -> None:
-    assert input_schema(PULL)["properties"]["state"]["default"] == "opened"
-    call = build_call(PULL, {**PULL_IDS, "title": "T"})
+    assert input_schema(ORDER)["properties"]["state"]["default"] == "opened"
+    call = build_call(ORDER, {**ORDER_IDS, "title": "T"})
     assert call.json == {"title": "T", "state": "opened", "draft": False}
     # an explicit None is "not given": the default applies; an explicit value wins
-    call = build_call(PULL, {**PULL_IDS, "title": "T", "state": None, "draft": True})
+    call = build_call(ORDER, {**ORDER_IDS, "title": "T", "state": None, "draft": True})
     assert call.json == {"title": "T", "state": "opened", "draft": True}
 
 
 def test_multipart_body_defaults_are_form_fields() -> None:
     upload = ToolSpec(
-        "ticketing_upload",
+        "gadgets_upload",
         "Upload.",
         "POST",
-        "/x/{ticket_id}",
+        "/x/{gadget_id}",
         Permission.WRITE,
         (
-            path_param("ticket_id"),
+            path_param("gadget_id"),
             Param("file", "string", "", location="file", required=True, base64=True),
             body_param("is_public", "boolean", "", default=False),
         ),
         body_format="multipart",
     )
-    call = build_call(upload, {"ticket_id": "t", "file": base64.b64encode(b"x").decode()})
+    call = build_call(upload, {"gadget_id": "t", "file": base64.b64encode(b"x").decode()})
     assert call.multipart is not None and call.multipart["isPublic"] == "false"
 
 
 def test_update_tools_without_defaults_send_only_what_was_given() -> None:
     update = ToolSpec(
-        "scm_update_pull_request",
+        "gadgets_update_order",
         "Update.",
         "PUT",
-        "/x/{pull_request_id}",
+        "/x/{order_id}",
         Permission.WRITE,
-        (path_param("pull_request_id"), body_param("state", "string", "", enum=("opened", "closed"))),
+        (path_param("order_id"), body_param("state", "string", "", enum=("opened", "closed"))),
     )
-    assert build_call(update, {"pull_request_id": "1"}).json == {}
+    assert build_call(update, {"order_id": "1"}).json == {}
 
 
 # --- arrays of objects -----------------------------------------------------------------------------
@@ -166,7 +166,7 @@ ITEMS = (
     body_param("title", "string", "", wire="summary", local_max_length=5),
 )
 BULK = ToolSpec(
-    "ticketing_create_bulk_tickets",
+    "gadgets_create_bulk_gadgets",
     "Create tickets.",
     "POST",
     "/t/{collection_id}/bulk",
@@ -212,37 +212,37 @@ def test_bad_items_are_refused_before_sending(tickets: list[object], message: st
 
 
 def test_sort_and_integration_id_lengths_are_checked_locally() -> None:
-    list_devices = EDR.tools[0]
-    assert build_call(list_devices, {"sort": "x" * 200}).params == {
+    list_items = WIDGETS.tools[0]
+    assert build_call(list_items, {"sort": "x" * 200}).params == {
         "offset": "0",
         "limit": "20",
         "sort": "x" * 200,
     }
     with pytest.raises(ToolInputError, match="Refused sort: at most 200 characters"):
-        build_call(list_devices, {"sort": "x" * 201})
-    assert build_call(list_devices, {"integration_id": "i" * 200}).integration_id == "i" * 200
+        build_call(list_items, {"sort": "x" * 201})
+    assert build_call(list_items, {"integration_id": "i" * 200}).integration_id == "i" * 200
     with pytest.raises(ToolInputError, match="Refused integration_id: at most 200 characters"):
-        build_call(list_devices, {"integration_id": "i" * 201})
+        build_call(list_items, {"integration_id": "i" * 201})
 
 
 @pytest.mark.parametrize("value", ["", "  "])
 def test_empty_integration_id_refused(value: str) -> None:
     with pytest.raises(ToolInputError, match="Refused integration_id: an integration id cannot be empty"):
-        build_call(EDR.tools[0], {"integration_id": value})
+        build_call(WIDGETS.tools[0], {"integration_id": value})
 
 
 def test_empty_path_value_refused_without_a_schema_min_length() -> None:
-    assert "minLength" not in input_schema(EDR.tools[1])["properties"]["device_id"]
-    with pytest.raises(ToolInputError, match="Refused device_id: a path parameter cannot be empty"):
-        build_call(EDR.tools[1], {"device_id": ""})
+    assert "minLength" not in input_schema(WIDGETS.tools[1])["properties"]["item_id"]
+    with pytest.raises(ToolInputError, match="Refused item_id: a path parameter cannot be empty"):
+        build_call(WIDGETS.tools[1], {"item_id": ""})
 
 
 # --- slash_ok path params ------------------------------------------------------------------------
 
 BRANCH = get_tool(
-    "scm_get_branch",
+    "gadgets_get_branch",
     "Get one branch.",
-    "/scm/repositories/{repository_id}/branches/{branch_id}",
+    "/gadgets/repositories/{repository_id}/branches/{branch_id}",
     path_param("repository_id"),
     path_param("branch_id", "Branch name.", slash_ok=True),
 )
@@ -250,7 +250,7 @@ BRANCH = get_tool(
 
 def test_slash_ok_param_encodes_slashes_inside_its_segment() -> None:
     call = build_call(BRANCH, {"repository_id": "r", "branch_id": "feature/x y"})
-    assert call.path == "/scm/repositories/r/branches/feature%2Fx%20y"
+    assert call.path == "/gadgets/repositories/r/branches/feature%2Fx%20y"
     # other path params of the same tool still refuse '/'
     with pytest.raises(ToolInputError, match="Refused repository_id: a path parameter cannot contain '/'"):
         build_call(BRANCH, {"repository_id": "a/b", "branch_id": "main"})

@@ -6,7 +6,7 @@ import pytest
 from unizo_mcp_core.errors import ToolInputError
 from unizo_mcp_core.paths import MAX_VALUE_LENGTH, check_value, render_path
 
-TEMPLATE = "/edr/devices/{device_id}/alerts/{alert_id}"
+TEMPLATE = "/widgets/items/{item_id}/parts/{part_id}"
 
 HOSTILE = [
     ("", "cannot be empty"),
@@ -41,9 +41,9 @@ HOSTILE = [
 @pytest.mark.parametrize(("value", "reason"), HOSTILE, ids=[repr(v)[:30] for v, _ in HOSTILE])
 def test_hostile_values_refused_naming_the_parameter(value: object, reason: str) -> None:
     with pytest.raises(ToolInputError) as caught:
-        render_path(TEMPLATE, {"device_id": "ok", "alert_id": value})
+        render_path(TEMPLATE, {"item_id": "ok", "part_id": value})
     message = caught.value.describe()
-    assert message.startswith("Refused alert_id: ")
+    assert message.startswith("Refused part_id: ")
     assert reason in message
 
 
@@ -61,7 +61,7 @@ def test_hostile_values_refused_naming_the_parameter(value: object, reason: str)
     ],
 )
 def test_values_are_percent_encoded(value: object, encoded: str) -> None:
-    assert render_path(TEMPLATE, {"device_id": value, "alert_id": "z"}) == f"/edr/devices/{encoded}/alerts/z"
+    assert render_path(TEMPLATE, {"item_id": value, "part_id": "z"}) == f"/widgets/items/{encoded}/parts/z"
 
 
 @pytest.mark.parametrize(
@@ -76,13 +76,13 @@ def test_values_are_percent_encoded(value: object, encoded: str) -> None:
 def test_lookalikes_are_checked_as_a_normalising_gateway_sees_them(value: str, reason: str) -> None:
     """NFKC first: a gateway that normalises Unicode must never see '..' or '/' the checks did not."""
     with pytest.raises(ToolInputError) as caught:
-        render_path(TEMPLATE, {"device_id": "ok", "alert_id": value})
+        render_path(TEMPLATE, {"item_id": "ok", "part_id": value})
     assert reason in caught.value.describe()
 
 
 def test_missing_value_is_refused() -> None:
-    with pytest.raises(ToolInputError, match="Missing required path parameter alert_id"):
-        render_path(TEMPLATE, {"device_id": "a"})
+    with pytest.raises(ToolInputError, match="Missing required path parameter part_id"):
+        render_path(TEMPLATE, {"item_id": "a"})
 
 
 def test_check_value_names_what() -> None:
@@ -92,7 +92,7 @@ def test_check_value_names_what() -> None:
 
 # --- slash_ok: one segment that may hold '/' (branch names) ------------------------------------------
 
-BRANCH = "/scm/repositories/{repository_id}/branches/{branch_id}"
+BRANCH = "/gadgets/repositories/{repository_id}/branches/{branch_id}"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ BRANCH = "/scm/repositories/{repository_id}/branches/{branch_id}"
 )
 def test_slash_ok_values_stay_one_segment(value: str, encoded: str) -> None:
     path = render_path(BRANCH, {"repository_id": "r", "branch_id": value}, slash_ok={"branch_id"})
-    assert path == f"/scm/repositories/r/branches/{encoded}"
+    assert path == f"/gadgets/repositories/r/branches/{encoded}"
     assert path.count("/") == BRANCH.count("/")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mcp_specs import CREATE_TICKET, DELETE_TOOL, EDR, TICKETING
+from mcp_specs import CREATE_GADGET, DELETE_TOOL, GADGETS, WIDGETS
 from unizo_mcp_core.policy import (
     RULE_ALLOW,
     RULE_EXCLUDE,
@@ -14,11 +14,11 @@ from unizo_mcp_core.policy import (
 )
 from unizo_mcp_core.spec import Permission
 
-READ = "ticketing_list_tickets"
-WRITE = CREATE_TICKET.name
+READ = "gadgets_list_gadgets"
+WRITE = CREATE_GADGET.name
 DELETE = DELETE_TOOL.name
-TOOLS = [("ticketing", t) for t in (*TICKETING.all_tools(), DELETE_TOOL)] + [
-    ("edr", t) for t in EDR.all_tools()
+TOOLS = [("gadgets", t) for t in (*GADGETS.all_tools(), DELETE_TOOL)] + [
+    ("widgets", t) for t in WIDGETS.all_tools()
 ]
 ALL = frozenset({"read", "write", "delete"})
 
@@ -38,32 +38,32 @@ def test_no_rule_exposes_everything_in_order() -> None:
     [
         # 1. --exclude-tools always wins, over an allow-list naming the tool and full permissions
         (
-            {"exclude": frozenset({READ}), "allow": frozenset({READ}), "permissions": {"ticketing": ALL}},
+            {"exclude": frozenset({READ}), "allow": frozenset({READ}), "permissions": {"gadgets": ALL}},
             READ,
             RULE_EXCLUDE,
         ),
         ({"exclude": frozenset({WRITE}), "read_only": True}, WRITE, RULE_EXCLUDE),
         # 2. --read-only beats permissions and the allow-list
         ({"read_only": True, "allow": frozenset({WRITE})}, WRITE, RULE_READ_ONLY),
-        ({"read_only": True, "permissions": {"ticketing": frozenset()}}, DELETE, RULE_READ_ONLY),
+        ({"read_only": True, "permissions": {"gadgets": frozenset()}}, DELETE, RULE_READ_ONLY),
         # 3. key permissions beat the allow-list
         (
-            {"permissions": {"ticketing": frozenset({"read"})}, "allow": frozenset({WRITE})},
+            {"permissions": {"gadgets": frozenset({"read"})}, "allow": frozenset({WRITE})},
             WRITE,
-            permission_reason("ticketing", Permission.WRITE),
+            permission_reason("gadgets", Permission.WRITE),
         ),
         (
-            {"permissions": {"ticketing": frozenset({"read", "write"})}},
+            {"permissions": {"gadgets": frozenset({"read", "write"})}},
             DELETE,
-            permission_reason("ticketing", "delete"),
+            permission_reason("gadgets", "delete"),
         ),
         # write does not imply read
-        ({"permissions": {"ticketing": frozenset({"write"})}}, READ, permission_reason("ticketing", "read")),
+        ({"permissions": {"gadgets": frozenset({"write"})}}, READ, permission_reason("gadgets", "read")),
         # a service missing from known permissions hides all its tools
         (
-            {"permissions": {"ticketing": ALL}},
-            "edr_list_devices",
-            "the API key's permissions: the key has no permission on edr",
+            {"permissions": {"gadgets": ALL}},
+            "widgets_list_items",
+            "the API key's permissions: the key has no permission on widgets",
         ),
         # 4. the allow-list
         ({"allow": frozenset({WRITE})}, READ, RULE_ALLOW),
@@ -75,17 +75,19 @@ def test_precedence(kwargs: dict[str, object], tool: str, rule: str) -> None:
 
 def test_unknown_permissions_hide_nothing() -> None:
     assert hidden(permissions=None) == {}
-    assert hidden(permissions={"ticketing": None, "edr": None}) == {}
+    assert hidden(permissions={"gadgets": None, "widgets": None}) == {}
 
 
 def test_read_only_keeps_reads_and_hides_writes_and_deletes() -> None:
     decision = decide_tools(TOOLS, read_only=True)
-    assert set(decision.hidden) == {WRITE, DELETE, "ticketing_add_attachment"}
-    assert READ in decision.exposed and "ticketing_list_connectors" in decision.exposed
+    assert set(decision.hidden) == {WRITE, DELETE, "gadgets_add_attachment"}
+    assert READ in decision.exposed and "gadgets_list_connectors" in decision.exposed
 
 
 def test_allow_list_with_full_permissions() -> None:
-    decision = decide_tools(TOOLS, allow=frozenset({READ, WRITE}), permissions={"ticketing": ALL, "edr": ALL})
+    decision = decide_tools(
+        TOOLS, allow=frozenset({READ, WRITE}), permissions={"gadgets": ALL, "widgets": ALL}
+    )
     assert decision.exposed == (READ, WRITE)
 
 

@@ -6,17 +6,17 @@ import json
 from typing import Any
 
 import pytest
-from mcp_specs import CREATE_TICKET, EDR, TICKETING
+from mcp_specs import CREATE_GADGET, GADGETS, WIDGETS
 from unizo_mcp_core.schema import argument_validator, input_schema, tool_params
 from unizo_mcp_core.spec import INTEGRATION_ID, Permission, ToolSpec, body_param, path_param
 from unizo_testkit import mcp_hints
 
-LIST_DEVICES = EDR.tools[0]
-GET_DEVICE = EDR.tools[1]
+LIST_ITEMS = WIDGETS.tools[0]
+GET_ITEM = WIDGETS.tools[1]
 
 
 def test_list_tool_schema_pages_with_bounds() -> None:
-    schema = input_schema(LIST_DEVICES)
+    schema = input_schema(LIST_ITEMS)
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     props = schema["properties"]
@@ -30,7 +30,7 @@ def test_list_tool_schema_pages_with_bounds() -> None:
 
 
 def test_integration_id_added_to_data_tools_only_and_never_required() -> None:
-    for service in (EDR, TICKETING):
+    for service in (WIDGETS, GADGETS):
         for tool in service.all_tools():
             schema = input_schema(tool)
             if tool.handler == "http":
@@ -42,8 +42,8 @@ def test_integration_id_added_to_data_tools_only_and_never_required() -> None:
 
 
 def test_required_enum_and_array_items() -> None:
-    schema = input_schema(CREATE_TICKET)
-    assert schema["required"] == ["organization_id", "collection_id", "name", "description", "type"]
+    schema = input_schema(CREATE_GADGET)
+    assert schema["required"] == ["group_id", "shelf_id", "name", "description", "type"]
     props = schema["properties"]
     assert props["type"]["enum"] == ["bug", "feature", "task", "security", "enhancement"]
     assert props["name"]["minLength"] == 1 and props["name"]["maxLength"] == 200
@@ -53,24 +53,24 @@ def test_required_enum_and_array_items() -> None:
         "items": {"type": "string"},
         "maxItems": 10,
     }
-    assert props["organization_id"] == {
+    assert props["group_id"] == {
         "type": "string",
-        "description": "Organization id.",
+        "description": "Group id.",
     }  # paths refuses ""
 
 
 def test_discovery_tool_schema() -> None:
-    connectors, integrations = EDR.all_tools()[:2]
+    connectors, integrations = WIDGETS.all_tools()[:2]
     assert input_schema(connectors) == {"type": "object", "properties": {}, "additionalProperties": False}
     schema = input_schema(integrations)
     assert schema["required"] == ["connector"]
 
 
 def test_schema_is_deterministic_json() -> None:
-    first = [json.dumps(input_schema(t)) for t in TICKETING.all_tools()]
-    second = [json.dumps(input_schema(t)) for t in TICKETING.all_tools()]
+    first = [json.dumps(input_schema(t)) for t in GADGETS.all_tools()]
+    second = [json.dumps(input_schema(t)) for t in GADGETS.all_tools()]
     assert first == second
-    assert list(input_schema(GET_DEVICE)["properties"]) == ["device_id", "integration_id"]
+    assert list(input_schema(GET_ITEM)["properties"]) == ["item_id", "integration_id"]
 
 
 @pytest.mark.parametrize(
@@ -86,24 +86,24 @@ def test_schema_is_deterministic_json() -> None:
     ],
 )
 def test_validation_messages(arguments: dict[str, object], expected: str) -> None:
-    assert argument_validator(input_schema(LIST_DEVICES))(arguments) == [expected]
+    assert argument_validator(input_schema(LIST_ITEMS))(arguments) == [expected]
 
 
 def test_validation_of_required_and_enum() -> None:
-    schema = input_schema(CREATE_TICKET)
-    problems = argument_validator(schema)({"organization_id": "o", "collection_id": "c", "type": "nope"})
+    schema = input_schema(CREATE_GADGET)
+    problems = argument_validator(schema)({"group_id": "o", "shelf_id": "c", "type": "nope"})
     assert "missing required argument 'name', 'description'" in problems
     assert 'type: "nope" is not one of bug, feature, task, security, enhancement' in problems
     assert (
         argument_validator(schema)(
-            {"organization_id": "o", "collection_id": "c", "name": "n", "description": "d", "type": "bug"},
+            {"group_id": "o", "shelf_id": "c", "name": "n", "description": "d", "type": "bug"},
         )
         == []
     )
 
 
 def test_long_values_are_not_echoed() -> None:
-    problems = argument_validator(input_schema(LIST_DEVICES))({"limit": "9" * 5000})
+    problems = argument_validator(input_schema(LIST_ITEMS))({"limit": "9" * 5000})
     assert len(problems) == 1 and len(problems[0]) < 120
 
 
@@ -112,7 +112,7 @@ def test_long_values_are_not_echoed() -> None:
 
 def test_discovery_tools_follow_the_title_rule() -> None:
     # no tool states a title that restates its name: clients display the name instead
-    for service in (EDR, TICKETING):
+    for service in (WIDGETS, GADGETS):
         connectors, integrations = service.all_tools()[:2]
         assert connectors.title is None and integrations.title is None
         assert input_schema(integrations)["properties"]["connector"] == {
@@ -123,14 +123,14 @@ def test_discovery_tools_follow_the_title_rule() -> None:
 
 
 def test_annotations_state_three_hints_and_leave_open_world_to_its_default() -> None:
-    for tool in TICKETING.all_tools():
+    for tool in GADGETS.all_tools():
         hints = mcp_hints(tool.annotations)
         assert set(hints) == {
             "readOnlyHint",
             "destructiveHint",
             "idempotentHint",
         }  # openWorldHint: MCP default true
-    assert mcp_hints(CREATE_TICKET.annotations) == {
+    assert mcp_hints(CREATE_GADGET.annotations) == {
         "readOnlyHint": False,
         "destructiveHint": False,
         "idempotentHint": False,
@@ -146,14 +146,14 @@ ITEM_FIELDS = (
     body_param("is_urgent", "boolean", "", default=False),
 )
 BULK = ToolSpec(
-    "ticketing_create_bulk_tickets",
-    "Create tickets.",
+    "gadgets_create_bulk_gadgets",
+    "Create gadgets.",
     "POST",
-    "/ticketing/{organization_id}/collections/{collection_id}/tickets/bulk",
+    "/gadgets/{group_id}/shelves/{shelf_id}/gadgets/bulk",
     Permission.WRITE,
     (
-        path_param("organization_id"),
-        path_param("collection_id"),
+        path_param("group_id"),
+        path_param("shelf_id"),
         body_param(
             "tickets",
             "array",
@@ -165,7 +165,7 @@ BULK = ToolSpec(
         ),
     ),
 )
-BULK_IDS = {"organization_id": "o", "collection_id": "c"}
+BULK_IDS = {"group_id": "o", "shelf_id": "c"}
 
 
 def test_item_params_give_arrays_a_real_item_schema() -> None:

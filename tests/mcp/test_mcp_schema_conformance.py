@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-from mcp_specs import EDR, TICKETING
+from mcp_specs import GADGETS, WIDGETS
 from test_mcp_schema import BULK
 from unizo_mcp_core.registry import discover_services
 from unizo_mcp_core.schema import argument_validator, input_schema
@@ -18,7 +18,7 @@ from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 def _services() -> list[ServiceSpec]:
     installed = discover_services()
     assert installed, "no Unizo service package is installed (pip install -e packages/...)"
-    return [*installed.values(), EDR, TICKETING]
+    return [*installed.values(), WIDGETS, GADGETS]
 
 
 TOOLS: dict[str, ToolSpec] = {t.name: t for s in _services() for t in s.all_tools()}

@@ -11,7 +11,7 @@ KEY = "uz_prod_0123abcd_" + "K" * 32
 
 
 def settings(**env: str) -> object:
-    return load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "streamable-http", **env})
+    return load_settings("demo", {"UNIZO_API_KEY": KEY, "UNIZO_TRANSPORT": "streamable-http", **env})
 
 
 @pytest.mark.parametrize(
@@ -36,11 +36,16 @@ def test_non_loopback_bind_refused_without_allow_remote(host: str) -> None:
         check_bind(settings(UNIZO_HOST=host))  # type: ignore[arg-type]
     assert caught.value.exit_code == ExitCode.CONFIG
     assert "--allow-remote" in caught.value.describe() and host in caught.value.describe()
-    check_bind(settings(UNIZO_HOST=host, UNIZO_ALLOW_REMOTE="true"))  # type: ignore[arg-type]
+    # --allow-remote also needs credentials the operator chose
+    with pytest.raises(ConfigError, match="UNIZO_HTTP_TOKEN"):
+        check_bind(settings(UNIZO_HOST=host, UNIZO_ALLOW_REMOTE="true"))  # type: ignore[arg-type]
+    token = "t" * 32
+    check_bind(settings(UNIZO_HOST=host, UNIZO_ALLOW_REMOTE="true", UNIZO_HTTP_TOKEN=token))  # type: ignore[arg-type]
+    check_bind(settings(UNIZO_HOST=host, UNIZO_ALLOW_REMOTE="true", UNIZO_HTTP_AUTH="per-request"))  # type: ignore[arg-type]
 
 
 def test_stdio_ignores_host() -> None:
-    check_bind(load_settings("edr", {"UNIZO_API_KEY": KEY, "UNIZO_HOST": "0.0.0.0"}))
+    check_bind(load_settings("demo", {"UNIZO_API_KEY": KEY, "UNIZO_HOST": "0.0.0.0"}))
 
 
 def test_protection_is_explicit_and_on() -> None:

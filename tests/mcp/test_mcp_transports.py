@@ -1,11 +1,13 @@
-"""One subprocess per transport through the SDK client, plus raw stdio: stdout carries only JSON-RPC."""
+"""The real processes: stdio through the SDK client and raw (stdout carries only JSON-RPC), and streamable
+HTTP on a port of its own. Startup refusals run the CLI in process (the exit code is `main`'s return value).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,79 +16,114 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp_helpers import base_env, cli_command, closed_port, run_cli, sandbox_env
+from mcp.client.streamable_http import streamable_http_client
+from mcp_helpers import base_env, closed_port, other_service, run_main, sandbox_env, server_command
+from servicekit import a_service, is_get, is_top_list, tools_where
+from unizo_mcp_core import transport
+from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 from unizo_testkit import initialize_request
 
 INIT = initialize_request("raw")
 
 
-def stdio_params(env: dict[str, str], *args: str, service: str = "EDR") -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=[*cli_command(service), *args], env=base_env(env)
-    )
+def served_service() -> tuple[ServiceSpec, ToolSpec, ToolSpec]:
+    """A service with a top-level list and a get by one id: (service, list tool, get tool)."""
+
+    def fits(spec: ServiceSpec) -> bool:
+        return bool(tools_where(spec, is_top_list)) and any(
+            len(t.path_params()) == 1 for t in tools_where(spec, is_get)
+        )
+
+    spec = a_service(fits)
+    getter = next(t for t in tools_where(spec, is_get) if len(t.path_params()) == 1)
+    return spec, tools_where(spec, is_top_list)[0], getter
 
 
+SPEC, LISTER, GETTER = served_service()
+
+
+def stdio_params(env: dict[str, str], *args: str) -> StdioServerParameters:
+    command, *rest = server_command(SPEC)
+    return StdioServerParameters(command=command, args=[*rest, *args], env=base_env(env))
+
+
+@pytest.mark.slow
 async def test_stdio_session_through_the_sdk_client(sandbox: Any) -> None:
-    integration = sandbox.integrations("edr")[0]["id"]
-    env = sandbox_env(sandbox, UNIZO_EDR_INTEGRATION_ID=integration)
-    async with Client(
-        stdio_params(env, "--exclude-tools", "edr_list_device_alerts"), read_timeout_seconds=30
-    ) as session:
+    integration = sandbox.integrations(SPEC.name)[0]["id"]
+    hidden = next(t for t in reversed(SPEC.all_tools()) if t not in (LISTER, GETTER))
+    env = sandbox_env(sandbox, UNIZO_INTEGRATION_ID=integration)
+    async with Client(stdio_params(env, "--exclude-tools", hidden.name), read_timeout_seconds=30) as session:
         names = [t.name for t in (await session.list_tools()).tools]
-        listed = await session.call_tool("edr_list_devices", {"limit": 2})
-        hidden = await session.call_tool("edr_list_device_alerts", {"device_id": "d"})
-    assert names == [
-        "edr_list_connectors",
-        "edr_list_integrations",
-        "edr_list_devices",
-        "edr_get_device_details",
-    ]
+        listed = await session.call_tool(LISTER.name, {"limit": 2})
+        refused = await session.call_tool(hidden.name, {})
+    assert names == [t.name for t in SPEC.all_tools() if t is not hidden]
     assert not listed.is_error and len(listed.structured_content["data"]) == 2  # type: ignore[index]
-    assert hidden.is_error
-    assert hidden.content[0].text == (  # type: ignore[union-attr]
-        "edr_list_device_alerts is not available: hidden by --exclude-tools (UNIZO_EXCLUDE_TOOLS)."
+    assert refused.is_error
+    assert refused.content[0].text == (  # type: ignore[union-attr]
+        f"{hidden.name} is not available: hidden by --exclude-tools (UNIZO_EXCLUDE_TOOLS)."
     )
 
 
-async def test_stdio_server_starts_when_the_api_is_unreachable(sandbox: Any) -> None:
+def test_server_starts_when_the_api_is_unreachable(
+    sandbox: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's serving path, in process: the stdio loop itself is replaced by an in-memory client
+    session (the stdio transport is what the real-process tests above and below check)."""
+    seen: dict[str, Any] = {}
+
+    async def session_instead_of_stdio(server: Any) -> None:
+        async with Client(server.mcp) as session:
+            seen["names"] = [t.name for t in (await session.list_tools()).tools]
+            seen["result"] = await session.call_tool(LISTER.name, {})
+
+    monkeypatch.setattr(transport, "serve_stdio", session_instead_of_stdio)
     env = sandbox_env(
         sandbox, UNIZO_BASE_URL=f"https://127.0.0.1:{closed_port()}", UNIZO_INTEGRATION_ID="i-1"
     )
-    async with Client(stdio_params(env), read_timeout_seconds=30) as session:
-        names = [t.name for t in (await session.list_tools()).tools]
-        result = await session.call_tool("edr_list_devices", {})
-    assert len(names) == 5
+    run = run_main(capsys, SPEC, [], env)
+    assert run.code == 0, run
+    assert run.stdout == ""
+    assert "failed: could not connect" in run.stderr and "Starting anyway" in run.stderr, run.stderr
+    assert seen["names"] == [t.name for t in SPEC.all_tools()]
+    result = seen["result"]
     assert result.is_error
-    text = result.content[0].text  # type: ignore[union-attr]
-    assert text.startswith("edr_list_devices failed: ") and "could not connect" in text
+    text = result.content[0].text
+    assert text.startswith(f"{LISTER.name} failed: ") and "could not connect" in text
 
 
 @pytest.mark.parametrize(
-    ("role", "service", "code", "words"),
+    ("role", "code", "words"),
     [
-        ("expired", "mcp_specs.EDR", 3, "has expired"),
-        ("development", "mcp_specs.EDR", 3, "belongs to the development environment"),
-        ("edr_only", "mcp_specs.TICKETING", 4, "no permission on the ticketing service"),
+        ("expired", 3, "has expired"),
+        ("development", 3, "belongs to the development environment"),
+        ("no permission", 4, "no permission on the {service} service"),
     ],
 )
-def test_startup_refusals_exit_codes(sandbox: Any, role: str, service: str, code: int, words: str) -> None:
-    result = run_cli([], sandbox_env(sandbox, role), service=service)
+def test_startup_refusals_exit_codes(
+    sandbox: Any, new_key: Any, capsys: pytest.CaptureFixture[str], role: str, code: int, words: str
+) -> None:
+    if role == "no permission":  # a key with every permission on another service only
+        other = other_service(SPEC)
+        key = asyncio.run(new_key({other.name: ["read", "write", "delete"]}))
+        env = sandbox_env(sandbox, UNIZO_API_KEY=key)
+    else:
+        key, env = sandbox.keys[role], sandbox_env(sandbox, role)
+    result = run_main(capsys, SPEC, [], env)
     assert result.code == code, result
     assert result.stdout == ""
-    assert words in result.stderr_lines[-1]
-    assert sandbox.keys[role] not in result.stderr
+    assert words.format(service=SPEC.name) in result.stderr_lines[-1]
+    assert key not in result.stderr
 
 
+@pytest.mark.slow
 def test_raw_stdio_stdout_is_only_json_rpc_at_debug_level(sandbox: Any) -> None:
     key = sandbox.keys["full"]
-    integration = sandbox.integrations("edr")[0]["id"]
+    integration = sandbox.integrations(SPEC.name)[0]["id"]
     env = base_env(
-        sandbox_env(
-            sandbox, UNIZO_LOG_LEVEL="debug", UNIZO_LOG_AUTH="true", UNIZO_EDR_INTEGRATION_ID=integration
-        )
+        sandbox_env(sandbox, UNIZO_LOG_LEVEL="debug", UNIZO_LOG_AUTH="true", UNIZO_INTEGRATION_ID=integration)
     )
     process = subprocess.Popen(
-        [sys.executable, *cli_command()],
+        server_command(SPEC),
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -95,6 +132,7 @@ def test_raw_stdio_stdout_is_only_json_rpc_at_debug_level(sandbox: Any) -> None:
         encoding="utf-8",
     )
     assert process.stdin is not None and process.stdout is not None
+    param = GETTER.path_params()[0].name
     messages = [
         INIT,
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
@@ -103,19 +141,19 @@ def test_raw_stdio_stdout_is_only_json_rpc_at_debug_level(sandbox: Any) -> None:
             "jsonrpc": "2.0",
             "id": 3,
             "method": "tools/call",
-            "params": {"name": "edr_list_devices", "arguments": {"limit": 1}},
+            "params": {"name": LISTER.name, "arguments": {"limit": 1}},
         },
         {
             "jsonrpc": "2.0",
             "id": 4,
             "method": "tools/call",
-            "params": {"name": "edr_get_device_details", "arguments": {"device_id": "missing"}},
+            "params": {"name": GETTER.name, "arguments": {param: "missing"}},
         },
         {
             "jsonrpc": "2.0",
             "id": 5,
             "method": "tools/call",
-            "params": {"name": "edr_get_device_details", "arguments": {"device_id": "../x"}},
+            "params": {"name": GETTER.name, "arguments": {param: "../x"}},
         },
         {"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "nope", "arguments": {}}},
     ]
@@ -156,34 +194,54 @@ def test_raw_stdio_stdout_is_only_json_rpc_at_debug_level(sandbox: Any) -> None:
 # --- streamable HTTP -----------------------------------------------------------------------------
 
 
+def start_http_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    """The server on a free port; another try on another port if that one was taken in the meantime."""
+    for _ in range(3):
+        port = closed_port()
+        process = subprocess.Popen(
+            [*server_command(SPEC), "--transport", "streamable-http", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump(stream: Any = process.stderr, lines: queue.Queue[str | None] = lines) -> None:
+            for line in stream:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 60
+        seen: list[str] = []
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                process.kill()
+                pytest.fail(f"server did not start: {seen}")
+            if line is None:  # exited: the port was taken, or a real failure (reported below)
+                process.wait(timeout=15)
+                break
+            seen.append(line)
+            if "serving MCP over streamable HTTP at " in line:
+                assert f"http://127.0.0.1:{port}/mcp" in line
+                return process, port
+    pytest.fail(f"server did not start: {seen}")
+
+
+HTTP_TOKEN = "transport-test-token-0123456789abcdef"
+BEARER = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+
+
 @pytest.fixture(scope="module")
 def http_server(sandbox_server: Any) -> Iterator[str]:
     """One streamable-HTTP server for this module (the sandbox's seeded keys and ids survive resets)."""
-    port = closed_port()
-    integration = sandbox_server.integrations("edr")[0]["id"]
-    env = base_env(sandbox_env(sandbox_server, UNIZO_EDR_INTEGRATION_ID=integration))
-    process = subprocess.Popen(
-        [sys.executable, *cli_command(), "--transport", "streamable-http", "--port", str(port)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
-    deadline = time.monotonic() + 60
-    seen = []
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            process.kill()
-            pytest.fail(f"server did not start: {seen}")
-        seen.append(line)
-        if "serving MCP over streamable HTTP at " in line:
-            break
-    assert f"http://127.0.0.1:{port}/mcp" in line
+    integration = sandbox_server.integrations(SPEC.name)[0]["id"]
+    env = sandbox_env(sandbox_server, UNIZO_INTEGRATION_ID=integration, UNIZO_HTTP_TOKEN=HTTP_TOKEN)
+    process, port = start_http_server(base_env(env))
     try:
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
@@ -192,17 +250,22 @@ def http_server(sandbox_server: Any) -> Iterator[str]:
         assert stdout == ""
 
 
+@pytest.mark.slow
 async def test_streamable_http_session(http_server: str) -> None:
-    async with Client(http_server, read_timeout_seconds=30) as session:
+    async with (
+        httpx2.AsyncClient(headers=BEARER, timeout=30) as http,
+        Client(streamable_http_client(http_server, http_client=http), read_timeout_seconds=30) as session,
+    ):
         names = [t.name for t in (await session.list_tools()).tools]
-        result = await session.call_tool("edr_list_devices", {"limit": 1})
-    assert "edr_list_devices" in names
+        result = await session.call_tool(LISTER.name, {"limit": 1})
+    assert LISTER.name in names
     assert not result.is_error and len(result.structured_content["data"]) == 1  # type: ignore[index]
 
 
+@pytest.mark.slow
 async def test_streamable_http_refuses_foreign_host_and_origin(http_server: str) -> None:
     port = http_server.split(":")[2].split("/")[0]
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json", **BEARER}
     async with httpx2.AsyncClient(timeout=30) as http:
         host = await http.post(http_server, json=INIT, headers={**headers, "Host": "evil.example"})
         origin = await http.post(http_server, json=INIT, headers={**headers, "Origin": "http://evil.example"})
