@@ -54,7 +54,12 @@ def install(cache: Path, npm_cache: str | None) -> Path:
         if not (installed(prefix, CLAUDE_CODE_PACKAGE) and binary.exists()):
             fresh_dir(prefix)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("UNIZO_", "MCP_"))}
-            env.update(npm_config_update_notifier="false", npm_config_fund="false", npm_config_audit="false")
+            env.update(
+                npm_config_prefer_offline="true",
+                npm_config_update_notifier="false",
+                npm_config_fund="false",
+                npm_config_audit="false",
+            )
             if npm_cache:
                 env["npm_config_cache"] = npm_cache
             argv = [npm, "install", "--prefix", str(prefix), "--no-save", "--no-package-lock"]
