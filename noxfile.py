@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def external(session: nox.Session) -> None:
-    """Drive the servers with programs nobody here wrote: the MCP Inspector CLI and the conformance suite."""
+    """Drive the servers with programs nobody here wrote: the MCP Inspector CLI, the conformance suite,
+    Claude Code's MCP health check and fast-agent (external/README.md). Claude Code and fast-agent (its own
+    Python >= 3.12 venv) are installed once into this session's venv directory and reused."""
     install_workspace(session, *TEST_DEPS)
-    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "external", *session.posargs)
+    clients = os.environ.get("EXTERNAL_CLIENTS_DIR") or str(Path(session.virtualenv.location) / "clients")
+    env = {"EXTERNAL_CLIENTS_DIR": clients}
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "external", *session.posargs, env=env)

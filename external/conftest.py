@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import CALLS, READ, InspectorRun, Lab
+from claude_code import ClaudeReport
+from fast_agent import FastAgentReport
+from lab import CALLS, CLAUDE_CODE, FAST_AGENT, READ, InspectorRun, Lab
 from mcp_clients import ConformanceReport, Npx, ToolUnavailable
 
 KEY_ROLE = "full"  # the sandbox's full-access demo key: every tool of every service is visible
@@ -45,6 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             wanted.add(("inspector", params["target"], params["transport"], READ + params["service"]))
         if "conformance_report" in names and "target" in params:
             wanted.add(("conformance", params["target"]))
+        if "claude_code_report" in names:
+            wanted.add((CLAUDE_CODE,))
+        if "fast_agent_report" in names:
+            wanted.add((FAST_AGENT,))
     config.stash[_WANTED] = wanted
 
 
@@ -87,9 +93,13 @@ def sandbox_env(sandbox_server: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def lab(
-    request: pytest.FixtureRequest, npx: Npx, sandbox_env: dict[str, str], artifacts: Path
+    request: pytest.FixtureRequest,
+    npx: Npx,
+    sandbox_server: Any,
+    sandbox_env: dict[str, str],
+    artifacts: Path,
 ) -> Iterator[Lab]:
-    the_lab = Lab(npx, sandbox_env, artifacts, request.config.stash.get(_WANTED, set()))
+    the_lab = Lab(npx, sandbox_env, artifacts, request.config.stash.get(_WANTED, set()), sandbox_server)
     yield the_lab
     leaks = the_lab.close()
     if leaks:
@@ -115,3 +125,21 @@ def read_run(lab: Lab, target: str, transport: str, service: str) -> InspectorRu
 @pytest.fixture
 def conformance_report(lab: Lab, target: str) -> ConformanceReport:
     return lab.conformance(target)
+
+
+@pytest.fixture(scope="session")
+def claude_code_report(lab: Lab) -> ClaudeReport:
+    """Claude Code's health check of every printed entry (fails, never skips, without npm or the package)."""
+    try:
+        return lab.claude_code()
+    except ToolUnavailable as exc:
+        pytest.fail(f"Claude Code unavailable: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def fast_agent_report(lab: Lab) -> FastAgentReport:
+    """fast-agent's four calls (fails, never skips, without Python >= 3.12 or the package)."""
+    try:
+        return lab.fast_agent()
+    except ToolUnavailable as exc:
+        pytest.fail(f"fast-agent unavailable: {exc}", pytrace=False)

@@ -2,6 +2,7 @@
 
 The external tools are slow to start (Node, then the MCP server), so the conftest hands the lab every run
 the collected tests need; they start at once in a small thread pool, and each test waits for its own.
+Claude Code and fast-agent are one job each (install when needed, then their whole scenario, in order).
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import claude_code
+import fast_agent
+from installs import clients_dir
 from mcp_clients import (
     ConformanceReport,
     Npx,
@@ -29,12 +33,17 @@ from targets import (
     Integration,
     ReadCall,
     Target,
+    installed_services,
     parent_ids,
     read_call,
     sandbox_integrations,
     server_env,
     specs,
 )
+from walk import plan_calls, service_with_writes
+
+if TYPE_CHECKING:
+    from unizo_mcp_sandbox.handle import SandboxHandle
 
 HERE = Path(__file__).parent
 BASELINE = HERE / "conformance-baseline.yml"
@@ -43,6 +52,8 @@ JOBS = max(1, int(os.environ.get("EXTERNAL_JOBS", "3")))  # concurrent tool runs
 
 CALLS = ("tools-list", "ok-call", "error-call")  # the Inspector calls made per server and transport
 READ = "read:"  # a read call of one service, by the generic walk: "read:<service>"
+CLAUDE_CODE = "claude-code"  # the job: install Claude Code, add every printed entry, list, get, controls
+FAST_AGENT = "fast-agent"  # the job: install fast-agent, list, get, write and a refused call
 
 
 @dataclass
@@ -58,11 +69,21 @@ class InspectorRun:
 
 
 class Lab:
-    def __init__(self, npx: Npx, env: dict[str, str], artifacts: Path, wanted: set[tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        npx: Npx,
+        env: dict[str, str],
+        artifacts: Path,
+        wanted: set[tuple[str, ...]],
+        sandbox: SandboxHandle | None = None,
+    ) -> None:
         self.npx = npx
         self.env = env
         self.artifacts = artifacts
-        self.redactor = Redactor.from_env(env)
+        self.sandbox = sandbox
+        # every key the sandbox seeded (the clients get several), and its admin token
+        secrets = [*sandbox.keys.values(), sandbox.admin_token] if sandbox is not None else []
+        self.redactor = Redactor.from_env(env, *secrets)
         npx.redactor = self.redactor
         self.pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="external")
         self._lock = threading.Lock()
@@ -71,8 +92,9 @@ class Lab:
         self._server_locks = {name: threading.Lock() for name in TARGETS}
         self._integrations: dict[str, list[Integration]] = {}
         self._integrations_lock = threading.Lock()
-        # Longest runs first: the conformance suites, then HTTP (waits for a server), then stdio.
-        order = {"conformance": 0, "http": 1, "stdio": 2}
+        # Longest runs first: the installed clients (their first run installs them), the conformance
+        # suites, then HTTP (waits for a server), then stdio.
+        order = {FAST_AGENT: 0, CLAUDE_CODE: 1, "conformance": 2, "http": 3, "stdio": 4}
         for job in sorted(wanted, key=lambda j: (order[j[2] if j[0] == "inspector" else j[0]], j)):
             self._submit(job)
 
@@ -117,6 +139,10 @@ class Lab:
             if job not in self._futures:
                 if job[0] == "inspector":
                     self._futures[job] = self.pool.submit(self._inspector, job[1], job[2], job[3])
+                elif job[0] == CLAUDE_CODE:
+                    self._futures[job] = self.pool.submit(self._claude_code)
+                elif job[0] == FAST_AGENT:
+                    self._futures[job] = self.pool.submit(self._fast_agent)
                 else:
                     self._futures[job] = self.pool.submit(self._conformance, job[1])
             return self._futures[job]
@@ -128,6 +154,41 @@ class Lab:
     def conformance(self, target: str) -> ConformanceReport:
         result: ConformanceReport = self._submit(("conformance", target)).result()
         return result
+
+    def claude_code(self) -> claude_code.ClaudeReport:
+        result: claude_code.ClaudeReport = self._submit((CLAUDE_CODE,)).result()
+        return result
+
+    def fast_agent(self) -> fast_agent.FastAgentReport:
+        result: fast_agent.FastAgentReport = self._submit((FAST_AGENT,)).result()
+        return result
+
+    def _sandbox(self) -> SandboxHandle:
+        if self.sandbox is None:
+            raise RuntimeError("this job needs the sandbox handle (Lab(..., sandbox=sandbox_server))")
+        return self.sandbox
+
+    def service_keys(self) -> dict[str, str]:
+        """Every installed service's own key: the sandbox's key with every action on it and nothing else."""
+        from unizo_mcp_sandbox.testing import service_role
+
+        keys = self._sandbox().keys
+        return {service: keys[service_role(service)] for service in installed_services()}
+
+    def _claude_code(self) -> claude_code.ClaudeReport:
+        binary = claude_code.install(clients_dir(), self.npx.npm_cache)
+        revoked = self._sandbox().keys["revoked"]
+        root = self.artifacts / "claude-code"
+        return claude_code.run_scenario(binary, root, self.env, self.service_keys(), revoked, self.redactor)
+
+    def _fast_agent(self) -> fast_agent.FastAgentReport:
+        command = fast_agent.install(clients_dir())
+        plan = plan_calls(self.env, service_with_writes())
+        readonly = self._sandbox().keys["readonly"]
+        root = self.artifacts / "fast-agent"
+        return fast_agent.run_scenario(
+            command, root, plan, self.env, self.service_keys(), readonly, self.redactor
+        )
 
     def _inspector(self, name: str, transport: str, call: str) -> InspectorRun:
         target = TARGETS[name]

@@ -153,6 +153,50 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
+def run_command(
+    label: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    timeout: float,
+    redactor: Redactor,
+    cwd: Path | None = None,
+) -> ToolRun:
+    """Run one external program to completion: captured output, a hard timeout, secrets redacted."""
+    started = time.monotonic()
+    # Own process group, so a timeout kills the tool and every MCP server it spawned.
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        returncode: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = proc.communicate()
+        returncode = None
+    duration = time.monotonic() - started
+    stdout, stderr = _ANSI.sub("", stdout), _ANSI.sub("", stderr)
+    return ToolRun(
+        label=label,
+        argv=[redactor(a) for a in argv],
+        returncode=returncode,
+        stdout=redactor(stdout),
+        stderr=redactor(stderr),
+        duration=duration,
+        leaked=redactor.found_in(stdout, stderr),
+    )
+
+
 @dataclass
 class Npx:
     """How to call npx here: the binary, the npm cache to reuse and a private HOME for the tools."""
@@ -222,39 +266,9 @@ class Npx:
         redactor: Redactor | None = None,
         cwd: Path | None = None,
     ) -> ToolRun:
-        redact = redactor or self.redactor
         argv = self.command(packages, binary, args)
-        started = time.monotonic()
-        # Own process group, so a timeout kills npx, node and the MCP server it spawned.
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            env=self.env(),
-            cwd=cwd,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-            returncode: int | None = proc.returncode
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            stdout, stderr = proc.communicate()
-            returncode = None
-        duration = time.monotonic() - started
-        stdout, stderr = _ANSI.sub("", stdout), _ANSI.sub("", stderr)
-        return ToolRun(
-            label=label,
-            argv=[redact(a) for a in argv],
-            returncode=returncode,
-            stdout=redact(stdout),
-            stderr=redact(stderr),
-            duration=duration,
-            leaked=redact.found_in(stdout, stderr),
+        return run_command(
+            label, argv, self.env(), timeout=timeout, redactor=redactor or self.redactor, cwd=cwd
         )
 
     def warm_up(self, *, inspector: bool = True, conformance: bool = True) -> None:

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, discover_services, package_name
 
 if TYPE_CHECKING:
-    from unizo_mcp_core.spec import ServiceSpec, ToolSpec
+    from unizo_mcp_core.spec import Annotations, ServiceSpec, ToolSpec
 
 ALL_IN_ONE = "server"  # the pytest id of the all-in-one server
 
@@ -168,8 +168,43 @@ def declared_tools(services: tuple[str, ...]) -> dict[str, dict[str, bool]]:
         if service not in specs():
             raise LookupError(f"service {service!r} is not installed (entry point group unizo_mcp.services)")
         for tool in specs()[service].all_tools():
-            tools[tool.name] = tool.annotations.as_mcp()
+            tools[tool.name] = mcp_hints(tool.annotations)
     return tools
+
+
+def mcp_hints(annotations: Annotations) -> dict[str, bool]:
+    """A declaration's hints under their MCP names; a hint the declaration leaves open is left out."""
+    hints = {
+        "readOnlyHint": annotations.read_only,
+        "destructiveHint": annotations.destructive,
+        "idempotentHint": annotations.idempotent,
+    }
+    if annotations.open_world is not None:
+        hints["openWorldHint"] = annotations.open_world
+    return hints
+
+
+# --- the entries users paste into their MCP client ------------------------------------------------------
+
+
+def shell_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment without any UNIZO_* setting of the developer's shell, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIZO_")}
+    env.update(extra or {})
+    return env
+
+
+def printed_entry(target: Target, env: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """(name, entry): the one `mcpServers` entry `<script> --print-config` prints when run in `env`."""
+    argv = [str(target.executable()), "--print-config"]
+    done = subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{target.script} --print-config exited {done.returncode}: {done.stderr[-2000:]}")
+    servers = json.loads(done.stdout)["mcpServers"]
+    if not isinstance(servers, dict) or len(servers) != 1:
+        raise RuntimeError(f"{target.script} --print-config printed {len(servers)} entries, not one")
+    name, entry = next(iter(servers.items()))
+    return str(name), dict(entry)
 
 
 # --- facts from the sandbox, asked over its public HTTP API -----------------------------------------------
