@@ -239,7 +239,7 @@ async def _test_one_key(
         show("warning", warning)
     show("API", f"{settings.base_url} (expected environment {settings.environment})")
     try:
-        info: KeyInfoLike = await api.verify_key()
+        info: KeyInfoLike = await api.verify_key(services[0].category)
         show("valid", "yes" if info.valid else "no")
         show("name", str(getattr(info, "name", None) or "unknown"))
         show("key id", str(getattr(info, "key_id", None) or "unknown"))
@@ -557,7 +557,7 @@ async def _key_checks(
     # key
     try:
         start = time.perf_counter()
-        info = await api.verify_key()
+        info = await api.verify_key(services[0].category)
         timings[f"verify {key_fp}" if "verify" in timings else "verify"] = _ms(start)
         check_key(info, settings)
         report.ok(
