@@ -47,25 +47,36 @@ def _prune(value: Any) -> Any:
 
 def value_at(record: Any, path: str) -> Any:
     """The value at a dotted path; through a list, the values of each item ("assignees.username")."""
+    return _value_at(record, tuple(path.split(".")))
+
+
+def _value_at(record: Any, parts: tuple[str, ...]) -> Any:
     value: Any = record
-    parts = path.split(".")
     for index, part in enumerate(parts):
         if isinstance(value, list):
-            rest = ".".join(parts[index:])
-            return [found for item in value if (found := value_at(item, rest)) is not None]
+            rest = parts[index:]
+            return [found for item in value if (found := _value_at(item, rest)) is not None]
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
     return value
 
 
-def _project(record: Any, paths: Sequence[str]) -> Any:
+def _plan(paths: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(shown name, path parts) per entry, parsed once per page rather than once per record."""
+    plan = []
+    for entry in paths:
+        name, _, path = entry.partition("=") if "=" in entry else (entry, "", entry)
+        plan.append((name, tuple(path.split("."))))
+    return plan
+
+
+def _project(record: Any, plan: Sequence[tuple[str, tuple[str, ...]]]) -> Any:
     if not isinstance(record, Mapping):
         return record
     out: dict[str, Any] = {}
-    for entry in paths:
-        name, _, path = entry.partition("=") if "=" in entry else (entry, "", entry)
-        value = _prune(value_at(record, path))
+    for name, parts in plan:
+        value = _prune(_value_at(record, parts))
         if value not in _EMPTY:
             out[name] = value
     return out
@@ -80,7 +91,8 @@ def shape_list(records: Sequence[Any], fields: Fields, wanted: Sequence[str] | N
     for name in wanted or ():
         if name not in paths:
             paths.append(name)
-    return [_project(record, paths) for record in records]
+    plan = _plan(paths)
+    return [_project(record, plan) for record in records]
 
 
 def paging_facts(pagination: Any, returned: int) -> dict[str, Any]:
