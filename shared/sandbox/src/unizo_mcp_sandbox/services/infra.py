@@ -192,7 +192,7 @@ POLICIES = {
             ("Audit: enableSoftDelete != true",),
         ),
         (
-            "Audit VMs that do not use managed disks",
+            "Audit virtual machines without managed disks",
             "Managed disks only",
             True,
             ("Audit: unmanaged OS disk",),
@@ -220,7 +220,7 @@ POLICIES = {
             ("enforce: true",),
         ),
         ("storage.uniformBucketLevelAccess", "Uniform bucket-level access", True, ("enforce: true",)),
-        ("compute.vmExternalIpAccess", "VMs allowed an external IP", True, ("allow: [bastion-1]",)),
+        ("compute.vmExternalIpAccess", "Instances allowed an external IP", True, ("allow: [bastion-1]",)),
         ("sql.restrictPublicIp", "No public IP on Cloud SQL", True, ("enforce: true",)),
         (
             "gcp.resourceLocations",
