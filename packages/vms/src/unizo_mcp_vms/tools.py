@@ -121,7 +121,7 @@ SERVICE = ServiceSpec(
             "Rank assets by risk score, with counts by exploitability and type.",
             ASSETS,
             _text("asset_id", "One asset only."),
-            query_param("top_n", "integer", "", default=10, minimum=1),
+            query_param("top_n", "integer", "", default=10, minimum=1, maximum=100),
             _number("risk_threshold", "Minimum riskScore (0-10)."),
             plan=Aggregate(
                 source="vms_list_assets",

@@ -294,16 +294,15 @@ def list_tool(
     *params: Param,
     title: str | None = None,
     fields: Fields | None = None,
-    filters: tuple[Param, ...] = (),
 ) -> ToolSpec:
-    """A paged GET: path params first, then offset/limit/sort, then any filters (query params)."""
+    """A paged GET: `params` (path ids, then filters as query params), then offset/limit/sort."""
     return ToolSpec(
         name,
         description,
         "GET",
         path,
         Permission.READ,
-        (*params, *PAGING, *filters),
+        (*params, *PAGING),
         title=title,
         fields=fields,
     )
