@@ -118,6 +118,15 @@ class Sandbox:
     def emit(self, event_type: str, integration: Record, data: Record) -> None:
         self.webhooks.emit(event_type, integration, data)
 
+    # ---- usage ------------------------------------------------------------------------------------------
+
+    def record_usage(self, key: ApiKey, status: int, service: str) -> None:
+        """An /api/ request the key made, and its answer's status."""
+        now = self.clock.time()
+        self.usage.record(key.id, status, now, service)
+        key.last_used_at = now
+        self.counters_changed()
+
     # ---- reset and persistence --------------------------------------------------------------------------
 
     async def reset(self) -> None:
