@@ -64,6 +64,14 @@ class UsageCounter:
                 by_status[status] += count
         return {"requests": sum(by_status.values()), "byStatus": dict(sorted(by_status.items()))}
 
+    def by_status(self, key_ids: Iterable[str], since: float, now: float) -> dict[str, int]:
+        """Counts by status from `since` to `now` (what an alert's metric is computed from)."""
+        counts: Counter[str] = Counter()
+        for _, bucket in self._buckets(key_ids, int(since // MINUTE), int(now // MINUTE)):
+            for (_, status), count in bucket.items():
+                counts[status] += count
+        return dict(counts)
+
     def window(self, key_ids: Iterable[str], since: float, now: float) -> dict[str, Any]:
         """Requests, errors, by status, by service and every hour (zeros included) from `since` to `now`."""
         first, last = int(since // MINUTE), int(now // MINUTE)
