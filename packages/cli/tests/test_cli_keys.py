@@ -50,13 +50,13 @@ def test_a_new_key_is_shown_once_and_works(
 def test_json_has_the_key_for_scripts(unizo: Callable[..., Result], admin_env: dict[str, str]) -> None:
     result = unizo(
         "--json", "api-keys", "create", "--name", "ci", "--permissions", f"{SERVICE}:read,write",
-        "--ip-allow", "127.0.0.1,10.0.0.0/8", "--environment", "production", env=admin_env,
+        "--ip-allow", "127.0.0.1,10.0.0.0/8", "192.0.2.0/24", "--environment", "production", env=admin_env,
     )  # fmt: skip
     assert result.code == 0, result.err
     created = result.json
     assert created["key"].startswith(f"uz_prod_{created['id']}_")
     assert created["permissions"] == {SERVICE: ["read", "write"]}
-    assert created["ipAllowlist"] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert created["ipAllowlist"] == ["127.0.0.1/32", "10.0.0.0/8", "192.0.2.0/24"]
 
 
 def test_output_file_is_mode_600_and_never_overwritten_without_force(

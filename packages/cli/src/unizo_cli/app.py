@@ -49,7 +49,14 @@ exit codes (the servers'):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, exit code 2, and never echo values (one could be a key)."""
+    """argparse whose usage errors are one line, exit code 2, and never echo values (one could be a key); what
+    it prints (help, usage, version) goes through the redaction like every other line."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            from unizo_mcp_core.redaction import scrub
+
+            (file or sys.stderr).write(scrub(message))
 
     def error(self, message: str) -> NoReturn:
         prefix = "unrecognized arguments: "
@@ -171,7 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--expires", metavar="90d|DATE", help="a duration (90d, 12w) or a date (YYYY-MM-DD)")
     create.add_argument(
-        "--ip-allow", action="append", metavar="CIDR", help="allow only these addresses or ranges; repeatable"
+        "--ip-allow",
+        action="extend",
+        nargs="+",
+        metavar="CIDR",
+        help="allow only these addresses or ranges (one or more; repeatable)",
     )
     create.add_argument(
         "--output-file",

@@ -69,7 +69,8 @@ def write_private(path: Path, data: bytes, *, replace: bool = True, mode: int = 
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         try:
-            os.fchmod(handle, mode)
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the mode is mostly the read-only bit
+                os.fchmod(handle, mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(handle, view) :]
