@@ -279,3 +279,18 @@ def test_the_grace_period_is_waited(
     assert result.code == 0, result.err
     assert time.monotonic() - started >= 1.0 and "waiting 1s before revoking" in result.err
     assert described(call_api, old_key["id"])["revoked"] is True
+
+
+def test_another_key_in_the_file_is_refused_even_when_the_api_cannot_tell(
+    unizo: Callable[..., Result], admin_env: dict[str, str], sandbox: Any, call_api: Any,
+    old_key: dict[str, Any], home: Path, new_key_record: Callable[..., dict[str, Any]],
+) -> None:  # fmt: skip
+    other = new_key_record({SERVICE: ["read"]}, name="other")
+    key_file = home / "other.key"
+    key_file.write_text(other["key"] + "\n")
+    sandbox.set_faults("GET /v1/auth/verify=503; POST /api/v1/integrations/search=503")
+    result = rotate(unizo, admin_env, old_key["id"], key_file)
+    sandbox.set_faults(None)
+    assert result.code == ExitCode.CONFIG and f"holds key {other['id']}, not {old_key['id']}" in result.err
+    assert key_file.read_text() == other["key"] + "\n"
+    assert [k["id"] for k in keys_named(call_api, "MCP-2")] == [old_key["id"]]

@@ -259,6 +259,8 @@ class Rotation:
         if not before.exists:
             self.progress(2, f"{self.key_file} does not exist yet: it will be created (mode 600)")
             return None
+        # the key format's id when the API cannot tell (ours: a key of another format has none)
+        held = api.key_id_of((before.data or b"").decode("utf-8", "replace"))
         try:
             info = await self.verify(environment)
         except AuthenticationError as exc:
@@ -267,19 +269,23 @@ class Rotation:
             )
             return None
         except UnizoError as exc:
+            if held is not None and held != self.state.old_id:
+                return self._other_key(held)
             self.progress(
                 2, f"could not tell which key {self.key_file} holds ({exc.message.rstrip('.')}): going on"
             )
             return None
-        if info.key_id and info.key_id != self.state.old_id:
-            return ConfigError(
-                f"The key file {self.key_file} holds key {info.key_id}, not {self.state.old_id}: rotate "
-                f"{info.key_id}, or name the key file of {self.state.old_id} with --key-file"
-            )
-        self.progress(
-            2, f"{self.key_file} holds {info.key_id or 'a valid key'}; kept aside to restore on failure"
-        )
+        held = info.key_id or held
+        if held and held != self.state.old_id:
+            return self._other_key(held)
+        self.progress(2, f"{self.key_file} holds {held or 'a valid key'}; kept aside to restore on failure")
         return None
+
+    def _other_key(self, held: str) -> ConfigError:
+        return ConfigError(
+            f"The key file {self.key_file} holds key {held}, not {self.state.old_id}: rotate {held}, or name "
+            f"the key file of {self.state.old_id} with --key-file"
+        )
 
     async def verify(self, environment: str) -> Any:
         """The API's description of the key in the key file, read as a server reads it."""
