@@ -104,6 +104,7 @@ def test_install_into_a_fresh_home(
         default = home / ".config" / "unizo" / "keys" / f"{NAME}.key"
         assert entry["env"] == {"UNIZO_API_KEY_FILE": str(default)}
         assert "does not exist yet" in result.err and f"--output-file {default}" in result.err
+        assert default.parent.is_dir() and mode(default.parent) == 0o700  # ready for that command
     else:
         assert entry["env"] == {"UNIZO_API_KEY": PLACEHOLDERS[client] % SPEC.key_variable}
     assert "added" in result.out and "none (new file)" in result.out
@@ -394,3 +395,33 @@ def test_check_without_files_and_with_a_missing_file(
     broken.write_text("{nope")
     result = unizo("config", "check", "--config", str(broken), env=env)
     assert result.code == 2 and "ERROR:" in result.out and "is not valid JSON (line 1, column 2" in result.out
+
+
+def test_an_installed_entry_runs_as_the_client_would_start_it(
+    unizo: Callable[..., Result], home: Path, sandbox: Any
+) -> None:
+    """Claude Desktop passes the entry's env and a minimal PATH and HOME: the server must start from that."""
+    import subprocess
+
+    shell = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), **sandbox.env("full")}
+    shell["UNIZO_ADMIN_API_KEY"] = shell.pop("UNIZO_API_KEY")
+    installed_entry = unizo(
+        "config", "install", "--client", "claude-desktop", "--service", SPEC.name, env=shell
+    )
+    assert installed_entry.code == 0, installed_entry.err
+    entry = json.loads(config_of("claude-desktop", home, shell).read_text())["mcpServers"][NAME]
+    key_path = Path(entry["env"]["UNIZO_API_KEY_FILE"])
+    created = unizo(
+        "api-keys", "create", "--name", "MCP", "--permissions", f"{SPEC.name}:read",
+        "--output-file", str(key_path), env=shell,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    started = subprocess.run(
+        [entry["command"], *entry["args"], "--verify-connection"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), **entry["env"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert unizo("config", "check", env=shell).code == 0

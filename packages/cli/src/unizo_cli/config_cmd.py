@@ -114,6 +114,8 @@ def install(ctx: Context, args: argparse.Namespace) -> int:
     backup = files.backup(path) if config.existed else None
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
+    if key_file is not None and not key_file.parent.exists():  # ready for `api-keys create --output-file`
+        key_file.parent.mkdir(parents=True, mode=0o700)
     files.write_private(path, (json.dumps(config.data, indent=2, ensure_ascii=False) + "\n").encode())
 
     if key_file is not None:
