@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -219,3 +220,24 @@ def test_jsonc_comments_and_trailing_commas_are_stripped_outside_strings() -> No
     plain, changed = strip_jsonc(text)
     assert changed and plain.replace(" ", "").replace("\n", "") == '{"a":"http://x//y","b":[1,2]}'
     assert strip_jsonc('{"a": "/* not a comment */"}') == ('{"a": "/* not a comment */"}', False)
+
+
+def test_lists_are_read_page_by_page() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    pages = {0: ([{"id": str(i)} for i in range(100)], 100), 100: ([{"id": "100"}], None)}
+    asked: list[dict[str, Any]] = []
+
+    class Client:
+        async def request(self, method: str, path: str, *, params: dict[str, Any]) -> Any:
+            asked.append({"method": method, "path": path, **params})
+            data, following = pages[params["offset"]]
+            return SimpleNamespace(data={"data": data, "pagination": {"next": following}})
+
+    keys = asyncio.run(api.list_keys(Client()))  # type: ignore[arg-type]
+    assert [k["id"] for k in keys] == [str(i) for i in range(101)]
+    assert asked == [
+        {"method": "GET", "path": "/apiKeys", "offset": 0, "limit": 100},
+        {"method": "GET", "path": "/apiKeys", "offset": 100, "limit": 100},
+    ]

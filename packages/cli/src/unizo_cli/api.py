@@ -86,22 +86,27 @@ def _record(data: Any, what: str) -> dict[str, Any]:
 # --- keys ---------------------------------------------------------------------------------------------------
 
 
-async def list_keys(client: UnizoClient) -> list[dict[str, Any]]:
-    """Every key of the organization, page by page."""
+async def _every_page(client: UnizoClient, path: str, what: str) -> list[dict[str, Any]]:
+    """Every record of a list endpoint, page by page."""
     found: list[dict[str, Any]] = []
     offset = 0
     for _ in range(MAX_PAGES):
-        answer = await client.request("GET", KEYS, params={"offset": offset, "limit": PAGE_LIMIT})
+        answer = await client.request("GET", path, params={"offset": offset, "limit": PAGE_LIMIT})
         body = answer.data if isinstance(answer.data, Mapping) else {}
         page = body.get("data")
         if not isinstance(page, list):
-            raise InvalidResponseError("The API's key list has no data array")
-        found += [_record(item, "a key") for item in page]
+            raise InvalidResponseError(f"The API's {what} list has no data array")
+        found += [_record(item, f"a {what}") for item in page]
         following = (body.get("pagination") or {}).get("next")
         if following is None or not page:
             break
         offset = int(following)
     return found
+
+
+async def list_keys(client: UnizoClient) -> list[dict[str, Any]]:
+    """Every key of the organization (no secrets)."""
+    return await _every_page(client, KEYS, "key")
 
 
 async def get_key(client: UnizoClient, key_id: str) -> dict[str, Any]:
@@ -202,20 +207,7 @@ async def create_alert(client: UnizoClient, body: Mapping[str, Any]) -> dict[str
 
 
 async def list_alerts(client: UnizoClient) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    offset = 0
-    for _ in range(MAX_PAGES):
-        answer = await client.request("GET", ALERTS, params={"offset": offset, "limit": PAGE_LIMIT})
-        body = answer.data if isinstance(answer.data, Mapping) else {}
-        page = body.get("data")
-        if not isinstance(page, list):
-            raise InvalidResponseError("The API's alert list has no data array")
-        found += [_record(item, "an alert") for item in page]
-        following = (body.get("pagination") or {}).get("next")
-        if following is None or not page:
-            break
-        offset = int(following)
-    return found
+    return await _every_page(client, ALERTS, "alert")
 
 
 async def get_alert(client: UnizoClient, alert_id: str) -> dict[str, Any]:
