@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -28,6 +29,18 @@ def _module(distribution: str) -> str:
     return distribution.replace("-", "_")
 
 
+def _script(distribution: str) -> str:
+    """The console script: the distribution name, or what the pyproject says (unizo-cli: `unizo`)."""
+    scripts = tomllib.loads((PACKAGES[distribution] / "pyproject.toml").read_text())["project"]["scripts"]
+    main = f"{_module(distribution)}.__main__:main"
+    return next(name for name, target in scripts.items() if target == main)
+
+
+def _service(distribution: str) -> str | None:
+    """The service a package serves; None for the all-in-one server and for tools (unizo-cli)."""
+    return next((name for name in installed() if package_name(name) == distribution), None)
+
+
 def _metadata(wheel: Path) -> tuple[Any, str, list[str]]:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -48,8 +61,8 @@ def test_python_m_version_matches_console_script(distribution: str) -> None:
     via_module = subprocess.run(
         [sys.executable, "-m", _module(distribution), "--version"], capture_output=True, text=True, env=env
     )
-    script = shutil.which(distribution, path=str(BIN))
-    assert script, f"console script {distribution} is not installed in {BIN}"
+    script = shutil.which(_script(distribution), path=str(BIN))
+    assert script, f"console script {_script(distribution)} is not installed in {BIN}"
     via_script = subprocess.run([script, "--version"], capture_output=True, text=True, env=env)
     assert via_module.returncode == 0 == via_script.returncode, via_module.stderr + via_script.stderr
     assert via_module.stdout == via_script.stdout
@@ -68,14 +81,19 @@ def test_wheel_requires_only_core_from_this_repo(distribution: str, wheelhouse: 
     unconditional = [r for r in requires if "extra ==" not in r]
     assert [r.replace(" ", "") for r in unconditional] == ["unizo-mcp-core<0.2,>=0.1"]
     assert {r.split(";")[0].split("<")[0].split(">")[0].strip() for r in requires} <= OUR_DISTS
+    service = _service(distribution)
     if distribution == ALL_IN_ONE_PACKAGE:
         assert _extras(metadata) == SERVICE_PACKAGES
         assert "unizo_mcp.services" not in entry_points
+    elif service is None:  # a tool, not a service: no entry point, and code of its own
+        assert "unizo_mcp.services" not in entry_points
     else:
-        service = next(name for name in installed() if package_name(name) == distribution)
         assert f"[unizo_mcp.services]\n{service} = {module}.tools:SERVICE" in entry_points
-    assert f"{distribution} = {module}.__main__:main" in entry_points
+    assert f"{_script(distribution)} = {module}.__main__:main" in entry_points
     code = sorted(n for n in names if not n.startswith(f"{wheel.name.split('-')[0]}-"))
+    if service is None and distribution != ALL_IN_ONE_PACKAGE:
+        assert code and all(n.startswith(f"{module}/") for n in code), "the wheel holds more than the package"
+        return
     expected = ["__init__.py", "__main__.py"] + ([] if distribution == ALL_IN_ONE_PACKAGE else ["tools.py"])
     assert code == sorted(f"{module}/{f}" for f in expected), "the wheel holds more than the package"
 

@@ -14,9 +14,9 @@ import attrs
 from unizo_mcp_sandbox.services import discover
 
 ACTIONS = ("read", "write", "delete")
-# Account administration (keys, webhooks) is not a category a customer enables: every account has it.
+# Account administration (keys, webhooks, alerts) is not a category a customer enables: every account has it.
 PLATFORM = "platform"
-PLATFORM_PATHS = ("apiKeys", "webhooks")  # first path segments under /api/v1 that `platform` guards
+PLATFORM_PATHS = ("apiKeys", "webhooks", "alerts")  # first path segments under /api/v1 that `platform` guards
 
 _NAMESPACE = uuid.UUID("6f1c2a8e-4b7d-4e0a-9c1f-2d3b4a5c6e7f")
 

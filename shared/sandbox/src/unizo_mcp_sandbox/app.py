@@ -30,6 +30,7 @@ from unizo_mcp_sandbox.errors import (
 from unizo_mcp_sandbox.recording import CLIENT_CLOSED_REQUEST, DROPPED, RecordedRequest
 from unizo_mcp_sandbox.routes import setup_routes
 from unizo_mcp_sandbox.sandbox import Sandbox
+from unizo_mcp_sandbox.usage import OTHER
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,7 @@ async def outer_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     )
     if call.key is not None and request.path.startswith("/api/"):
-        sandbox.usage.record(call.key.id, status, sandbox.clock.time())
-        call.key.last_used_at = sandbox.clock.time()
-        sandbox.counters_changed()
+        sandbox.record_usage(call.key, status, auth.route_service(request.path) or OTHER)
     return response
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from unizo_mcp_sandbox import __version__
+from unizo_mcp_sandbox.alerts import Alert, AlertStore, metric_value
 from unizo_mcp_sandbox.clock import Clock
 from unizo_mcp_sandbox.config import LimitSettings, SandboxConfig
 from unizo_mcp_sandbox.data import Dataset, generate_dataset
@@ -30,7 +31,7 @@ from unizo_mcp_sandbox.records import RecordStore
 from unizo_mcp_sandbox.services import service_named
 from unizo_mcp_sandbox.state import StateDir
 from unizo_mcp_sandbox.usage import UsageCounter
-from unizo_mcp_sandbox.webhooks import WebhookDispatcher
+from unizo_mcp_sandbox.webhooks import Webhook, WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Sandbox:
         self.usage = UsageCounter()
         self.faults = FaultInjector(config.seed, config.faults)
         self.webhooks = WebhookDispatcher()
+        self.alerts = AlertStore()
         self.recorder = RequestRecorder()
         self.base_url = ""
         self.previous_port: int | None = saved.get("port")
@@ -87,6 +89,7 @@ class Sandbox:
                 config.seed,
             )
         self.webhooks.load_state(saved.get("webhooks", []))
+        self.alerts.load_state(saved.get("alerts", []))
         self.usage.load_state(saved.get("usage", {}))
         self.limiter.load_state(saved.get("dailyCounts", {}))
         self._dirty = self._counters_dirty = False
@@ -118,6 +121,50 @@ class Sandbox:
     def emit(self, event_type: str, integration: Record, data: Record) -> None:
         self.webhooks.emit(event_type, integration, data)
 
+    # ---- usage and alerts -------------------------------------------------------------------------------
+
+    def record_usage(self, key: ApiKey, status: int, service: str) -> None:
+        """An /api/ request the key made (its answer's status), then the alerts that watch it."""
+        now = self.clock.time()
+        self.usage.record(key.id, status, now, service)
+        key.last_used_at = now
+        self.counters_changed()
+        self.evaluate_alerts(key.organization_id, key.id)
+
+    def evaluate_alerts(self, organization_id: str | None = None, key_id: str | None = None) -> None:
+        """Evaluate the alerts of an organization (all of them by default) that watch `key_id` (any key by
+        default); a state change sends the alert's webhooks."""
+        for alert in list(self.alerts.alerts.values()):
+            if organization_id is not None and alert.organization_id != organization_id:
+                continue
+            if key_id is not None and alert.key_id not in (None, key_id):
+                continue
+            self._evaluate(alert)
+
+    def _evaluate(self, alert: Alert) -> None:
+        now = self.clock.time()
+        if alert.key_id is not None:
+            key_ids = [alert.key_id]
+        else:
+            key_ids = [key.id for key in self.keys.of_organization(alert.organization_id)]
+        counts = self.usage.by_status(key_ids, now - alert.window_seconds, now)
+        event = alert.evaluate(metric_value(alert.metric, counts), now)
+        if event is None:
+            return
+        self.changed()
+        data = alert.payload(event, key_ids)
+        for index, target in enumerate(alert.notify):
+            hook = Webhook(
+                id=f"{alert.id}/{index}",
+                name=alert.name,
+                url=target["url"],
+                events=[event],
+                secret=target["secret"],
+                organization_id=alert.organization_id,
+                created_at=alert.created_at,
+            )
+            self.webhooks.send(hook, event, data)
+
     # ---- reset and persistence --------------------------------------------------------------------------
 
     async def reset(self) -> None:
@@ -131,6 +178,7 @@ class Sandbox:
         self.usage.clear()
         self.faults.configure(self.config.faults)
         await self.webhooks.reset()
+        self.alerts.clear()
         self.recorder.clear()
         if self.state_dir.attachments.exists():
             shutil.rmtree(self.state_dir.attachments, ignore_errors=True)
@@ -154,6 +202,7 @@ class Sandbox:
             "keys": [key.to_state() for key in self.keys],
             "records": self.records.to_state(),
             "webhooks": self.webhooks.to_state(),
+            "alerts": self.alerts.to_state(),
             "usage": self.usage.to_state(),
             "dailyCounts": self.limiter.to_state(),
         }
@@ -180,6 +229,10 @@ class Sandbox:
             counters_due = (
                 self._counters_dirty and time.monotonic() - self._saved_at >= COUNTERS_SAVE_INTERVAL
             )
+            try:
+                self.evaluate_alerts()  # windows slide: conditions change without requests too
+            except Exception:  # never let one bad alert stop the flusher
+                log.exception("cannot evaluate the usage alerts")
             if self._dirty or counters_due:
                 try:
                     self.save()

@@ -120,9 +120,17 @@ class WebhookDispatcher:
                 },
                 "data": data,
             }
-            task = asyncio.get_running_loop().create_task(self._deliver(hook, payload))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._queue(hook, payload)
+
+    def send(self, hook: Webhook, event_type: str, data: dict[str, Any]) -> None:
+        """Queue one signed delivery of an account-level event (no integration), such as a usage alert's."""
+        payload = {"id": str(uuid.uuid4()), "type": event_type, "createdAt": iso(time.time()), "data": data}
+        self._queue(hook, payload)
+
+    def _queue(self, hook: Webhook, payload: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(hook, payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _attempt(self, hook: Webhook, payload: dict[str, Any], body: bytes) -> int:
         if self._session is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from unizo_mcp_sandbox.routes import admin, api_keys, categories, platform, webhooks
+from unizo_mcp_sandbox.routes import admin, alerts, api_keys, categories, platform, webhooks
 
 
 def setup_routes(app: web.Application, *, documented: bool = False) -> None:
@@ -18,5 +18,5 @@ def setup_routes(app: web.Application, *, documented: bool = False) -> None:
         webhooks.add_routes(app.router)
         admin.add_download_route(app.router)
         return
-    for module in (platform, categories, api_keys, webhooks, admin):
+    for module in (platform, categories, api_keys, alerts, webhooks, admin):
         module.add_routes(app.router)

@@ -1,8 +1,14 @@
-"""Key administration for rotation: create (the key is shown once), list, describe, revoke, usage."""
+"""Key administration for rotation: create (the key is shown once), list, describe, revoke, usage.
+
+`GET .../usage` without `since` answers the last 24 hours by status; with `since` (a duration such as `90m`,
+`24h`, `7d`, or an ISO-8601 date-time, at most seven days back) requests, errors, by status, by service and
+every hour of the window.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +19,13 @@ from unizo_mcp_sandbox.context import caller, sandbox_of
 from unizo_mcp_sandbox.errors import invalid, json_response, not_found
 from unizo_mcp_sandbox.keys import ApiKey, format_key, hash_secret, new_secret
 from unizo_mcp_sandbox.routes.common import list_response, record_response
+from unizo_mcp_sandbox.timeutil import iso, parse_iso
+from unizo_mcp_sandbox.usage import RETENTION
 from unizo_mcp_sandbox.validation import Field, future_datetime, json_body, one_of, text, text_list, validate
 
 KEY_SORT_FIELDS = frozenset({"id", "name", "environment", "createdAt", "expiresAt", "revoked"})
+DURATION = re.compile(r"([0-9]{1,7})([smhd])")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
 def _permissions(value: Any, path: str) -> dict[str, list[str]]:
@@ -95,10 +105,36 @@ async def revoke_key(request: web.Request) -> web.Response:
     return record_response(key.public_view())
 
 
+def since_moment(value: str, now: float) -> float:
+    """The start of a usage window: `now` minus a duration (`90m`, `24h`, `7d`), or an ISO-8601 date-time."""
+    match = DURATION.fullmatch(value.strip())
+    if match:
+        start = now - int(match[1]) * UNIT_SECONDS[match[2]]
+    else:
+        try:
+            start = parse_iso(value.strip())
+        except ValueError:
+            start = None
+    limit = "at most 7 days back (7d)"
+    if start is None:
+        raise invalid("since", f"since must be a duration (24h, 7d) or an ISO-8601 date-time, {limit}")
+    if start >= now:
+        raise invalid("since", "since must be in the past")
+    if start < now - RETENTION:
+        raise invalid("since", f"since must be {limit}: older usage is not kept")
+    return start
+
+
 async def key_usage(request: web.Request) -> web.Response:
     sandbox = sandbox_of(request)
     key = _key_in_organization(request)
-    return json_response({"keyId": key.id, "last24h": sandbox.usage.last_24h(key.id, sandbox.clock.time())})
+    now = sandbox.clock.time()
+    if "since" not in request.query:
+        return json_response({"keyId": key.id, "last24h": sandbox.usage.last_24h(key.id, now)})
+    start = since_moment(request.query["since"], now)
+    window = sandbox.usage.window([key.id], start, now)
+    window["byHour"] = [{**hour, "hour": iso(hour["hour"])} for hour in window["byHour"]]
+    return json_response({"keyId": key.id, "since": iso(start), "until": iso(now), **window})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

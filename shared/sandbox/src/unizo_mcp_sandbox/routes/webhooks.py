@@ -19,7 +19,7 @@ from unizo_mcp_sandbox.webhooks import Webhook, event_pattern_valid, is_loopback
 WEBHOOK_SORT_FIELDS = frozenset({"id", "name", "url", "createdAt"})
 
 
-def _url(value: Any, path: str) -> str:
+def webhook_url(value: Any, path: str) -> str:
     url = str(text(1, 2048)(value, path))
     if not is_loopback_url(url):
         raise invalid(
@@ -38,7 +38,7 @@ def _event(value: Any, path: str) -> str:
 def _webhook_fields() -> tuple[Field, ...]:
     return (
         Field("name", text(1, 100)),
-        Field("url", _url, required=True),
+        Field("url", webhook_url, required=True),
         Field("events", text_list(len(events()) + 10, _event), required=True),
         Field("secret", text(8, 256), required=True),
         Field("active", boolean()),
