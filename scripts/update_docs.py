@@ -110,6 +110,10 @@ FIXED_ROWS = (
         "[`unizo-mcp-server`](packages/server)",
         "every installed service in one server, for users who want one entry",
     ),
+    (
+        "[`unizo-cli`](packages/cli)",
+        "the operator's command line `unizo`: keys, rotation, usage, alerts, client configurations",
+    ),
     ("[`unizo-mcp-core`](shared/core)", "the shared core (a library, no server of its own)"),
     (
         "[`unizo-mcp-sandbox`](shared/sandbox)",
