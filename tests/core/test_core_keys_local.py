@@ -104,3 +104,22 @@ def test_nothing_is_logged_about_the_key(caplog: pytest.LogCaptureFixture, tmp_p
     path = _key_file(tmp_path, KEY.encode(), 0o640)
     resolve_key("demo", {"UNIZO_API_KEY_FILE": str(path)}).get()
     assert KEY not in caplog.text
+
+
+def test_an_atomic_replace_within_one_timestamp_tick_is_noticed(tmp_path: Path) -> None:
+    """Rotation tools write the new key to a temporary file and rename it over the old one: same size,
+    and on a coarse file system the same mtime; the new inode still tells the change."""
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    key_file.chmod(0o600)
+    source = KeySource(file=key_file, origin="UNIZO_API_KEY_FILE")
+    assert source.get() == KEY
+    before = key_file.stat()
+    successor = KEY[:-1] + "M"
+    staged = tmp_path / "key.new"
+    staged.write_text(successor + "\n")
+    staged.chmod(0o600)
+    os.utime(staged, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(staged, key_file)
+    assert key_file.stat().st_mtime_ns == before.st_mtime_ns and key_file.stat().st_size == before.st_size
+    assert source.get() == successor

@@ -84,7 +84,7 @@ class KeySource:
         self.origin = origin  # the variable that supplied it, for messages
         self._file = file
         self._value = check_key_text(value, origin or "the API key") if value is not None else None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int, int] | None = None
         self._lock = threading.Lock()
         self.warnings: list[str] = []  # said once by whoever reports on the key (startup, diagnostics)
         if self._value is not None:
@@ -107,7 +107,8 @@ class KeySource:
                     f"Cannot read the key file named by {self.origin}: {exc.strerror or exc}",
                     hint=f"Check that {self._file} exists and is readable.",
                 ) from None
-            stamp = (info.st_mtime_ns, info.st_size)
+            # an atomic replace (write, then rename) changes the inode even within one mtime tick
+            stamp = (info.st_ino, info.st_dev, info.st_mtime_ns, info.st_size)
             if stamp != self._stamp or self._value is None:
                 self._value = _read_key_file(self._file, self.origin)
                 self._stamp = stamp
