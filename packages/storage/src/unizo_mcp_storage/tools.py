@@ -69,8 +69,12 @@ def _item_fields(url: str, *, create: bool, mime_type: bool) -> tuple[Param, ...
     )
 
 
-def _write(name: str, description: str, method: Method, path: str, *params: Param, **kw: bool) -> ToolSpec:
-    return ToolSpec(name, description, method, path, Permission.WRITE, params, **kw)
+def _write(
+    name: str, description: str, method: Method, path: str, *params: Param, read_before_write: bool = False
+) -> ToolSpec:
+    return ToolSpec(
+        name, description, method, path, Permission.WRITE, params, read_before_write=read_before_write
+    )
 
 
 def _delete(name: str, description: str, path: str, *params: Param) -> ToolSpec:

@@ -73,14 +73,14 @@ VAULT_CONFIGS = Resource(
 
 
 def _name(value: object, path: str) -> str:
-    checked = text(1, 128)(value, path)
+    checked = str(text(1, 128)(value, path))
     if not NAME.fullmatch(checked):
         raise invalid(path, f"{path} must start with a letter or digit and use letters, digits, ' ._/-'")
     return checked
 
 
 def _integration_id(value: object, path: str) -> str:
-    return text(1, 64)(value, path)
+    return str(text(1, 64)(value, path))
 
 
 CREATE_FIELDS = (Field("name", _name, required=True), Field("integrationId", _integration_id))

@@ -226,7 +226,9 @@ def generate(gen: Gen, integration: Record, owner: Organization, tables: Tables)
     domain = f"{slug(owner.name)}.com"
     users = [_user(gen, connector, domain) for _ in range(USERS_PER_INTEGRATION)]
     groups = [_group(gen, connector, name, alias, domain) for name, alias in GROUP_NAMES]
-    drives, folders, files = [], [], []
+    drives: list[Record] = []
+    folders: list[Record] = []
+    files: list[Record] = []
     for position, drive_name in enumerate(DRIVES[connector]):
         created = gen.past(1500, 400)
         drive_id = ("0A" + _vendor_id(gen, GOOGLE)[2:20]) if connector == GOOGLE else gen.digits(10)
@@ -367,7 +369,7 @@ def _parents() -> Callable[[Any, str], list[str]]:
     items = text_list(1, text(1, 64))
 
     def check(value: Any, path: str) -> list[str]:
-        parents = items(value, path)
+        parents: list[str] = items(value, path)
         if not parents:
             raise invalid(path, f"{path} must name one folder or drive")
         return parents
