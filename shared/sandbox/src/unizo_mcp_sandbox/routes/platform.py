@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from unizo_mcp_sandbox import auth
+from unizo_mcp_sandbox.accounts import PLATFORM
 from unizo_mcp_sandbox.context import current_call, sandbox_of
 from unizo_mcp_sandbox.errors import json_response
 from unizo_mcp_sandbox.services import platform as account
@@ -42,7 +43,9 @@ async def verify(request: web.Request) -> web.Response:
             "name": key.name,
             "environment": key.environment,
             "permissions": key.permissions,
-            "enabledServices": list(organization.enabled_services),
+            # every organization has the account-level `platform` scope; clients check the services they
+            # serve against this list (unizo-mcp-platform refuses to start when `platform` is missing)
+            "enabledServices": [*organization.enabled_services, PLATFORM],
             "expiresAt": iso(key.expires_at) if key.expires_at is not None else None,
             "organization": organization.reference(),
             "rateLimits": {
