@@ -21,12 +21,19 @@ from unizo_mcp_core.errors import ExitCode
 from unizo_mcp_core.schema import input_schema
 from unizo_mcp_core.spec import Permission
 from unizo_mcp_platform.tools import SERVICE
+from unizo_mcp_sandbox.services import discover, events
 from unizo_testkit import preserved_logging, text_of
 
 TOOLS = {tool.name: tool for tool in SERVICE.tools}
 NAMES = [tool.name for tool in SERVICE.all_tools()]
 SECRET = "whsec-Platform-Test-0042"  # noqa: S105 - a test value
 HOOK_URL = "http://127.0.0.1:9/hooks/platform"
+# Categories and events are taken from the sandbox, never named: a category both organizations have, an event
+# and another event of another noun.
+CATEGORY = next(service for service in discover() if service.second_organization)
+EVENT = events()[0]
+NOUN = EVENT.split(":", 1)[0]
+OTHER_EVENT = next(event for event in events() if not event.startswith(NOUN + ":"))
 READS = [name for name in NAMES if TOOLS[name].permission is Permission.READ]
 DELETES = sorted(name for name in NAMES if TOOLS[name].permission is Permission.DELETE)
 
@@ -46,11 +53,11 @@ class Account:
         self.watch = ""
 
     async def prepare(self) -> Account:
-        found = await self.s.data("platform_search_integrations", {"category": "ticketing"})
+        found = await self.s.data("platform_search_integrations", {"category": CATEGORY.name})
         self.integration = found[0]["id"]
         hook = await self.s.data(
             "platform_create_webhook",
-            {"name": "prepared", "url": HOOK_URL, "events": ["ticket:*"], "secret": SECRET},
+            {"name": "prepared", "url": HOOK_URL, "events": [f"{NOUN}:*"], "secret": SECRET},
         )
         self.webhook = hook["id"]
         watch = await self.s.data(
@@ -78,7 +85,7 @@ def _listed(data: Any) -> None:
 
 
 def _hook(data: Any) -> None:
-    assert data["name"] == "release-bot" and data["events"] == ["ticket:created"] and "secret" not in data
+    assert data["name"] == "release-bot" and data["events"] == [EVENT] and "secret" not in data
 
 
 def _watch(data: Any) -> None:
@@ -97,11 +104,11 @@ def _pinged(data: Any) -> None:
 
 EXAMPLES = {
     "platform_list_services": Example({"sort": "type,name"}, check=_listed),
-    "platform_search_integrations": Example({"category": "storage"}, check=_listed),
+    "platform_search_integrations": Example({"category": CATEGORY.name}, check=_listed),
     "platform_list_watches": Example({}, check=_listed),
-    "platform_list_webhooks": Example({"event_type": "ticket:created"}, check=_listed),
+    "platform_list_webhooks": Example({"event_type": EVENT}, check=_listed),
     "platform_create_webhook": Example(
-        {"name": "release-bot", "url": HOOK_URL, "events": ["ticket:created"], "secret": SECRET}, check=_hook
+        {"name": "release-bot", "url": HOOK_URL, "events": [EVENT], "secret": SECRET}, check=_hook
     ),
     "platform_create_watch": Example(
         {
@@ -172,7 +179,7 @@ async def test_tool_fails(tool: str, open_server: Any, sandbox: Any, new_key: An
             action = spec.permission.value
             if tool == "platform_search_integrations":  # it needs read on the category it searches
                 s.rotate_key(await new_key({"platform": ["read"]}, name="platform-only"))
-                needed = "storage:read"
+                needed = f"{CATEGORY.name}:read"
             else:
                 s.rotate_key(await _key_without(new_key, action))
                 needed = f"platform:{action}"
@@ -220,10 +227,10 @@ async def test_updates_send_json_patch_lists(open_server: Any, sandbox: Any) -> 
         account = await Account(s).prepare()
         patch = [
             {"op": "replace", "path": "/active", "value": False},
-            {"op": "add", "path": "/events/-", "value": "comment:created"},
+            {"op": "add", "path": "/events/-", "value": OTHER_EVENT},
         ]
         hook = await s.data("platform_update_webhook", {"webhook_id": account.webhook, "operations": patch})
-        assert hook["active"] is False and hook["events"] == ["ticket:*", "comment:created"]
+        assert hook["active"] is False and hook["events"] == [f"{NOUN}:*", OTHER_EVENT]
         watch_patch = [
             {"op": "replace", "path": "/resource/config/url", "value": "https://hooks.example.com/2"}
         ]
@@ -260,15 +267,15 @@ async def test_a_secret_never_comes_back(open_server: Any, sandbox: Any, caplog:
 async def test_the_event_type_filter_narrows_webhooks(open_server: Any) -> None:
     async with open_server("platform") as s:
         for name, events in (
-            ("tickets", ["ticket:*"]),
+            ("nouns", [f"{NOUN}:*"]),
             ("everything", ["*"]),
-            ("comments", ["comment:created"]),
+            ("others", [OTHER_EVENT]),
         ):
             await s.data(
                 "platform_create_webhook", {"name": name, "url": HOOK_URL, "events": events, "secret": SECRET}
             )
-        kept = await s.data("platform_list_webhooks", {"event_type": "ticket:updated", "sort": "name"})
-        assert [hook["name"] for hook in kept] == ["everything", "tickets"]
+        kept = await s.data("platform_list_webhooks", {"event_type": EVENT, "sort": "name"})
+        assert [hook["name"] for hook in kept] == ["everything", "nouns"]
         other = await s.data("platform_list_webhooks", {"event_type": "PUBLIC"})
         assert [hook["name"] for hook in other] == ["everything"]  # "*" receives every event
 

@@ -12,16 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from unizo_mcp_sandbox.services import discover, events
 from unizo_mcp_sandbox.testclient import SandboxClient, WebhookReceiver
 from unizo_mcp_sandbox.testclient import sandbox_client as open_client
 from unizo_mcp_sandbox.testing import SandboxHandle, start_sandbox
 
 Api = SandboxClient
+# Categories and events are taken from the sandbox, never named: a category both organizations have, an event,
+# another event of another noun, and the category that emits the first.
+CATEGORY = next(service for service in discover() if service.second_organization)
+EVENT = events()[0]
+NOUN = EVENT.split(":", 1)[0]
+OTHER_EVENT = next(event for event in events() if not event.startswith(NOUN + ":"))
+EMITTER = next(service for service in discover() if EVENT in service.events)
 API = "/api/v1"
 WEBHOOKS = API + "/webhooks"
 SERVICES = API + "/services"
 SECRET = "whsec-sandbox-platform-1"  # noqa: S105 - a test value
-HOOK = {"name": "hook", "url": "http://127.0.0.1:9/hook", "events": ["ticket:*"], "secret": SECRET}
+HOOK = {"name": "hook", "url": "http://127.0.0.1:9/hook", "events": [f"{NOUN}:*"], "secret": SECRET}
 WATCH = {
     "name": "repo watch",
     "type": "HOOK",
@@ -75,9 +83,9 @@ async def test_connectors_follow_the_organizations_integrations(api: Api) -> Non
 
 
 async def test_an_integration_is_served_by_id_in_its_organization_only(api: Api) -> None:
-    integration = api.integration("storage")
+    integration = api.integration(CATEGORY.name)
     reply = await api.get(f"{API}/integrations/{integration}")
-    assert reply.status == 200 and reply.json["id"] == integration and reply.json["type"] == "STORAGE"
+    assert reply.status == 200 and reply.json["id"] == integration and reply.json["type"] == CATEGORY.category
     other = await api.get(f"{API}/integrations/{integration}", role="service_disabled")
     assert (other.status, other.error["errorCode"]) == (404, "AP-4040002")
     search = await api.post(API + "/integrations/search", json={})
@@ -91,8 +99,8 @@ async def test_an_integration_is_served_by_id_in_its_organization_only(api: Api)
 async def test_integration_paths_need_platform_permissions(
     api: Api, method: str, suffix: str, action: str
 ) -> None:
-    key = await new_key(api, {"storage": ["read", "write", "delete"]})
-    path = f"{API}/integrations/{api.integration('storage')}{suffix}"
+    key = await new_key(api, {CATEGORY.name: ["read", "write", "delete"]})
+    path = f"{API}/integrations/{api.integration(CATEGORY.name)}{suffix}"
     reply = await api.call(method, path, role=None, key=key, json=WATCH if method == "POST" else None)
     assert reply.status == 403 and f"platform:{action}" in reply.error["errorMessage"]
 
@@ -101,7 +109,7 @@ async def test_integration_paths_need_platform_permissions(
 
 
 async def test_a_watch_is_created_read_patched_and_deleted(api: Api) -> None:
-    path = watches(api.integration("scm"))
+    path = watches(api.integration(CATEGORY.name))
     created = await api.post(path, json=WATCH)
     assert created.status == 201, created.text
     watch = created.json
@@ -143,7 +151,7 @@ async def test_a_watch_is_created_read_patched_and_deleted(api: Api) -> None:
 )
 async def test_watch_bodies_are_validated(api: Api, change: dict[str, Any], property: str) -> None:
     body = {key: value for key, value in {**WATCH, **change}.items() if value is not None}
-    reply = await api.post(watches(api.integration("scm")), json=body)
+    reply = await api.post(watches(api.integration(CATEGORY.name)), json=body)
     assert (reply.status, reply.error["property"]) == (400, property), reply.text
 
 
@@ -167,7 +175,7 @@ async def test_watch_bodies_are_validated(api: Api, change: dict[str, Any], prop
         ([{"op": "replace", "path": "/url", "value": "https://example.com/hook"}], "url"),
         ([{"op": "remove", "path": "/secret"}], "secret"),
         ([{"op": "replace", "path": "/events", "value": []}], "events"),
-        ([{"op": "add", "path": "/events/-", "value": "ticket:exploded"}], "events[1]"),
+        ([{"op": "add", "path": "/events/-", "value": f"{NOUN}:exploded"}], "events[1]"),
     ],
 )
 async def test_bad_patches_are_refused_naming_the_operation(api: Api, operations: Any, property: str) -> None:
@@ -181,7 +189,7 @@ async def test_a_patch_applies_its_operations_in_order(api: Api) -> None:
     hook = (await api.post(WEBHOOKS, json=HOOK)).json
     operations = [
         {"op": "test", "path": "/name", "value": "hook"},
-        {"op": "add", "path": "/events/0", "value": "comment:created"},
+        {"op": "add", "path": "/events/0", "value": OTHER_EVENT},
         {"op": "remove", "path": "/events/1"},
         {"op": "replace", "path": "/active", "value": False},
         {"op": "replace", "path": "/description", "value": "paused"},
@@ -190,7 +198,7 @@ async def test_a_patch_applies_its_operations_in_order(api: Api) -> None:
     assert reply.status == 200, reply.text
     changed = reply.json
     assert (changed["events"], changed["active"], changed["description"]) == (
-        ["comment:created"],
+        [OTHER_EVENT],
         False,
         "paused",
     )
@@ -207,8 +215,8 @@ async def test_test_ping_and_redeliver(api: Api, webhook_receiver: WebhookReceiv
     tested = await api.post(actions, json={"action": "test"})
     assert tested.status == 200, tested.text
     received = await webhook_receiver.next()
-    assert received.payload["type"].startswith("ticket:") and received.payload["data"]["test"] is True
-    assert received.payload["integration"]["type"] == "TICKETING"
+    assert received.payload["type"].startswith(NOUN + ":") and received.payload["data"]["test"] is True
+    assert received.payload["integration"]["type"] == EMITTER.category
     assert tested.json["delivery"] == {
         "id": received.headers["x-unizo-delivery-id"], "webhookId": hook["id"],
         "eventType": received.payload["type"], "attempts": 1, "delivered": True, "responseStatus": 204,
@@ -249,7 +257,7 @@ async def test_both_profiles_serve_the_account_apis(any_sandbox: SandboxHandle) 
             await patch(api, f"{WEBHOOKS}/{hook['id']}", [{"op": "replace", "path": "/name", "value": "x"}])
         ).status == 200
         assert (await api.get(SERVICES)).status == 200
-        path = watches(api.integration("scm"))
+        path = watches(api.integration(CATEGORY.name))
         assert (await api.post(path, json=WATCH)).status == 201
         refused = await api.get(path, role="service_disabled")
         assert refused.status == 404
@@ -258,7 +266,7 @@ async def test_both_profiles_serve_the_account_apis(any_sandbox: SandboxHandle) 
 async def test_watches_and_patched_webhooks_survive_a_restart(tmp_path: Path) -> None:
     with start_sandbox(state_dir=tmp_path) as handle:
         async with open_client(handle) as api:
-            path = watches(api.integration("scm"))
+            path = watches(api.integration(CATEGORY.name))
             watch = (await api.post(path, json=WATCH)).json
             hook = (await api.post(WEBHOOKS, json=HOOK)).json
             await patch(

@@ -109,7 +109,7 @@ SERVICE = ServiceSpec(
             "/integrations/search",
             Permission.READ,
             (
-                Param("category", "string", "EDR, SCM, TICKETING, STORAGE, ..."),
+                Param("category", "string", "A connector's type, as platform_list_services shows it."),
                 Param("connector", "string", "As platform_list_services names it."),
                 Param("offset", "integer", "", default=0, minimum=0),
                 Param("limit", "integer", "", default=20, minimum=1, maximum=100),
