@@ -40,3 +40,19 @@ async def test_a_created_configuration_is_listed(open_server: Any) -> None:
         assert set(listed[0]) <= {"id", "name"}, "a list shows the summary"
         again = await s.call("key_management_create_vault_config", {"integration_id": iid, "name": "NEW-ONE"})
         assert again.is_error and "HTTP 400" in again.content[0].text
+
+
+async def test_read_only_and_read_keys_hide_the_create_tool(open_server: Any, new_key: Any) -> None:
+    reads = ["key_management_list_connectors", "key_management_list_integrations"]
+    reads += ["key_management_list_vault_configs", "key_management_get_vault_config_details"]
+    async with open_server("key_management", env={"UNIZO_READ_ONLY": "true"}) as s:
+        assert await s.tool_names() == reads
+    key = await new_key({"key_management": ["read"]}, name="km-read")
+    async with open_server("key_management", env={"UNIZO_API_KEY": key}) as s:
+        assert await s.tool_names() == reads
+        refused = await s.call("key_management_create_vault_config", {"name": "x"})
+        assert refused.is_error and "key_management:write" in refused.content[0].text
+    async with open_server("key_management") as s:
+        listed = {t.name: t.annotations for t in (await s.client.list_tools()).tools}
+    create = listed["key_management_create_vault_config"]
+    assert (create.read_only_hint, create.destructive_hint, create.idempotent_hint) == (False, False, False)
