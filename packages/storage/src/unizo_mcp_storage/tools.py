@@ -25,7 +25,7 @@ FOLDER = Fields(
 FILE = Fields(
     summary=("id", "name", "mimeType", "size", "parents"), more=("description", "fileUrl", "changeLog")
 )
-USER = Fields(summary=("id", "name", "emailAddress", "status", "isAdmin"), more=("changeLog",))
+USER = Fields(summary=("id", "name", "emailAddress"), more=("status", "isAdmin", "changeLog"))
 GROUP = Fields(summary=("id", "name", "membersCount"), more=("description", "emailAddress", "changeLog"))
 VERSION = Fields(
     summary=("id", "username", "size", "created=changeLog.createdDateTime"), more=("mimeType", "changeLog")
