@@ -37,8 +37,7 @@ from unizo_mcp_sandbox.errors import (
     not_found,
 )
 from unizo_mcp_sandbox.filters import Filter, narrow
-from unizo_mcp_sandbox.listing import pagination
-from unizo_mcp_sandbox.routes.common import list_response, record_response
+from unizo_mcp_sandbox.listing import page, pagination, parse_list_query
 from unizo_mcp_sandbox.services import SandboxService, discover, events
 from unizo_mcp_sandbox.timeutil import iso
 from unizo_mcp_sandbox.validation import (
@@ -140,6 +139,16 @@ async def search_integrations(request: web.Request) -> web.Response:
 
 
 # ---- what every handler here shares -----------------------------------------------------------------------
+
+
+# No import from unizo_mcp_sandbox.routes: its package imports this module (routes/webhooks.py), so importing
+# it from here would make the first import of this module, by `discover()`, circular.
+def list_response(request: web.Request, records: Sequence[Record], sortable: frozenset[str]) -> web.Response:
+    return json_response(page(records, parse_list_query(request.query, sortable)))
+
+
+def record_response(record: Any, status: int = 200) -> web.Response:
+    return json_response(record, status=status)
 
 
 def _require(request: web.Request, action: str) -> None:
