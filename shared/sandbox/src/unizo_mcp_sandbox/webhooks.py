@@ -95,7 +95,6 @@ class Delivery:
     delivered: bool
     response_status: int | None
     error: str | None = None
-    payload: dict[str, Any] | None = attrs.field(default=None, repr=False)  # what was sent, for redelivery
 
     def public_view(self) -> dict[str, Any]:
         """What the webhook actions answer (ours)."""
@@ -114,6 +113,8 @@ class WebhookDispatcher:
     def __init__(self, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
         self.hooks: dict[str, Webhook] = {}
         self.deliveries: deque[Delivery] = deque(maxlen=DELIVERY_LOG_SIZE)
+        # what each logged delivery sent, for redelivery (kept apart: the admin API shows `deliveries` as is)
+        self.payloads: dict[str, dict[str, Any]] = {}
         self.retry_delays = retry_delays
         self._tasks: set[asyncio.Task[Delivery]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -166,10 +167,10 @@ class WebhookDispatcher:
         """Deliver now (with the retries) and log the delivery: the webhook actions wait for it."""
         return await self._deliver(hook, payload)
 
-    def delivery(self, webhook_id: str, delivery_id: str) -> Delivery | None:
-        """The latest logged delivery of `delivery_id` to the webhook `webhook_id`."""
-        found = [d for d in self.deliveries if d.id == delivery_id and d.webhook_id == webhook_id]
-        return found[-1] if found else None
+    def sent_payload(self, webhook_id: str, delivery_id: str) -> dict[str, Any] | None:
+        """What the logged delivery `delivery_id` to the webhook `webhook_id` sent, if it is still logged."""
+        logged = any(d.id == delivery_id and d.webhook_id == webhook_id for d in self.deliveries)
+        return self.payloads.get(delivery_id) if logged else None
 
     async def _deliver(self, hook: Webhook, payload: dict[str, Any]) -> Delivery:
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -190,10 +191,11 @@ class WebhookDispatcher:
         delivered = status is not None and 200 <= status < 300
         if not delivered:
             log.warning("webhook %s: %s undelivered after %d attempts", hook.id, payload["type"], attempts)
-        delivery = Delivery(
-            payload["id"], hook.id, payload["type"], attempts, delivered, status, error, payload
-        )
+        delivery = Delivery(payload["id"], hook.id, payload["type"], attempts, delivered, status, error)
         self.deliveries.append(delivery)
+        self.payloads[payload["id"]] = payload
+        while len(self.payloads) > DELIVERY_LOG_SIZE:  # forget the oldest, as the log does
+            del self.payloads[next(iter(self.payloads))]
         return delivery
 
     async def cancel_pending(self) -> None:
@@ -212,6 +214,7 @@ class WebhookDispatcher:
         await self.cancel_pending()
         self.hooks.clear()
         self.deliveries.clear()
+        self.payloads.clear()
 
     def to_state(self) -> list[dict[str, Any]]:
         return [attrs.asdict(hook) for hook in self.hooks.values()]

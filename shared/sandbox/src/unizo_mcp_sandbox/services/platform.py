@@ -645,10 +645,10 @@ async def webhook_action(request: web.Request) -> web.Response:
     if fields["action"] == "redeliver":
         if "delivery_id" not in fields:
             raise invalid("delivery_id", "delivery_id is required to redeliver")
-        earlier = sandbox.webhooks.delivery(hook.id, fields["delivery_id"])
-        if earlier is None or earlier.payload is None:
+        earlier = sandbox.webhooks.sent_payload(hook.id, fields["delivery_id"])
+        if earlier is None:
             raise not_found("delivery", fields["delivery_id"])
-        payload = earlier.payload
+        payload = earlier
     else:
         payload = _action_payload(sandbox, hook, fields["action"])
     delivery = await sandbox.webhooks.deliver(hook, payload)
