@@ -14,9 +14,12 @@ import attrs
 from unizo_mcp_sandbox.services import discover
 
 ACTIONS = ("read", "write", "delete")
-# Account administration (keys, webhooks, alerts) is not a category a customer enables: every account has it.
+# Account administration (keys, webhooks, watches, connectors, integrations, alerts) is not a category a customer
+# enables: every account has it (services/platform.py serves it; the key admin API is routes/api_keys.py).
 PLATFORM = "platform"
-PLATFORM_PATHS = ("apiKeys", "webhooks", "alerts")  # first path segments under /api/v1 that `platform` guards
+# First path segments under /api/v1 that the gateway guards with `platform`. /integrations is not one: the
+# search there checks the categories it searches, and the handlers below it check `platform` themselves.
+PLATFORM_PATHS = ("apiKeys", "webhooks", "services", "alerts")
 
 _NAMESPACE = uuid.UUID("6f1c2a8e-4b7d-4e0a-9c1f-2d3b4a5c6e7f")
 

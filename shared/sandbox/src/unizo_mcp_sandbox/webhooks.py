@@ -1,4 +1,7 @@
-"""Webhook registrations and signed deliveries to loopback URLs, retried in the background."""
+"""Webhook registrations and signed deliveries to loopback URLs, retried in the background.
+
+The account-level API over them (`/api/v1/webhooks`, the `platform` scope) is in `services/platform.py`.
+"""
 
 from __future__ import annotations
 
@@ -63,6 +66,7 @@ class Webhook:
     organization_id: str
     created_at: float
     active: bool = True
+    description: str = ""
 
     def wants(self, event: str) -> bool:
         noun = event.split(":", 1)[0]
@@ -76,6 +80,7 @@ class Webhook:
             "url": self.url,
             "events": self.events,
             "active": self.active,
+            "description": self.description,
             "organization": {"id": self.organization_id},
             "createdAt": iso(self.created_at),
         }
@@ -91,13 +96,27 @@ class Delivery:
     response_status: int | None
     error: str | None = None
 
+    def public_view(self) -> dict[str, Any]:
+        """What the webhook actions answer (ours)."""
+        return {
+            "id": self.id,
+            "webhookId": self.webhook_id,
+            "eventType": self.event_type,
+            "attempts": self.attempts,
+            "delivered": self.delivered,
+            "responseStatus": self.response_status,
+            "error": self.error,
+        }
+
 
 class WebhookDispatcher:
     def __init__(self, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
         self.hooks: dict[str, Webhook] = {}
         self.deliveries: deque[Delivery] = deque(maxlen=DELIVERY_LOG_SIZE)
+        # what each logged delivery sent, for redelivery (kept apart: the admin API shows `deliveries` as is)
+        self.payloads: dict[str, dict[str, Any]] = {}
         self.retry_delays = retry_delays
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Delivery]] = set()
         self._session: aiohttp.ClientSession | None = None
 
     def of_organization(self, organization_id: str) -> list[Webhook]:
@@ -152,7 +171,16 @@ class WebhookDispatcher:
             await response.read()
             return response.status
 
-    async def _deliver(self, hook: Webhook, payload: dict[str, Any]) -> None:
+    async def deliver(self, hook: Webhook, payload: dict[str, Any]) -> Delivery:
+        """Deliver now (with the retries) and log the delivery: the webhook actions wait for it."""
+        return await self._deliver(hook, payload)
+
+    def sent_payload(self, webhook_id: str, delivery_id: str) -> dict[str, Any] | None:
+        """What the logged delivery `delivery_id` to the webhook `webhook_id` sent, if it is still logged."""
+        logged = any(d.id == delivery_id and d.webhook_id == webhook_id for d in self.deliveries)
+        return self.payloads.get(delivery_id) if logged else None
+
+    async def _deliver(self, hook: Webhook, payload: dict[str, Any]) -> Delivery:
         body = json.dumps(payload, separators=(",", ":")).encode()
         status: int | None = None
         error: str | None = None
@@ -171,9 +199,12 @@ class WebhookDispatcher:
         delivered = status is not None and 200 <= status < 300
         if not delivered:
             log.warning("webhook %s: %s undelivered after %d attempts", hook.id, payload["type"], attempts)
-        self.deliveries.append(
-            Delivery(payload["id"], hook.id, payload["type"], attempts, delivered, status, error)
-        )
+        delivery = Delivery(payload["id"], hook.id, payload["type"], attempts, delivered, status, error)
+        self.deliveries.append(delivery)
+        self.payloads[payload["id"]] = payload
+        while len(self.payloads) > DELIVERY_LOG_SIZE:  # forget the oldest, as the log does
+            del self.payloads[next(iter(self.payloads))]
+        return delivery
 
     async def cancel_pending(self) -> None:
         tasks = list(self._tasks)
@@ -191,6 +222,7 @@ class WebhookDispatcher:
         await self.cancel_pending()
         self.hooks.clear()
         self.deliveries.clear()
+        self.payloads.clear()
 
     def to_state(self) -> list[dict[str, Any]]:
         return [attrs.asdict(hook) for hook in self.hooks.values()]

@@ -19,7 +19,7 @@ from unizo_mcp_sandbox.alerts import MAX_WINDOW, METRICS, MIN_WINDOW, OPERATORS,
 from unizo_mcp_sandbox.context import caller, sandbox_of
 from unizo_mcp_sandbox.errors import invalid, not_found
 from unizo_mcp_sandbox.routes.common import list_response, record_response
-from unizo_mcp_sandbox.routes.webhooks import webhook_url
+from unizo_mcp_sandbox.services.platform import webhook_url
 from unizo_mcp_sandbox.validation import Field, integer, json_body, object_list, one_of, text, validate
 
 ALERT_SORT_FIELDS = frozenset({"id", "name", "state", "createdAt"})

@@ -1,30 +1,16 @@
-"""Platform endpoints: health, key verification, and the integrations search."""
+"""Platform endpoints: health and key verification here; the integrations search and the rest of account
+administration are in `services/platform.py`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from unizo_mcp_sandbox import auth
-from unizo_mcp_sandbox.accounts import all_services
-from unizo_mcp_sandbox.context import caller, current_call, sandbox_of
-from unizo_mcp_sandbox.errors import MISSING_PERMISSION, ApiError, invalid, json_response
-from unizo_mcp_sandbox.listing import pagination
-from unizo_mcp_sandbox.services import discover
+from unizo_mcp_sandbox.accounts import PLATFORM
+from unizo_mcp_sandbox.context import current_call, sandbox_of
+from unizo_mcp_sandbox.errors import json_response
+from unizo_mcp_sandbox.services import platform as account
 from unizo_mcp_sandbox.timeutil import iso
-from unizo_mcp_sandbox.validation import Field, integer, json_body, validate
-
-SEARCH_PROPERTIES = {
-    "/type": ("type",),
-    "/serviceProfile/name": ("serviceProfile", "name"),
-    "/organization/id": ("organization", "id"),
-    "/id": ("id",),
-    "/name": ("name",),
-    "/state": ("state",),
-}
-SEARCH_MAX_LIMIT = 1000
-PAGINATION_FIELDS = (Field("offset", integer(0, 10**9)), Field("limit", integer(1, SEARCH_MAX_LIMIT)))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -57,7 +43,9 @@ async def verify(request: web.Request) -> web.Response:
             "name": key.name,
             "environment": key.environment,
             "permissions": key.permissions,
-            "enabledServices": list(organization.enabled_services),
+            # every organization has the account-level `platform` scope; clients check the services they
+            # serve against this list (unizo-mcp-platform refuses to start when `platform` is missing)
+            "enabledServices": [*organization.enabled_services, PLATFORM],
             "expiresAt": iso(key.expires_at) if key.expires_at is not None else None,
             "organization": organization.reference(),
             "rateLimits": {
@@ -72,72 +60,6 @@ async def verify(request: web.Request) -> web.Response:
     return response
 
 
-def _search_terms(body: dict[str, Any]) -> list[tuple[str, tuple[str, ...], set[str]]]:
-    filter_ = body.get("filter")
-    if filter_ is None:
-        return []
-    if (
-        not isinstance(filter_, dict)
-        or set(filter_) - {"and"}
-        or not isinstance(filter_.get("and", []), list)
-    ):
-        raise invalid("filter", 'filter must be {"and": [{"property", "operator", "values"}]}')
-    terms = []
-    for index, term in enumerate(filter_.get("and", [])):
-        where = f"filter.and[{index}]"
-        if not isinstance(term, dict):
-            raise invalid(where, f"{where} must be an object")
-        property_ = term.get("property")
-        if property_ not in SEARCH_PROPERTIES:
-            raise invalid(
-                f"{where}.property", f"cannot filter on {property_!r}; use {', '.join(SEARCH_PROPERTIES)}"
-            )
-        if term.get("operator", "=") != "=":
-            raise invalid(f"{where}.operator", "the only supported operator is '='")
-        values = term.get("values")
-        if not isinstance(values, list) or not values or not all(isinstance(value, str) for value in values):
-            raise invalid(f"{where}.values", "values must be a non-empty list of strings")
-        terms.append((property_, SEARCH_PROPERTIES[property_], {value.lower() for value in values}))
-    return terms
-
-
-def _value(record: dict[str, Any], path: tuple[str, ...]) -> str:
-    value: Any = record
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return str(value).lower() if value is not None else ""
-
-
-async def search_integrations(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
-    key = caller(request)
-    raw = await request.read()
-    body = await json_body(request) if raw.strip() else {}  # an empty body lists everything
-    if not isinstance(body, dict):
-        raise invalid("body", "body must be a JSON object")
-    for name in sorted(set(body) - {"filter", "pagination"}):
-        raise invalid(name, f"unknown property '{name}'")
-    terms = _search_terms(body)
-    paging = validate(body.get("pagination") or {}, PAGINATION_FIELDS, prefix="pagination.")
-    types = next((values for name, _, values in terms if name == "/type"), None)
-    if types is None:
-        if not any(key.allows(service, "read") for service in all_services()):
-            raise ApiError(403, MISSING_PERMISSION, f"API key {key.id} has no read permission on any service")
-    else:
-        filtered = sorted(service.name for service in discover() if service.category.lower() in types)
-        for name in filtered:
-            auth.require(key, name, "read")
-    matches = [
-        integration
-        for integration in sandbox.integrations_of(key.organization_id)
-        if all(_value(integration, path) in values for _, path, values in terms)
-    ]
-    offset, limit = paging.get("offset", 0), paging.get("limit", 20)
-    return json_response(
-        {"pagination": pagination(len(matches), offset, limit), "data": matches[offset : offset + limit]}
-    )
-
-
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/health", health)
     router.add_get("/v1/auth/verify", verify)
@@ -147,4 +69,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
 def add_documented_routes(router: web.UrlDispatcher) -> None:
     """The documented profile's: no unauthenticated /health, no key introspection (/v1/auth/verify)."""
     router.add_get("/v1/health", authenticated_health)
-    router.add_post("/api/v1/integrations/search", search_integrations)
+    account.add_search_route(router)
