@@ -40,7 +40,7 @@ SLACK_CHANNELS = (
     ("security-alerts", "High-severity detections posted by the SOAR pipeline", "PUBLIC", False,
      ("Impossible travel for a finance user", "Mass file renames on a file server")),
     ("soc-triage", "Shift handover and alert triage for the SOC", "PRIVATE", False,
-     ("Phishing wave targeting payroll", "EDR sensor offline on build agents", "Suspicious OAuth grant")),
+     ("Phishing wave targeting payroll", "Endpoint sensor offline on build agents", "Suspicious OAuth grant")),
     ("war-room", "Major outage and breach coordination (bridge links pinned)", "PRIVATE", False,
      ("Customer data exposure review",)),
     ("phishing-reports", "Forward suspicious email here; the bot opens a ticket", "PUBLIC", False, ()),
