@@ -39,7 +39,6 @@ DEVICES_KIND = "identity_devices"  # full device records per user; users carry r
 USER_STATUSES = ("ACTIVE", "INACTIVE", "PENDING", "SUSPENDED", "TERMINATED")
 USER_TYPES = ("User", "Admin", "Service", "System", "Guest")
 MFA_STATUSES = ("Enabled", "Disabled", "Pending", "Required")
-GROUP_TYPES = ("Security", "Distribution", "Universal", "Mail_Enabled", "Role_Based")
 SESSION_STATUSES = ("active", "expired", "revoked", "suspended")
 # the vendor's own status word for each unified status
 VENDOR_STATUS = {
@@ -191,8 +190,9 @@ def group_reference(group: Record) -> Record:
     }
 
 
-def short(record: Record, name_field: str = "name") -> Record:
-    return {"id": record["id"], "name": record[name_field]}
+def short(record: Record) -> Record:
+    """The short reference a listed record carries: `{id, name}`."""
+    return {"id": record["id"], "name": record["name"]}
 
 
 def _device(gen: Gen, connector: str, first: str, last: str, user_status: str) -> Record:
@@ -259,10 +259,8 @@ def _user(gen: Gen, connector: str, company: str, index: int, taken: set[str]) -
     )
     if status == "PENDING":
         last_login = None
-    elif status == "ACTIVE":
-        last_login = iso(gen.past(45))
-    else:
-        last_login = iso(gen.past(400, 40))
+    else:  # never before the account existed
+        last_login = iso(max(created, gen.past(45) if status == "ACTIVE" else gen.past(400, 40)))
     user_id = _id(gen, connector, "00u")
     full = f"{first} {last}" if user_type not in ("Service", "System") else first
     user = {
