@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import sys
 import threading
 
 import aiohttp
@@ -140,3 +142,28 @@ class BearerProxy:
                 await response.write(chunk)  # each SSE event reaches the client as it arrives
             await response.write_eof()
             return response
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python external/authproxy.py http://127.0.0.1:<server port>`: the token from UNIZO_HTTP_TOKEN, until
+    Ctrl-C (for running the conformance suite by hand, external/README.md)."""
+    args = sys.argv[1:] if argv is None else argv
+    token = os.environ.get("UNIZO_HTTP_TOKEN", "")
+    if len(args) != 1 or not token:
+        sys.stderr.write("usage: UNIZO_HTTP_TOKEN=<token> python authproxy.py http://127.0.0.1:<port>\n")
+        return 2
+    proxy = BearerProxy(args[0], token)
+    proxy.start()
+    sys.stdout.write(f"forwarding {proxy.url()} to {args[0]}/mcp with the bearer token; Ctrl-C stops\n")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proxy.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
