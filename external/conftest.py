@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from claude_code import ClaudeReport
 from fast_agent import FastAgentReport
-from lab import CALLS, CLAUDE_CODE, FAST_AGENT, READ, InspectorRun, Lab
+from lab import AUTH_CALLS, CALLS, CLAUDE_CODE, FAST_AGENT, READ, InspectorRun, Lab
 from mcp_clients import ConformanceReport, Npx, ToolUnavailable
 
 KEY_ROLE = "full"  # the sandbox's full-access demo key: every tool of every service is visible
@@ -43,6 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("inspector_call")
         if "inspector_run" in names and "target" in params and marker:
             wanted.add(("inspector", params["target"], params["transport"], marker.args[0]))
+        if "http_auth_runs" in names and "target" in params:
+            wanted.update(("inspector", params["target"], "http", c) for c in (*AUTH_CALLS, "tools-list"))
         if "read_run" in names and "service" in params:
             wanted.add(("inspector", params["target"], params["transport"], READ + params["service"]))
         if "conformance_report" in names and "target" in params:
@@ -114,6 +116,12 @@ def inspector_run(request: pytest.FixtureRequest, lab: Lab, target: str, transpo
         f"mark the test with one of {CALLS}: @pytest.mark.inspector_call(...)"
     )
     return lab.inspector(target, transport, marker.args[0])
+
+
+@pytest.fixture
+def http_auth_runs(lab: Lab, target: str) -> dict[str, InspectorRun]:
+    """tools/list over HTTP: without the bearer token, with a wrong one, with the right one (`tools-list`)."""
+    return {call: lab.inspector(target, "http", call) for call in (*AUTH_CALLS, "tools-list")}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import claude_code
 import fast_agent
+from authproxy import BearerProxy
 from installs import clients_dir
 from mcp_clients import (
     ConformanceReport,
@@ -34,6 +35,7 @@ from targets import (
     ReadCall,
     Target,
     installed_services,
+    new_http_token,
     parent_ids,
     read_call,
     sandbox_integrations,
@@ -51,6 +53,10 @@ JOBS = max(1, int(os.environ.get("EXTERNAL_JOBS", "3")))  # concurrent tool runs
 
 
 CALLS = ("tools-list", "ok-call", "error-call")  # the Inspector calls made per server and transport
+# HTTP only: tools/list without the bearer token, and with a token that is not the server's.
+AUTH_CALLS = ("no-token", "wrong-token")
+# Well-formed (>= 16 characters, no space) but not the run's token; a made-up value, not a credential.
+WRONG_TOKEN = "ext-not-the-servers-token-0001"  # noqa: S105
 READ = "read:"  # a read call of one service, by the generic walk: "read:<service>"
 CLAUDE_CODE = "claude-code"  # the job: install Claude Code, add every printed entry, list, get, controls
 FAST_AGENT = "fast-agent"  # the job: install fast-agent, list, get, write and a refused call
@@ -60,7 +66,7 @@ FAST_AGENT = "fast-agent"  # the job: install fast-agent, list, get, write and a
 class InspectorRun:
     target: Target
     transport: str  # "stdio" or "http"
-    call: str  # one of CALLS
+    call: str  # one of CALLS or AUTH_CALLS, or READ + service
     run: ToolRun
     connectors: set[str]  # ok-call: the connectors the sandbox has for the service
     error_args: dict[str, str]  # error-call: the arguments sent
@@ -81,14 +87,17 @@ class Lab:
         self.env = env
         self.artifacts = artifacts
         self.sandbox = sandbox
-        # every key the sandbox seeded (the clients get several), and its admin token
+        # The bearer token of this run's HTTP servers (UNIZO_HTTP_TOKEN), chosen here so the clients know it.
+        self.http_token = new_http_token()
+        # every key the sandbox seeded (the clients get several), its admin token and the HTTP token
         secrets = [*sandbox.keys.values(), sandbox.admin_token] if sandbox is not None else []
-        self.redactor = Redactor.from_env(env, *secrets)
+        self.redactor = Redactor.from_env(env, *secrets, self.http_token)
         npx.redactor = self.redactor
         self.pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="external")
         self._lock = threading.Lock()
         self._futures: dict[tuple[str, ...], Future[Any]] = {}
         self._servers: dict[str, HttpServer] = {}
+        self._proxies: dict[str, BearerProxy] = {}
         self._server_locks = {name: threading.Lock() for name in TARGETS}
         self._integrations: dict[str, list[Integration]] = {}
         self._integrations_lock = threading.Lock()
@@ -123,7 +132,10 @@ class Lab:
             server = self._servers.get(name)
             if server is None:
                 server = HttpServer(
-                    TARGETS[name], server_env(self.env), self.artifacts / "servers" / f"{name}.log"
+                    TARGETS[name],
+                    server_env(self.env),
+                    self.artifacts / "servers" / f"{name}.log",
+                    token=self.http_token,
                 )
                 self._servers[name] = server
                 server.start()
@@ -132,6 +144,17 @@ class Lab:
                     f"{server.target.script} on HTTP is not running; log tail:\n{server.log_tail()}"
                 )
             return server
+
+    def bearer_proxy(self, name: str) -> BearerProxy:
+        """A loopback proxy that adds the server's bearer token, for clients that cannot send headers."""
+        server = self.http_server(name)
+        with self._server_locks[name]:
+            proxy = self._proxies.get(name)
+            if proxy is None:
+                proxy = BearerProxy(server.origin, server.token)
+                self._proxies[name] = proxy
+                proxy.start()
+            return proxy
 
     # jobs ----------------------------------------------------------------------------------------------
     def _submit(self, job: tuple[str, ...]) -> Future[Any]:
@@ -196,8 +219,12 @@ class Lab:
             endpoint = [str(target.executable())]
             common: dict[str, Any] = {"env": self.env}
         else:
-            endpoint = [self.http_server(name).url]
-            common = {"transport": "http"}
+            server = self.http_server(name)
+            endpoint = [server.url]
+            # The Inspector sends the bearer token itself; the auth calls send none or a wrong one.
+            token = {"no-token": None, "wrong-token": WRONG_TOKEN}.get(call, server.token)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            common = {"transport": "http", "headers": headers}
         connectors: set[str] = set()
         error_args: dict[str, str] = {}
         error_param = ""
@@ -205,6 +232,10 @@ class Lab:
         extra: dict[str, Any]
         if call == "tools-list":
             method, extra = "tools/list", {"strict": True}
+        elif call in AUTH_CALLS:
+            if transport != "http":
+                raise ValueError(f"{call} is an HTTP call, not {transport}")
+            method, extra = "tools/list", {}
         elif call == "ok-call":
             connectors = {i.connector for i in self.integrations(target.ok_service) if i.connector}
             method, extra = "tools/call", {"tool": target.ok_tool}
@@ -228,15 +259,18 @@ class Lab:
         return InspectorRun(target, transport, call, run, connectors, error_args, error_param, read)
 
     def _conformance(self, name: str) -> ConformanceReport:
-        server = self.http_server(name)
+        # The suite cannot send the bearer token: it talks to the server through the proxy that adds it.
+        proxy = self.bearer_proxy(name)
         out = self.artifacts / "conformance" / name
-        report = run_conformance(self.npx, f"conformance {name}", server.url, BASELINE, out)
+        report = run_conformance(self.npx, f"conformance {name}", proxy.url(), BASELINE, out)
         report.run.save(out / "run.json")
         return report
 
     def close(self) -> list[str]:
         """Stop everything; return the artifact files that contain a secret (paths only)."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        for proxy in self._proxies.values():
+            proxy.stop()
         for server in self._servers.values():
             server.stop()
         return scan_for_secrets(self.artifacts, self.redactor)

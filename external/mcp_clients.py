@@ -290,17 +290,21 @@ def inspector_args(
     *,
     env: Mapping[str, str] | None = None,
     transport: str | None = None,
+    headers: Mapping[str, str] | None = None,
     tool: str | None = None,
     arguments: Mapping[str, Any] | None = None,
     strict: bool = False,
     connect_timeout_ms: int = 30_000,
 ) -> list[str]:
-    """Arguments for `mcp-inspector --cli`: `target` is a stdio command or `[url]`."""
+    """Arguments for `mcp-inspector --cli`: `target` is a stdio command or `[url]`; `headers` are sent with
+    every HTTP request (`--header "Name: value"`, the way the servers' bearer token reaches them)."""
     args = ["--cli", "--format", "json", "--stored-auth-only", "--connect-timeout", str(connect_timeout_ms)]
     for key, value in (env or {}).items():
         args += ["-e", f"{key}={value}"]
     if transport:
         args += ["--transport", transport]
+    for name, value in (headers or {}).items():
+        args += ["--header", f"{name}: {value}"]
     args += ["--method", method]
     if tool:
         args += ["--tool-name", tool]

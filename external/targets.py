@@ -18,6 +18,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import socket
 import ssl
 import subprocess
@@ -356,16 +357,38 @@ _INITIALIZE = {
 }
 
 
+def new_http_token() -> str:
+    """A random bearer token for one run's HTTP servers (UNIZO_HTTP_TOKEN: >= 16 characters, no space)."""
+    return secrets.token_urlsafe(32)
+
+
 @dataclass
 class HttpServer:
-    """One MCP server process on `--transport streamable-http`, on a free loopback port."""
+    """One MCP server process on `--transport streamable-http`, on a free loopback port.
+
+    The server requires `Authorization: Bearer <token>` on every request; the token is chosen here
+    (UNIZO_HTTP_TOKEN), so the clients know it without reading the server's token file.
+    """
 
     target: Target
     env: dict[str, str]
     log_path: Path
+    token: str = field(repr=False)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     _log: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.env = {**self.env, "UNIZO_HTTP_TOKEN": self.token}
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authorization(self) -> str:
+        """The header value every request to this server needs."""
+        return f"Bearer {self.token}"
 
     @property
     def url(self) -> str:
@@ -406,25 +429,32 @@ class HttpServer:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise _Exited(f"exited with code {self.proc.returncode}; log tail:\n{self.log_tail()}")
-            if self._answers():
+            status = self._status()
+            if status == 200:
                 return
+            if status == 401 and self.proc.poll() is None:  # never ready: the token did not reach it
+                raise _Exited(f"answered 401 to the bearer token; log tail:\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 raise _Exited(f"no answer on {self.url} after {timeout:.0f}s; log tail:\n{self.log_tail()}")
             time.sleep(0.2)
 
-    def _answers(self) -> bool:
+    def _status(self) -> int | None:
+        """The status of an initialize with the bearer token; None when nothing answers yet."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
             conn.request(
                 "POST",
                 "/mcp",
                 body=json.dumps(_INITIALIZE),
-                headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json, text/event-stream",
+                    "Authorization": self.authorization,
+                },
             )
-            response = conn.getresponse()
-            return response.status == 200
+            return conn.getresponse().status
         except OSError:
-            return False
+            return None
         finally:
             conn.close()
 
