@@ -242,7 +242,7 @@ class Npx:
             NO_PROXY=no_proxy,
             no_proxy=no_proxy,
             # the Inspector's own state files, kept inside the private HOME
-            MCP_STORAGE_DIR=str(self.home / "inspector-storage"),
+            MCP_STORAGE_DIR=str(self.home / "inspector-state"),
             MCP_CATALOG_PATH=str(self.home / "inspector-catalog.json"),
             MCP_CLIENT_CONFIG_PATH=str(self.home / "inspector-client.json"),
             MCP_INSPECTOR_OAUTH_STATE_PATH=str(self.home / "inspector-oauth.json"),

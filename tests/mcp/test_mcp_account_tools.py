@@ -107,8 +107,8 @@ class EchoClient:
     async def search_integrations(self, category: str | None, **kw: Any) -> Any:
         self.sent.append({"search": category, **kw})
         items = [
-            {"id": "i1", "name": "Hooks A", "type": "EDR", "serviceProfile": {"name": "Vendor-A"}},
-            {"id": "i2", "name": "Hooks B", "type": "SCM", "serviceProfile": {"name": "vendor-b"}},
+            {"id": "i1", "name": "Hooks A", "type": "WIDGETS", "serviceProfile": {"name": "Vendor-A"}},
+            {"id": "i2", "name": "Hooks B", "type": "GADGETS", "serviceProfile": {"name": "vendor-b"}},
         ]
         return _answer({"data": items, "pagination": {"total": 2, "next": None}})
 
@@ -159,8 +159,8 @@ async def test_search_spans_categories() -> None:
     assert not result.is_error, result.content
     assert client.sent[0]["search"] is None and client.sent[0]["connector"] == "vendor-a"
     assert result.structured_content["data"] == [
-        {"id": "i1", "name": "Hooks A", "type": "EDR", "connector": "vendor-a"},
-        {"id": "i2", "name": "Hooks B", "type": "SCM", "connector": "vendor-b"},
+        {"id": "i1", "name": "Hooks A", "type": "WIDGETS", "connector": "vendor-a"},
+        {"id": "i2", "name": "Hooks B", "type": "GADGETS", "connector": "vendor-b"},
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from unizo_mcp_sandbox.accounts import PLATFORM
 from unizo_mcp_sandbox.services import SandboxService
 
 from .support import (
@@ -100,7 +101,8 @@ async def test_verify_describes_the_key(api: Api, service: SandboxService) -> No
     assert body["name"] == f"demo-{service.name.replace('_', '-')}-only"
     assert body["environment"] == "production"
     assert body["permissions"] == {service.name: ["read", "write", "delete"]}
-    assert body["enabledServices"] == SERVICE_IDS
+    # account administration is enabled for every account (PLATFORM), next to the categories
+    assert sorted(body["enabledServices"]) == sorted([*SERVICE_IDS, PLATFORM])
     assert body["expiresAt"] == "2036-01-01T00:00:00Z"
     assert body["organization"]["name"] == "Acme Security"
     assert body["rateLimits"] == {"perMinute": 100, "perDay": 10000, "concurrency": 5, "windowSeconds": 60.0}
@@ -159,7 +161,7 @@ async def test_the_beta_account_has_exactly_one_integration_per_enabled_category
         integration = api.integration(service.name, role="service_disabled")
         assert (await api.get(probe(service), role="service_disabled", integration=integration)).status == 200
     verify = await api.get("/v1/auth/verify", role=None, headers=bearer(api, "service_disabled"))
-    assert verify.json["enabledServices"] == [service.name for service in shared]
+    assert sorted(verify.json["enabledServices"]) == sorted([*(s.name for s in shared), PLATFORM])
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=SERVICE_IDS)

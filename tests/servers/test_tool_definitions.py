@@ -64,7 +64,7 @@ async def test_no_redundant_schema_parts(spec: Any, open_server: Any) -> None:
             assert props["integration_id"] == {"type": "string"}, name
         if "limit" in props:
             assert props["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
-            assert props["offset"] == {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0}
+            assert props["offset"] == {"type": "integer", "minimum": 0, "maximum": 10_000_000}
             assert "maxLength" not in props.get("sort", {})
         for required in tool["inputSchema"].get("required", []):
             assert "minLength" not in props[required] or required == "connector", (name, required)

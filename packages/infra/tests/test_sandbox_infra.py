@@ -21,7 +21,7 @@ INTEGRATIONS = [item for item in DATASET.integrations if item["type"] == "INFRA"
 Api = SandboxClient
 COLLECTION_IDS = {"aws": r"\d{12}", "azure": r"[0-9a-f-]{36}", "gcp": r"[a-z][a-z0-9-]+-\d{4}"}
 USER_IDS = {"aws": r"AIDA[A-Z2-7]{17}", "azure": r"[0-9a-f-]{36}", "gcp": r"\d{21}"}
-COMPUTE_METADATA = {"cpuCores", "memory", "storage", "os", "runtime", "instanceClass"}
+COMPUTE_METADATA = {"cpuCores", "memory", "storage", "os", "runtime", "instanceClass"}  # homonym
 
 
 @pytest.fixture

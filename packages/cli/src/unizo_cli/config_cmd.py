@@ -397,10 +397,10 @@ def shared_keys(audits: list[Audit]) -> list[Finding]:
     """One finding per key that entries of several services use."""
     users: dict[str, list[tuple[Audit, str, str, str]]] = {}
     for audit in audits:
-        for identity, service, label, variable in audit.keys:
-            users.setdefault(identity, []).append((audit, service, label, variable))
+        for holder, service, label, variable in audit.keys:
+            users.setdefault(holder, []).append((audit, service, label, variable))
     findings = []
-    for identity, using in users.items():
+    for holder, using in users.items():
         services = sorted({service for _, service, _, _ in using if service})
         if len(services) < 2:
             continue
@@ -412,7 +412,7 @@ def shared_keys(audits: list[Audit]) -> list[Finding]:
                 audit.path,
                 names,
                 "shared-key",
-                f"one {identity} serves {', '.join(services)}: a leak exposes every one of them",
+                f"one {holder} serves {', '.join(services)}: a leak exposes every one of them",
                 f"give each service its own key with only its permissions, e.g. unizo api-keys create --name "
                 f"MCP-{example} --permissions {example}:read --output-file <file>",
             )

@@ -126,7 +126,7 @@ SERVICE = ServiceSpec(
         get_tool("incident_get_team", "Get one team.", TEAMS + "/{team_id}", *IDS),
         list_tool(
             "incident_list_incidents",
-            "List a service team's incidents, newest first.",
+            "List a team's incidents, newest first.",
             INCIDENTS,
             *IDS,
             fields=INCIDENT,

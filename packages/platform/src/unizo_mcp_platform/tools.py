@@ -16,6 +16,8 @@ from unizo_mcp_core.spec import (
     ServiceSpec,
     ToolSpec,
     body_param,
+    get_tool,
+    list_tool,
     path_param,
     query_param,
 )
@@ -71,12 +73,6 @@ OPERATIONS = Param(
 )
 
 
-def _read(name: str, description: str, path: str, *params: Param, fields: Fields | None = None) -> ToolSpec:
-    """A GET; a list when it has `fields`: its params (filters included), then offset, limit and sort."""
-    paged = (*params, *PAGING) if fields is not None else params
-    return ToolSpec(name, description, "GET", path, Permission.READ, paged, fields=fields, integration=False)
-
-
 def _write(name: str, description: str, method: Method, path: str, *params: Param) -> ToolSpec:
     permission = Permission.DELETE if method == "DELETE" else Permission.WRITE
     return ToolSpec(name, description, method, path, permission, params, integration=False)
@@ -96,11 +92,12 @@ SERVICE = ServiceSpec(
     connectors=("github", "jira", "crowdstrike", "google_drive"),
     discovery=False,
     tools=(
-        _read(
+        list_tool(
             "platform_list_services",
             "List the connectors set up in the account, across categories.",
             "/services",
             fields=CONNECTOR,
+            integration=False,
         ),
         ToolSpec(
             "platform_search_integrations",
@@ -111,25 +108,33 @@ SERVICE = ServiceSpec(
             (
                 Param("category", "string", "A connector's type, as platform_list_services shows it."),
                 Param("connector", "string", "As platform_list_services names it."),
-                Param("offset", "integer", "", default=0, minimum=0),
-                Param("limit", "integer", "", default=20, minimum=1, maximum=100),
+                *PAGING[:2],  # offset and limit: the search pages but does not sort
             ),
             handler="search",
         ),
-        _read(
+        get_tool(
             "platform_get_integration",
             "Get one integration.",
             "/integrations/{integration}",
             INTEGRATION,
+            integration=False,
         ),
-        _read(
+        list_tool(
             "platform_list_watches",
             "List an integration's watches (event subscriptions).",
             WATCHES,
             INTEGRATION,
             fields=WATCH,
+            integration=False,
         ),
-        _read("platform_get_watch", "Get one watch of an integration.", WATCH_PATH, INTEGRATION, WATCH_ID),
+        get_tool(
+            "platform_get_watch",
+            "Get one watch of an integration.",
+            WATCH_PATH,
+            INTEGRATION,
+            WATCH_ID,
+            integration=False,
+        ),
         _write(
             "platform_create_watch",
             "Subscribe a URL to an integration's events on one resource.",
@@ -163,14 +168,15 @@ SERVICE = ServiceSpec(
             OPERATIONS,
         ),
         _write("platform_delete_watch", "Delete a watch.", "DELETE", WATCH_PATH, INTEGRATION, WATCH_ID),
-        _read(
+        list_tool(
             "platform_list_webhooks",
             "List the account's webhooks.",
             WEBHOOKS,
             query_param("event_type", "string", "Only those receiving this event.", wire="webhookEventType"),
             fields=WEBHOOK,
+            integration=False,
         ),
-        _read("platform_get_webhook", "Get one webhook.", WEBHOOK_PATH, WEBHOOK_ID),
+        get_tool("platform_get_webhook", "Get one webhook.", WEBHOOK_PATH, WEBHOOK_ID, integration=False),
         _write(
             "platform_create_webhook",
             "Register a webhook for events of every integration.",

@@ -132,7 +132,7 @@ def body_param(name: str, type: ParamType, description: str, **kw: Any) -> Param
 MAX_OFFSET = 10_000_000  # a bound for every integer: `offset: 1e308` must not pass as an integer
 # offset/limit need no description: name, bounds and default say it all (each word costs context).
 PAGING: tuple[Param, ...] = (
-    Param("offset", "integer", "", default=0, minimum=0, maximum=MAX_OFFSET),
+    Param("offset", "integer", "", minimum=0, maximum=MAX_OFFSET),  # 0 when left out (the API's default)
     Param("limit", "integer", "", default=20, minimum=1, maximum=100),
     Param("sort", "string", "", local_max_length=200),  # explained once, in the server instructions
 )
@@ -294,8 +294,10 @@ def list_tool(
     *params: Param,
     title: str | None = None,
     fields: Fields | None = None,
+    integration: bool = True,
 ) -> ToolSpec:
-    """A paged GET: `params` (path ids, then filters as query params), then offset/limit/sort."""
+    """A paged GET: `params` (path ids, then filters as query params), then offset/limit/sort.
+    `integration=False` for an account-level tool (no integration_id)."""
     return ToolSpec(
         name,
         description,
@@ -305,11 +307,16 @@ def list_tool(
         (*params, *PAGING),
         title=title,
         fields=fields,
+        integration=integration,
     )
 
 
-def get_tool(name: str, description: str, path: str, *params: Param, title: str | None = None) -> ToolSpec:
-    return ToolSpec(name, description, "GET", path, Permission.READ, tuple(params), title=title)
+def get_tool(
+    name: str, description: str, path: str, *params: Param, title: str | None = None, integration: bool = True
+) -> ToolSpec:
+    return ToolSpec(
+        name, description, "GET", path, Permission.READ, tuple(params), title=title, integration=integration
+    )
 
 
 @attrs.frozen

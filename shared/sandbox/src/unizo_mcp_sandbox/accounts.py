@@ -14,8 +14,9 @@ import attrs
 from unizo_mcp_sandbox.services import discover
 
 ACTIONS = ("read", "write", "delete")
-# Account administration (keys, webhooks, watches, connectors, integrations, alerts) is not a category a customer
-# enables: every account has it (services/platform.py serves it; the key admin API is routes/api_keys.py).
+# Account administration (keys, webhooks, watches, connectors, integrations, alerts) is not a category a
+# customer enables: every account has it (services/platform.py serves it; the key admin API is
+# routes/api_keys.py).
 PLATFORM = "platform"
 # First path segments under /api/v1 that the gateway guards with `platform`. /integrations is not one: the
 # search there checks the categories it searches, and the handlers below it check `platform` themselves.

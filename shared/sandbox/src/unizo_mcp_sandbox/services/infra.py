@@ -219,7 +219,13 @@ POLICIES = {
             True,
             ("enforce: true",),
         ),
-        ("storage.uniformBucketLevelAccess", "Uniform bucket-level access", True, ("enforce: true",)),
+        (
+            # homonym: a GCP policy name, not the storage service
+            "storage.uniformBucketLevelAccess",
+            "Uniform bucket-level access",
+            True,
+            ("enforce: true",),
+        ),
         ("compute.vmExternalIpAccess", "Instances allowed an external IP", True, ("allow: [bastion-1]",)),
         ("sql.restrictPublicIp", "No public IP on Cloud SQL", True, ("enforce: true",)),
         (
@@ -506,17 +512,20 @@ class _Resources:
     def machine(self) -> Record:
         instance_class, cores, memory = self.gen.pick(MACHINES[self.connector])
         system = self.gen.pick(SYSTEMS)
-        storage = self.gen.pick((30, 50, 100, 250))
-        return {"cpuCores": cores, "memory": memory, "storage": storage, "os": system, "runtime": None,
+        disk = self.gen.pick((30, 50, 100, 250))
+        # homonym: `storage` is Unizo's compute size field, not the storage service
+        return {"cpuCores": cores, "memory": memory, "storage": disk, "os": system, "runtime": None,
                 "instanceClass": instance_class}  # fmt: skip
 
     def function(self) -> Record:
         memory = self.gen.pick((0.25, 0.5, 1, 2))
         runtime = self.gen.pick(RUNTIMES)
+        # homonym: `storage` is Unizo's compute size field, not the storage service
         return {"cpuCores": 1, "memory": memory, "storage": 0.5, "os": None, "runtime": runtime,
                 "instanceClass": None}  # fmt: skip
 
     def container(self) -> Record:
+        # homonym: `storage` is Unizo's compute size field, not the storage service
         return {"cpuCores": self.gen.pick((0.5, 1, 2)), "memory": self.gen.pick((1, 2, 4)), "storage": 20,
                 "os": "Linux", "runtime": "containerd", "instanceClass": None}  # fmt: skip
 
