@@ -433,6 +433,11 @@ def installed() -> dict[str, ServiceSpec]:
     return discover_services()
 
 
+def is_category(spec: ServiceSpec) -> bool:
+    """A Unizo category (integrations, integration_id), not an account-level service such as platform."""
+    return spec.discovery
+
+
 def services_where(predicate: Callable[[ServiceSpec], bool] = lambda spec: True) -> list[ServiceSpec]:
     """The installed services that satisfy `predicate`, in name order (for parametrize)."""
     return [spec for spec in installed().values() if predicate(spec)]

@@ -95,8 +95,12 @@ def closed_port() -> int:
 
 @functools.cache
 def _examples_by_service() -> dict[str, Mapping[str, Any]]:
+    from servicekit import installed
+
     found: dict[str, Mapping[str, Any]] = {}
-    for path in sorted(ROOT.glob("packages/*/tests/test_*.py")):
+    # only the service packages' own test modules (other packages' tests have their own imports)
+    folders = [ROOT / "packages" / spec.package.removeprefix("unizo-mcp-") for spec in installed().values()]
+    for path in sorted(p for folder in folders for p in folder.glob("tests/test_*.py")):
         name = f"_examples_{path.parent.parent.name}_{path.stem}"
         loaded = importlib.util.spec_from_file_location(name, path)
         assert loaded is not None and loaded.loader is not None
@@ -115,9 +119,9 @@ def service_examples(spec: ServiceSpec) -> Mapping[str, Any]:
 
 def two_services() -> tuple[ServiceSpec, ServiceSpec]:
     """The first two installed services (name order), for tests of a key limited to one of them."""
-    from servicekit import services_where
+    from servicekit import is_category, services_where
 
-    found = services_where()
+    found = services_where(is_category)
     assert len(found) >= 2, "this test needs two installed services"
     return found[0], found[1]
 

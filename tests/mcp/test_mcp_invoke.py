@@ -56,7 +56,6 @@ def test_query_defaults_and_wire_names() -> None:
         "itemStatus": "online",
         "includeParts": "false",
         "tags": "a,b",
-        "offset": "0",
         "limit": "20",
     }
     assert call.json is None and call.integration_id is None
@@ -214,7 +213,6 @@ def test_bad_items_are_refused_before_sending(tickets: list[object], message: st
 def test_sort_and_integration_id_lengths_are_checked_locally() -> None:
     list_items = WIDGETS.tools[0]
     assert build_call(list_items, {"sort": "x" * 200}).params == {
-        "offset": "0",
         "limit": "20",
         "sort": "x" * 200,
     }

@@ -21,7 +21,7 @@ def test_list_tool_schema_pages_with_bounds() -> None:
     assert schema["additionalProperties"] is False
     props = schema["properties"]
     # no description: name, bounds and default say it (every byte is paid on every turn)
-    assert props["offset"] == {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0}
+    assert props["offset"] == {"type": "integer", "minimum": 0, "maximum": 10_000_000}
     assert props["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
     assert props["sort"] == {"type": "string"}  # explained once, in the server instructions
     assert "maxLength" not in props["sort"]  # a local guard (invoke), not advertised

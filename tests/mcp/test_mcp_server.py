@@ -18,9 +18,9 @@ from mcp_helpers import closed_port, enabled_services, service_examples, two_ser
 from servicekit import (
     Session,
     Walker,
-    a_service,
     expected_path,
     has_writes,
+    is_category,
     is_get,
     is_list,
     is_top_list,
@@ -41,6 +41,7 @@ from unizo_mcp_core.errors import (
 from unizo_mcp_core.schema import input_schema
 from unizo_mcp_core.server import UnizoServer, prepare_server
 from unizo_mcp_core.settings import load_settings
+from unizo_mcp_core.shaping import value_at
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 from unizo_testkit import mcp_hints
 
@@ -80,6 +81,17 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(UnizoClient, "request", spy)
     return calls
+
+
+def categories_where(predicate: Any = lambda spec: True) -> list[ServiceSpec]:
+    """Installed categories (the integration mechanics tested here do not apply to account-level services)."""
+    return services_where(lambda spec: is_category(spec) and predicate(spec))
+
+
+def a_category(predicate: Any = lambda spec: True) -> ServiceSpec:
+    found = categories_where(predicate)
+    assert found, "no installed category has what this test needs"
+    return found[0]
 
 
 def text(result: Any) -> str:
@@ -158,7 +170,7 @@ def multipart_write(spec: ServiceSpec) -> ToolSpec | None:
 
 def first_service(fits: Callable[[ServiceSpec], bool], why: str) -> ServiceSpec:
     """The first installed service (name order) with a top-level list whose sandbox data fits the test."""
-    found = [spec for spec in services_where(has_top_list) if fits(spec)]
+    found = [spec for spec in categories_where(has_top_list) if fits(spec)]
     assert found, f"no installed service has {why} in the sandbox"
     return found[0]
 
@@ -171,7 +183,7 @@ def two_integrations(sandbox: Any) -> ServiceSpec:
 
 
 async def test_tools_list_carries_the_declared_schemas_and_annotations(make_server: Make) -> None:
-    services = services_where()
+    services = categories_where()
     server = await make_server(services)
     async with Client(server.mcp) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
@@ -186,7 +198,7 @@ async def test_tools_list_carries_the_declared_schemas_and_annotations(make_serv
         assert notes is not None
         wire = notes.model_dump(by_alias=True, exclude_none=True)
         assert wire == mcp_hints(spec.annotations)
-    write = tools_where(a_service(has_writes), is_write)[0]
+    write = tools_where(a_category(has_writes), is_write)[0]
     assert tools[write.name].annotations.read_only_hint is False  # type: ignore[union-attr]
     # What the model reads of each tool every turn: name, description, input schema (compact JSON).
     sizes = [
@@ -204,7 +216,7 @@ async def test_tools_list_carries_the_declared_schemas_and_annotations(make_serv
 async def test_tool_list_identical_across_servers_and_sessions(make_server: Make) -> None:
     dumps = []
     for _ in range(2):
-        server = await make_server(services_where())
+        server = await make_server(categories_where())
         for _ in range(2):
             async with Client(server.mcp) as session:
                 tools = (await session.list_tools()).tools
@@ -217,7 +229,9 @@ async def test_tool_list_identical_across_servers_and_sessions(make_server: Make
 # --- calls ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", services_where(lambda s: list_and_get(s) is not None), ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "spec", categories_where(lambda s: list_and_get(s) is not None), ids=lambda s: s.name
+)
 async def test_list_and_get_with_explicit_integration(
     make_server: Make, sandbox: Any, spec: ServiceSpec
 ) -> None:
@@ -255,7 +269,7 @@ async def test_list_and_get_with_explicit_integration(
 
 
 @pytest.mark.parametrize(
-    "spec", services_where(lambda s: multi_word_json_write(s) is not None), ids=lambda s: s.name
+    "spec", categories_where(lambda s: multi_word_json_write(s) is not None), ids=lambda s: s.name
 )
 async def test_snake_case_arguments_reach_the_api_in_camel_case(
     make_server: Make, sandbox: Any, sent: list[dict[str, Any]], spec: ServiceSpec
@@ -280,16 +294,17 @@ async def test_snake_case_arguments_reach_the_api_in_camel_case(
     given = [p for p in tool.params if p.location == "body" and args.get(p.name) is not None]
     multi_word = [p for p in given if p.name != p.wire_name]
     assert multi_word
-    for param in given:
-        assert param.wire_name in body
+    for param in given:  # a dotted wire name ("priority.type") is a nested member
+        assert value_at(body, param.wire_name) is not None, param.wire_name
         if param.name != param.wire_name:
             assert param.name not in body
-        if isinstance(args[param.name], str | int | float | bool) and param.wire_name in record:
-            assert record[param.wire_name] == args[param.name]
+        echoed = value_at(record, param.wire_name)
+        if isinstance(args[param.name], str | int | float | bool) and echoed is not None:
+            assert echoed == args[param.name]
 
 
 async def test_multipart_upload(make_server: Make, sandbox: Any, sent: list[dict[str, Any]]) -> None:
-    spec = a_service(lambda s: multipart_write(s) is not None)
+    spec = a_category(lambda s: multipart_write(s) is not None)
     tool = multipart_write(spec)
     assert tool is not None
     server = await make_server([spec])
@@ -320,8 +335,14 @@ HOSTILE = ["..", ".", "../integrations", "a/b", "%2e%2e", "x?y=1", "x#y", "-x", 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=[repr(v) for v in HOSTILE])
 async def test_hostile_path_values_never_reach_the_api(make_server: Make, sandbox: Any, value: str) -> None:
-    spec = a_service(has_one_id_get)
-    getter = one_id_get(spec)
+    # an id the core cannot resolve by itself: a resolvable one left empty is looked up, which is a request
+    def fixed_id_get(spec: ServiceSpec) -> ToolSpec | None:
+        gets = [t for t in tools_where(spec, is_get) if len(t.path_params()) == 1]
+        return next((t for t in gets if not t.path_params()[0].resolvable), None)
+
+    spec = a_category(lambda s: fixed_id_get(s) is not None)
+    getter = fixed_id_get(spec)
+    assert getter is not None
     param = getter.path_params()[0].name
     integration = sandbox.integrations(spec.name)[0]["id"]
     server = await make_server([spec], UNIZO_INTEGRATION_ID=integration)
@@ -336,7 +357,7 @@ async def test_hostile_path_values_never_reach_the_api(make_server: Make, sandbo
 
 
 async def test_api_errors_are_one_actionable_paragraph(make_server: Make, sandbox: Any) -> None:
-    spec = a_service(lambda s: has_one_id_get(s) and has_top_list(s))
+    spec = a_category(lambda s: has_one_id_get(s) and has_top_list(s))
     getter, lister = one_id_get(spec), top_list(spec)
     integration = sandbox.integrations(spec.name)[0]["id"]
     server = await make_server([spec], UNIZO_INTEGRATION_ID=integration)
@@ -417,7 +438,7 @@ async def test_explicit_argument_wins_over_env(make_server: Make, sandbox: Any) 
     assert [r.integration_id for r in data_requests(sandbox, lister)] == [second]
 
 
-@pytest.mark.parametrize("spec", services_where(), ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", categories_where(), ids=lambda s: s.name)
 async def test_discovery_tools(make_server: Make, sandbox: Any, spec: ServiceSpec) -> None:
     integrations = sandbox.integrations(spec.name)
     connectors = sorted({i["serviceProfile"]["name"] for i in integrations})
@@ -443,7 +464,7 @@ async def test_discovery_tools(make_server: Make, sandbox: Any, spec: ServiceSpe
 # --- policy through the server ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", services_where(has_writes), ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", categories_where(has_writes), ids=lambda s: s.name)
 async def test_read_only_key_hides_and_refuses_write_tools(
     make_server: Make, sandbox: Any, spec: ServiceSpec
 ) -> None:
@@ -463,7 +484,7 @@ async def test_read_only_key_hides_and_refuses_write_tools(
     assert api_requests(sandbox) == []
 
 
-POLICY_SERVICE = a_service(lambda s: has_writes(s) and bool(tools_where(s, is_get)))
+POLICY_SERVICE = a_category(lambda s: has_writes(s) and bool(tools_where(s, is_get)))
 READ_TOOL = tools_where(POLICY_SERVICE, is_list)[0].name
 GET_TOOL = tools_where(POLICY_SERVICE, is_get)[0].name
 WRITE_TOOL = tools_where(POLICY_SERVICE, is_write)[0].name
@@ -500,7 +521,7 @@ async def test_operator_rules_hide_and_refuse_by_name(
 async def test_unknown_tool_names_are_warned_with_valid_names(
     make_server: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spec = a_service(has_top_list)
+    spec = a_category(has_top_list)
     lister = top_list(spec).name
     await make_server([spec], UNIZO_TOOLS=f"{lister},{lister}z")
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -512,7 +533,7 @@ async def test_unknown_tool_names_are_warned_with_valid_names(
 
 
 async def test_all_in_one_union_of_permissions(make_server: Make, new_key: Any) -> None:
-    found = services_where(has_top_list)
+    found = categories_where(has_top_list)
     assert len(found) >= 2, "this test needs two installed services with a top-level list"
     allowed, refused = found[:2]
     key = await new_key({allowed.name: ALL_ACTIONS})
@@ -530,7 +551,7 @@ async def test_all_in_one_union_of_permissions(make_server: Make, new_key: Any) 
 
 
 async def test_readonly_all_in_one_shows_reads_of_every_service(make_server: Make) -> None:
-    services = services_where()
+    services = categories_where()
     server = await make_server(services, role="readonly")
     async with Client(server.mcp) as session:
         names = {t.name for t in (await session.list_tools()).tools}
@@ -552,7 +573,7 @@ async def test_startup_refusals(
     make_server: Make, role: str, error: type[UnizoError], code: ExitCode, words: str
 ) -> None:
     with pytest.raises(error) as caught:
-        await make_server([a_service()], role=role)
+        await make_server([a_category()], role=role)
     assert caught.value.exit_code == code
     assert words in caught.value.describe()
 
@@ -568,7 +589,7 @@ async def test_startup_refused_without_permission_on_the_service(make_server: Ma
 
 async def test_second_organization_key_serves_its_enabled_services(make_server: Make, sandbox: Any) -> None:
     role = "service_disabled"
-    enabled = [s for s in services_where() if s.name in enabled_services(sandbox, role)]
+    enabled = [s for s in categories_where() if s.name in enabled_services(sandbox, role)]
     assert enabled, "the second organization has no installed service enabled"
     server = await make_server(enabled, role=role)  # no refusal: every service is enabled for it
     assert server.state.view.scopes[0].key_info is not None
@@ -576,7 +597,7 @@ async def test_second_organization_key_serves_its_enabled_services(make_server: 
 
 async def test_startup_refused_when_the_service_is_not_enabled(make_server: Make, sandbox: Any) -> None:
     role = "service_disabled"  # a key of the second organization, which lacks a service
-    lacking = [s for s in services_where() if s.name not in enabled_services(sandbox, role)]
+    lacking = [s for s in categories_where() if s.name not in enabled_services(sandbox, role)]
     assert lacking, "the second organization has every installed service enabled"
     with pytest.raises(ServiceNotEnabledError) as caught:
         await make_server(lacking[:1], role=role)
@@ -602,7 +623,7 @@ async def test_no_permission_message_matches_test_auth(make_server: Make, sandbo
 
 
 async def test_unreachable_api_still_serves(make_server: Make) -> None:
-    spec = a_service(has_top_list)
+    spec = a_category(has_top_list)
     lister = top_list(spec)
     port = closed_port()
     server = await make_server([spec], UNIZO_BASE_URL=f"https://127.0.0.1:{port}", UNIZO_INTEGRATION_ID="i-1")

@@ -137,7 +137,7 @@ class PagedClient:
 
     async def request(self, method: str, path: str, **kw: Any) -> Any:
         self.sent.append({"method": method, "path": path, **kw})
-        offset, limit = int(kw["params"]["offset"]), int(kw["params"]["limit"])
+        offset, limit = int(kw["params"].get("offset", 0)), int(kw["params"]["limit"])
         rows = [
             {
                 "id": f"m{i}",

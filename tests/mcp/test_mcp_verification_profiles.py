@@ -56,17 +56,12 @@ def test_documented_profile_decides_by_the_real_read(
 def test_a_disabled_service_is_refused_on_the_full_profile(
     sandbox: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lacking = [
-        name
-        for name in (SPEC.name, other_service(SPEC).name)
-        if name not in enabled_services(sandbox, "service_disabled")
-    ]
-    if not lacking:
-        pytest.fail("the second organization enables every service these tests pick; seed one it lacks")
     from servicekit import services_where
 
-    spec = next(s for s in services_where() if s.name == lacking[0])
-    run = run_main(capsys, spec, ["--test-auth"], sandbox_env(sandbox, "service_disabled"))
+    enabled = enabled_services(sandbox, "service_disabled")
+    lacking = [spec for spec in services_where() if spec.name not in enabled]
+    assert lacking, "the second organization enables every installed service; the sandbox seeds one it lacks"
+    run = run_main(capsys, lacking[0], ["--test-auth"], sandbox_env(sandbox, "service_disabled"))
     assert run.code == ExitCode.FORBIDDEN, run
 
 

@@ -61,7 +61,7 @@ USER_FILTERS: tuple[Param, ...] = (
     query_param("search", "string", "", min_length=3),
     query_param("domain", "string", ""),
     query_param("has_devices", "boolean", ""),
-    query_param("last_login_days", "integer", "Signed in within N days.", minimum=1, maximum=3650),
+    query_param("last_login_days", "integer", "Signed in within N days.", minimum=1, maximum=36500),
 )
 GROUP_FILTERS: tuple[Param, ...] = (
     query_param(
