@@ -18,7 +18,8 @@ Schema (`PRAGMA user_version` 1):
     bucket(key TEXT PRIMARY KEY,   -- limit_key(): fingerprint of (base URL, key)
            tokens REAL,            -- tokens at `updated`; negative while calls wait for reserved tokens
            updated REAL,           -- unix seconds
-           seq INTEGER,            -- tokens handed out so far (orders them for `correct`)
+           seq INTEGER,            -- tokens handed out (reserved) so far
+           sent INTEGER,           -- of those, how many were sent or abandoned (orders sends for `correct`)
            not_before REAL,        -- unix seconds before which nothing may be sent (a 429's Retry-After)
            day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
     lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
@@ -117,17 +118,22 @@ class LimitStore(Protocol):
         """Reserve a token and count the request for today, unless refused (see `Outcome`)."""
         ...
 
-    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> bool:
-        """Take a concurrency lease that expires after `ttl` s, if fewer than `concurrency` are live."""
+    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
+        """Take a concurrency lease that expires after `ttl` s, if fewer than `concurrency` are live, for
+        a call whose token is reserved: its send number (`sent` after counting it), or 0 when all are live."""
+        ...
+
+    async def abandon(self, key: str) -> None:
+        """A call whose token was reserved will not be sent (refused, cancelled): count it as sent."""
         ...
 
     async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
         """End a lease now, or let it expire in `hold` s (the API may still be working on the request)."""
         ...
 
-    async def correct(self, key: str, estimate: float, seq: int, limits: Limits) -> None:
-        """The server had `estimate` tokens after the request of token `seq`: lower ours to that, less
-        the tokens handed out since, if it is fewer."""
+    async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        """The server had `estimate` tokens after the request sent `sent`-th: lower ours to that, less
+        the requests sent since and the tokens reserved but not sent yet, if that is fewer."""
         ...
 
     async def block(self, key: str, seconds: float) -> None:
@@ -149,6 +155,7 @@ CREATE TABLE IF NOT EXISTS bucket (
     tokens REAL NOT NULL,
     updated REAL NOT NULL,
     seq INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
     not_before REAL NOT NULL DEFAULT 0,
     day INTEGER NOT NULL DEFAULT 0,
     used INTEGER NOT NULL DEFAULT 0
@@ -167,6 +174,7 @@ class _Bucket:
     tokens: float
     updated: float
     seq: int
+    sent: int
     not_before: float
     day: int
     used: int
@@ -233,20 +241,22 @@ class LocalStore:
 
     def _bucket(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> _Bucket:
         row = db.execute(
-            "SELECT tokens, updated, seq, not_before, day, used FROM bucket WHERE key = ?", (key,)
+            "SELECT tokens, updated, seq, sent, not_before, day, used FROM bucket WHERE key = ?", (key,)
         ).fetchone()
         if row is None:
-            return _Bucket(limits.capacity, now, 0, 0.0, int(now // DAY), 0)
-        bucket = _Bucket(float(row[0]), float(row[1]), int(row[2]), float(row[3]), int(row[4]), int(row[5]))
+            return _Bucket(limits.capacity, now, 0, 0, 0.0, int(now // DAY), 0)
+        bucket = _Bucket(
+            float(row[0]), float(row[1]), int(row[2]), int(row[3]), float(row[4]), int(row[5]), int(row[6])
+        )
         bucket.refill(now, limits)
         return bucket
 
     @staticmethod
     def _save(db: sqlite3.Connection, key: str, b: _Bucket) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO bucket (key, tokens, updated, seq, not_before, day, used) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, b.tokens, b.updated, b.seq, b.not_before, b.day, b.used),
+            "INSERT OR REPLACE INTO bucket (key, tokens, updated, seq, sent, not_before, day, used) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, b.tokens, b.updated, b.seq, b.sent, b.not_before, b.day, b.used),
         )
 
     async def take(self, key: str, limits: Limits) -> Take:
@@ -270,15 +280,25 @@ class LocalStore:
             self._save(db, key, b)
             return Take(Outcome.GRANTED, wait, b.seq, b.used)
 
-    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> bool:
+    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
         with self._transaction() as db:
             now = self._clock()
             db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
             (live,) = db.execute("SELECT COUNT(*) FROM lease WHERE key = ?", (key,)).fetchone()
             if live >= concurrency:
-                return False
+                return 0
             db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
-            return True
+            return self._count_sent(db, key)
+
+    @staticmethod
+    def _count_sent(db: sqlite3.Connection, key: str) -> int:
+        db.execute("UPDATE bucket SET sent = sent + 1 WHERE key = ?", (key,))
+        row = db.execute("SELECT sent FROM bucket WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row is not None else 1
+
+    async def abandon(self, key: str) -> None:
+        with self._transaction() as db:
+            self._count_sent(db, key)
 
     async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
         with self._transaction() as db:
@@ -288,11 +308,12 @@ class LocalStore:
             else:
                 db.execute("DELETE FROM lease WHERE key = ? AND lease = ?", (key, lease))
 
-    async def correct(self, key: str, estimate: float, seq: int, limits: Limits) -> None:
+    async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
         with self._transaction() as db:
             now = self._clock()
             b = self._bucket(db, key, now, limits)
-            estimate -= max(b.seq - seq, 0)
+            # sent since that request, and reserved but not sent yet: all still to come off the server's
+            estimate -= max(b.seq - sent, 0)
             if estimate < b.tokens:
                 b.tokens = estimate
                 self._save(db, key, b)

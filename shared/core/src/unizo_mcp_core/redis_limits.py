@@ -4,7 +4,8 @@ The same semantics as `limitstore.LocalStore`, each operation one Lua script (at
 Redis server's clock (`TIME`) as the only clock, so hosts whose clocks differ still agree. Keys, with the
 fingerprint `limit_key()` in a hash tag so that one key's data stays on one cluster slot:
 
-    unizo-mcp:{<fp>}:bucket   hash: tokens, updated, seq, not_before (unix seconds of the Redis server);
+    unizo-mcp:{<fp>}:bucket   hash: tokens, updated, seq (reserved), sent (sent or abandoned), not_before
+                              (unix seconds of the Redis server);
                               expires once idle long enough to be full again
     unizo-mcp:{<fp>}:daily    the UTC day's request count; EXPIREAT the next 00:00 UTC
     unizo-mcp:{<fp>}:leases   sorted set: lease id -> expiry; expired members removed on every acquire
@@ -74,7 +75,7 @@ return {0, tostring(wait), seq, used}
 """
 )
 
-# KEYS: leases. ARGV: lease, ttl, concurrency. Returns 1 when taken, 0 when all are live.
+# KEYS: leases, bucket. ARGV: lease, ttl, concurrency. Returns the send number, or 0 when all are live.
 ACQUIRE = (
     _NOW
     + """
@@ -84,9 +85,14 @@ if redis.call('ZCARD', KEYS[1]) >= concurrency then return 0 end
 redis.call('ZADD', KEYS[1], string.format('%.6f', now + ttl), ARGV[1])
 local keep = math.ceil(ttl * 1000) + 1000
 if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], string.format('%d', keep)) end
-return 1
+return redis.call('HINCRBY', KEYS[2], 'sent', 1)
 """
 )
+
+# KEYS: bucket.
+ABANDON = """
+return redis.call('HINCRBY', KEYS[1], 'sent', 1)
+"""
 
 # KEYS: leases. ARGV: lease, hold (0: end now; else expire in that many seconds).
 RELEASE = (
@@ -101,19 +107,20 @@ return 1
 """
 )
 
-# KEYS: bucket. ARGV: capacity, rate, estimate, seq.
+# KEYS: bucket. ARGV: capacity, rate, estimate, sent (the answered request's send number).
 CORRECT = (
     _NOW
     + """
 local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
-local estimate, slot_seq = tonumber(ARGV[3]), tonumber(ARGV[4])
+local estimate, slot_sent = tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'seq')
 local tokens = tonumber(b[1]) or capacity
 local updated = tonumber(b[2]) or now
 local seq = tonumber(b[3]) or 0
 if updated > now then updated = now end
 tokens = math.min(capacity, tokens + (now - updated) * rate)
-estimate = estimate - math.max(seq - slot_seq, 0)
+-- sent since that request, and reserved but not sent yet: all still to come off the server's count
+estimate = estimate - math.max(seq - slot_sent, 0)
 if estimate >= tokens then return 0 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', estimate), 'updated', string.format('%.6f', now),
     'seq', seq)
@@ -208,6 +215,7 @@ class RedisStore:
                 for name, source in (
                     ("take", TAKE),
                     ("acquire", ACQUIRE),
+                    ("abandon", ABANDON),
                     ("release", RELEASE),
                     ("correct", CORRECT),
                     ("block", BLOCK),
@@ -222,10 +230,14 @@ class RedisStore:
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
         from redis.exceptions import RedisError
 
-        self._redis()
+        client = self._redis()
         try:
             return await self._scripts[script](keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
+            # Start afresh next time: pooled connections to a restarted server would fail one by one.
+            self._client = None
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await client.aclose()
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
 
     async def take(self, key: str, limits: Limits) -> Take:
@@ -236,14 +248,19 @@ class RedisStore:
         )
         return Take(Outcome(int(outcome)), float(wait), int(seq), int(used))
 
-    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> bool:
-        return bool(await self._run("acquire", [self._key(key, "leases")], [lease, ttl, concurrency]))
+    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
+        keys = [self._key(key, "leases"), self._key(key, "bucket")]
+        return int(await self._run("acquire", keys, [lease, ttl, concurrency]))
+
+    async def abandon(self, key: str) -> None:
+        await self._run("abandon", [self._key(key, "bucket")], [])
 
     async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
         await self._run("release", [self._key(key, "leases")], [lease, max(hold, 0.0)])
 
-    async def correct(self, key: str, estimate: float, seq: int, limits: Limits) -> None:
-        await self._run("correct", [self._key(key, "bucket")], [limits.capacity, limits.rate, estimate, seq])
+    async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        args = [limits.capacity, limits.rate, estimate, sent]
+        await self._run("correct", [self._key(key, "bucket")], args)
 
     async def block(self, key: str, seconds: float) -> None:
         await self._run("block", [self._key(key, "bucket")], [seconds])

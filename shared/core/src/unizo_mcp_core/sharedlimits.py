@@ -292,22 +292,27 @@ class SharedRateLimiter:
         if take.outcome is Outcome.QUEUE:
             raise queue_error(take.wait, self._max_queue_wait)
         deadline = entered + self._max_queue_wait
-        if take.wait > 0:
-            await self._clock.sleep(take.wait)
-        local_pause = self._not_before - self._clock.now()  # a 429 seen here while this call waited
-        if local_pause > self._max_block_wait:
-            raise blocked_error(local_pause)
-        if local_pause > 0:
-            await self._clock.sleep(local_pause)
-        lease = await self._lease(key, deadline)
-        return Slot(take.seq, self._clock.now(), lease)
+        try:
+            if take.wait > 0:
+                await self._clock.sleep(take.wait)
+            local_pause = self._not_before - self._clock.now()  # a 429 seen here while this call waited
+            if local_pause > self._max_block_wait:
+                raise blocked_error(local_pause)
+            if local_pause > 0:
+                await self._clock.sleep(local_pause)
+            lease, sent = await self._lease(key, deadline)
+        except BaseException:
+            self._spawn(self._store.abandon(key))  # reserved, never sent: keeps `correct` in step
+            raise
+        # `seq` is the send number: answers are matched with the requests sent after them
+        return Slot(sent, self._clock.now(), lease)
 
     def _count(self, take: Take) -> None:
         if take.outcome in (Outcome.GRANTED, Outcome.QUOTA):
             self._used_today = take.used
             self._used_day = int(self._clock.time() // DAY)
 
-    async def _lease(self, key: str, deadline: float) -> str:
+    async def _lease(self, key: str, deadline: float) -> tuple[str, int]:
         """A concurrency lease: this process's slot first (no polling past its own cap), then the store's."""
         try:
             async with asyncio.timeout(max(deadline - self._clock.now(), 0.0)):
@@ -318,11 +323,11 @@ class SharedRateLimiter:
             self._lease_count += 1
             lease = f"{self._lease_prefix}{self._lease_count}"
             async with self._poll_lock:  # one poller per process
-                while not await self._store.acquire(key, lease, self._lease_ttl, self._concurrency):
+                while not (sent := await self._store.acquire(key, lease, self._lease_ttl, self._concurrency)):
                     if self._clock.now() >= deadline:
                         raise busy_error(self._concurrency, self._max_queue_wait)
                     await self._clock.sleep(POLL_INTERVAL)
-            return lease
+            return lease, sent
         except BaseException:
             self._semaphore.release()
             raise
