@@ -30,9 +30,11 @@ from unizo_mcp_core.limitstore import Limits, LocalStore, Outcome, limit_key
 
 BIN = Path(sys.executable).parent
 RATE = 100  # per window, on both sides
-WINDOW = 5.0  # seconds: the minute, scaled down
+# seconds: the minute, scaled down; not shorter, so that a loaded 2-core machine carries the paced rate
+# (RATE / WINDOW calls a second) with room to catch up after the burst: the limiter sets the pace, not the CPU
+WINDOW = 10.0
 CONCURRENCY = 5
-SKIP_AFTER_BURST = 5  # requests right after the burst, where the limiter keeps its reserve (0.2 s of refill)
+SKIP_AFTER_BURST = 3  # requests right after the burst, where the limiter keeps its reserve (0.2 s of refill)
 DEVICES = "/api/v1/edr/devices"
 
 pytestmark = pytest.mark.slow
@@ -247,7 +249,7 @@ async def test_servers_on_one_key_share_its_limits(
 ) -> None:
     redis = request.getfixturevalue("redis_server") if backend == "redis" else None
     limit_sandbox(sandbox)
-    calls = 3 * RATE  # the burst, then twice as many paced at RATE / WINDOW per second
+    calls = 2 * RATE  # the burst, then as many paced at RATE / WINDOW per second
     env = server_env(sandbox, tmp_path, redis.url if redis else "local")
     async with servers(count, env) as started:
         integration = str(sandbox.integrations("edr")[0]["id"])
@@ -267,11 +269,7 @@ async def test_servers_on_one_key_share_its_limits(
     assert sandbox.count_429s() == 0, "the API had to refuse requests with 429"
     in_flight = sandbox.max_in_flight[sandbox.key_id("full")]
     assert 2 <= in_flight <= CONCURRENCY, f"{in_flight} requests in flight at the API (limit {CONCURRENCY})"
-    times = sorted(e.timestamp for e in entries)
-    if os.environ.get("DEBUG_TIMES"):
-        t0 = times[0]
-        print("TIMES", [round(t - t0, 3) for t in times])
-    assert_uses_the_allowance(times)
+    assert_uses_the_allowance(sorted(e.timestamp for e in entries))
 
 
 async def forget_the_bucket(env: Mapping[str, str], redis: RedisServer | None) -> None:
