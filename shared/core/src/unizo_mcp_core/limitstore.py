@@ -42,6 +42,7 @@ from typing import Protocol
 import attrs
 
 __all__ = [
+    "Correction",
     "LimitStore",
     "Limits",
     "LocalStore",
@@ -95,6 +96,15 @@ class Outcome(enum.IntEnum):
 
 
 @attrs.frozen
+class Correction:
+    """What an answer's `X-RateLimit-*` headers said (see `LimitStore.correct`)."""
+
+    estimate: float
+    sent: int
+    limits: Limits
+
+
+@attrs.frozen
 class Take:
     outcome: Outcome
     wait: float
@@ -127,8 +137,11 @@ class LimitStore(Protocol):
         """A call whose token was reserved will not be sent (refused, cancelled): count it as sent."""
         ...
 
-    async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
-        """End a lease now, or let it expire in `hold` s (the API may still be working on the request)."""
+    async def release(
+        self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
+    ) -> None:
+        """End a lease now, or let it expire in `hold` s (the API may still be working on the request);
+        and apply the `correction` its answer gave, if any (as `correct`, in the same operation)."""
         ...
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
@@ -300,8 +313,12 @@ class LocalStore:
         with self._transaction() as db:
             self._count_sent(db, key)
 
-    async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
+    async def release(
+        self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
+    ) -> None:
         with self._transaction() as db:
+            if correction is not None:
+                self._correct(db, key, correction.estimate, correction.sent, correction.limits)
             if hold > 0:
                 expires = self._clock() + hold
                 db.execute("UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (expires, key, lease))
@@ -310,13 +327,15 @@ class LocalStore:
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
         with self._transaction() as db:
-            now = self._clock()
-            b = self._bucket(db, key, now, limits)
-            # sent since that request, and reserved but not sent yet: all still to come off the server's
-            estimate -= max(b.seq - sent, 0)
-            if estimate < b.tokens:
-                b.tokens = estimate
-                self._save(db, key, b)
+            self._correct(db, key, estimate, sent, limits)
+
+    def _correct(self, db: sqlite3.Connection, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        b = self._bucket(db, key, self._clock(), limits)
+        # sent since that request, and reserved but not sent yet: all still to come off the server's count
+        estimate -= max(b.seq - sent, 0)
+        if estimate < b.tokens:
+            b.tokens = estimate
+            self._save(db, key, b)
 
     async def block(self, key: str, seconds: float) -> None:
         with self._transaction() as db:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
-from .limitstore import Limits, Outcome, StoreUnavailable, Take
+from .limitstore import Correction, Limits, Outcome, StoreUnavailable, Take
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -255,7 +255,11 @@ class RedisStore:
     async def abandon(self, key: str) -> None:
         await self._run("abandon", [self._key(key, "bucket")], [])
 
-    async def release(self, key: str, lease: str, hold: float = 0.0) -> None:
+    async def release(
+        self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
+    ) -> None:
+        if correction is not None:
+            await self.correct(key, correction.estimate, correction.sent, correction.limits)
         await self._run("release", [self._key(key, "leases")], [lease, max(hold, 0.0)])
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from .limitstore import Limits, LimitStore, LocalStore, Outcome, StoreUnavailable, Take, limit_key
+from .limitstore import Correction, Limits, LimitStore, LocalStore, Outcome, StoreUnavailable, Take, limit_key
 from .ratelimit import (
     DAY,
     Clock,
@@ -127,6 +127,7 @@ class SharedRateLimiter:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._poll_lock = asyncio.Lock()
         self._lingering: dict[str, float] = {}
+        self._open: dict[str, Correction | None] = {}  # leases in use, and what their answer said
         self._tasks: set[asyncio.Task[None]] = set()
         self._status: RateLimitStatus | None = None
         self._not_before = -math.inf  # monotonic; the server's pause as this process knows it
@@ -272,6 +273,8 @@ class SharedRateLimiter:
                 yield local
             return
         self._in_flight += 1
+        assert slot.lease is not None
+        self._open[slot.lease] = None
         try:
             yield slot
         finally:
@@ -335,8 +338,9 @@ class SharedRateLimiter:
     async def _exit(self, slot: Slot) -> None:
         assert slot.lease is not None
         hold = self._lingering.pop(slot.lease, 0.0)
+        correction = self._open.pop(slot.lease, None)
         try:
-            await self._store.release(self._key(), slot.lease, hold)
+            await self._store.release(self._key(), slot.lease, hold, correction)
         except StoreUnavailable as error:
             self._failed(error)  # the lease expires on its own
         finally:
@@ -369,7 +373,12 @@ class SharedRateLimiter:
         self._status = view.status
         if view.limit is not None:
             self._capacity = view.limit
-        if view.estimate is not None and slot is not None:
+        if view.estimate is None or slot is None or slot.lease is None:
+            return
+        correction = Correction(view.estimate, slot.seq, self._limits)
+        if slot.lease in self._open:  # written with the lease's release: one operation, not two
+            self._open[slot.lease] = correction
+        else:
             self._spawn(self._store.correct(self._key(), view.estimate, slot.seq, self._limits))
 
     def block(self, seconds: float) -> None:
