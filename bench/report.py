@@ -362,8 +362,8 @@ def finding_shared(f: Mapping[str, Any]) -> str:
         f"between them, against {limits['rate_limit']} requests per {limits['rate_window']:g} s and "
         f"{limits['max_concurrency']} concurrent: sharing the limits through the local store they used "
         f"{f['use']:.1%} of the allowance together ({rounds}), {f['status_429_total']} responses 429, "
-        f"{f['failed_calls_total']} failed calls, at most {f['sandbox_max_in_flight']} requests in flight at "
-        f"the API; target ≥ {f['target_min_use']:.0%} with no 429: {'met' if f['ok'] else 'missed'}. "
+        f"{f['failed_calls_total']} failed calls; target ≥ {f['target_min_use']:.0%} with no 429: "
+        f"{'met' if f['ok'] else 'missed'}. "
         f"Each limiting itself alone, the same calls drew {alone['status_429']} responses 429 "
         f"({alone['failed_calls']} failed calls): what sharing prevents."
     )
