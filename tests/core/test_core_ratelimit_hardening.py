@@ -19,7 +19,7 @@ from unizo_mcp_core.limitstore import LocalStore
 from unizo_mcp_core.ratelimit import LocalRateLimitError, RateLimiter
 from unizo_mcp_core.sharedlimits import SharedRateLimiter
 
-PATH = "/api/v1/edr/devices"
+PATH = "/api/v1/things"
 LONG_429 = Reply(
     429,
     {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 60}},
@@ -53,19 +53,19 @@ async def test_long_retry_after_refuses_the_next_calls_unsent_until_it_ends(
     api.script("GET", PATH, LONG_429)  # the API would answer every call with its own 429
     client = make_client(clock=clock, UNIZO_MAX_RETRY_DELAY="10000")
     with pytest.raises(RateLimitedError, match="retry after 60 s"):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/things")
     for _ in range(3):
         with pytest.raises(LocalRateLimitError, match=r"rate limit allows the next call in 60 s") as info:
-            await client.request("GET", "/edr/devices")
+            await client.request("GET", "/things")
         assert info.value.retry_after == pytest.approx(60.0)
     assert len(api.seen(PATH)) == 1, "calls were sent during the server's pause"
     assert clock.sleeps == [], "a call sat out a pause longer than the retry cap"
     clock.advance(45)
     with pytest.raises(LocalRateLimitError, match=r"in 15 s"):
-        await client.request("GET", "/edr/devices")
+        await client.request("GET", "/things")
     clock.advance(15)
     api.script("GET", PATH, Reply(200, {"ok": True}))
-    assert (await client.request("GET", "/edr/devices")).data == {"ok": True}
+    assert (await client.request("GET", "/things")).data == {"ok": True}
 
 
 async def test_short_retry_after_is_still_waited_out(api: FakeApi, make_client) -> None:
@@ -73,7 +73,7 @@ async def test_short_retry_after_is_still_waited_out(api: FakeApi, make_client) 
     short = Reply(429, {"error": {"code": "rate_limit_exceeded"}}, headers={"Retry-After": "2"})
     api.script("GET", PATH, short, Reply(200, {"ok": True}))
     client = make_client(clock=clock, UNIZO_MAX_RETRY_DELAY="10000")
-    assert (await client.request("GET", "/edr/devices")).data == {"ok": True}
+    assert (await client.request("GET", "/things")).data == {"ok": True}
     assert clock.sleeps and max(clock.sleeps) == pytest.approx(2.0)
 
 
@@ -132,7 +132,7 @@ async def test_timeout_keeps_the_slot_for_the_timeout_again(api: FakeApi, make_c
         UNIZO_TIMEOUT="0.5", UNIZO_MAX_CONCURRENCY="1", UNIZO_RETRY_ATTEMPTS="1", UNIZO_RETRY_DELAY="1"
     )
     started = time.monotonic()
-    resp = await client.request("GET", "/edr/devices")
+    resp = await client.request("GET", "/things")
     elapsed = time.monotonic() - started
     assert resp.data == {"ok": True}
     # timed out at 0.5 s, then the only slot stayed taken another 0.5 s before the retry was sent

@@ -183,14 +183,14 @@ async def test_store_outage_falls_back_with_one_warning_then_recovers(
 
 def test_backend_setting_picks_the_limiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"UNIZO_API_KEY": KEY}
-    default = make_limiter(load_settings("edr", env))
+    default = make_limiter(load_settings("svc", env))
     assert isinstance(default, SharedRateLimiter) and isinstance(default.store, LocalStore)
     assert default.store.path == tmp_path.parent / default.store.path.relative_to(tmp_path.parent)
     assert default.store.path == default_store_path()
-    process = make_limiter(load_settings("edr", {**env, "UNIZO_RATE_LIMIT_BACKEND": "process"}))
+    process = make_limiter(load_settings("svc", {**env, "UNIZO_RATE_LIMIT_BACKEND": "process"}))
     assert isinstance(process, RateLimiter)
-    assert isinstance(make_limiter(load_settings("edr", env), clock=FakeClock()), RateLimiter)
-    redis_url = load_settings("edr", {**env, "UNIZO_RATE_LIMIT_BACKEND": "redis://:s3cret-pw@cache:6379/2"})
+    assert isinstance(make_limiter(load_settings("svc", env), clock=FakeClock()), RateLimiter)
+    redis_url = load_settings("svc", {**env, "UNIZO_RATE_LIMIT_BACKEND": "redis://:s3cret-pw@cache:6379/2"})
     limiter = make_limiter(redis_url)
     assert isinstance(limiter, SharedRateLimiter)
     assert "s3cret-pw" not in limiter.store.description and "cache:6379/2" in limiter.store.description

