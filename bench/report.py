@@ -96,6 +96,7 @@ def _targets(results: Mapping[str, Any]) -> dict[str, float]:
         "rate_use_min": figures.get("4_concurrency", {}).get("target_min_use"),
         "memory_max_ratio": figures.get("5_memory", {}).get("target_max_ratio"),
         "tool_def_max_bytes": figures.get("6_context", {}).get("target_max_avg_tool_bytes"),
+        "shared_use_min": figures.get("7_shared_key", {}).get("target_min_use"),
     }
     for key, value in found.items():
         if value is not None:
@@ -150,6 +151,19 @@ def parameters_table(results: Mapping[str, Any]) -> list[str]:
                 f"{limits['max_concurrency']} concurrent",
             )
         )
+    shared = figures.get("7_shared_key")
+    if shared:
+        limits = shared["sandbox_limits"]
+        rows.append(
+            (
+                "figure 7",
+                f"{shared['calls_in_flight']} calls in flight split between {shared['servers']} "
+                f"`{shared['server']}` processes on one key, each configured with the sandbox's limits "
+                f"({limits['rate_limit']} requests per {limits['rate_window']:g} s, "
+                f"{limits['max_concurrency']} concurrent), no retries; shared through the local store, then "
+                "each alone (`UNIZO_RATE_LIMIT_BACKEND=process`)",
+            )
+        )
     if "memory_calls" in settings:
         rows.append(
             ("figure 5", f"`VmHWM` after `initialize`, `tools/list` and {settings['memory_calls']} calls")
@@ -180,6 +194,8 @@ def parameters_table(results: Mapping[str, Any]) -> list[str]:
             parts.append(
                 f"tool definitions < {t['tool_def_max_bytes']:g} B on average; list result < raw page"
             )
+        if t.get("shared_use_min") is not None:
+            parts.append(f"two servers sharing a key ≥ {t['shared_use_min']:.0%} with no 429")
         rows.append(("targets", "; ".join(parts)))
     return ["| parameter | this run |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
 
@@ -335,6 +351,24 @@ def finding_context(f: Mapping[str, Any]) -> str:
     return text
 
 
+def finding_shared(f: Mapping[str, Any]) -> str:
+    limits = f["sandbox_limits"]
+    shared = f["runs"]["local"]
+    uses = [r["use"] for r in shared]
+    rounds = "one round" if len(uses) == 1 else f"median of {len(uses)} rounds: {span(uses, '.1%')}"
+    alone = f["alone"]
+    return (
+        f"**7 Shared key.** {f['servers']} servers on one key, {f['calls_in_flight']} calls in flight "
+        f"between them, against {limits['rate_limit']} requests per {limits['rate_window']:g} s and "
+        f"{limits['max_concurrency']} concurrent: sharing the limits through the local store they used "
+        f"{f['use']:.1%} of the allowance together ({rounds}), {f['status_429_total']} responses 429, "
+        f"{f['failed_calls_total']} failed calls; target ≥ {f['target_min_use']:.0%} with no 429: "
+        f"{'met' if f['ok'] else 'missed'}. "
+        f"Each limiting itself alone, the same calls drew {alone['status_429']} responses 429 "
+        f"({alone['failed_calls']} failed calls): what sharing prevents."
+    )
+
+
 FINDINGS = (
     ("1_cold_start", finding_cold_start),
     ("2_fast_paths", finding_fast_paths),
@@ -342,6 +376,7 @@ FINDINGS = (
     ("4_concurrency", finding_rate),
     ("5_memory", finding_memory),
     ("6_context", finding_context),
+    ("7_shared_key", finding_shared),
 )
 
 

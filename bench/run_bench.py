@@ -74,6 +74,12 @@ CONC_RATE_LIMIT = 100
 CONC_WINDOW_S = 10.0
 CONC_MAX_CONCURRENCY = 5
 
+# Figure 7: two server processes on one key, same limits as figure 4, sharing them through the local store
+# (UNIZO_RATE_LIMIT_BACKEND=local, the default), and for contrast each limiting itself alone (process).
+SHARED_SERVERS = 2
+SHARED_BACKENDS = ("local", "process")
+SHARED_USE_MIN = 0.95  # issue "One key, many servers": at least 95% of the allowance, no 429
+
 # Generous limits for every other figure, on both sides, so that no figure but 4 is ever throttled.
 OPEN_LIMITS: dict[str, Any] = {"rate_limit": 1_000_000, "daily_quota": 100_000_000, "max_concurrency": 100}
 
@@ -994,6 +1000,139 @@ class Bench:
             "max_in_flight": self.max_in_flight(),
         }
 
+    async def figure_7_shared_key(self) -> None:
+        """Two servers on one key, driven at once: the achieved rate over the allowance, and 429s."""
+        subject = self.main_subject()
+        settings = {
+            "UNIZO_RATE_LIMIT": CONC_RATE_LIMIT,
+            "UNIZO_MAX_CONCURRENCY": CONC_MAX_CONCURRENCY,
+            "UNIZO_RATE_WINDOW": CONC_WINDOW_S,
+            "UNIZO_RETRY_ATTEMPTS": 0,  # a 429 is counted, not retried away
+        }
+        limits = {
+            "rate_limit": CONC_RATE_LIMIT,
+            "rate_window": CONC_WINDOW_S,
+            "max_concurrency": CONC_MAX_CONCURRENCY,
+            "daily_quota": OPEN_LIMITS["daily_quota"],
+        }
+        by_backend: dict[str, list[dict[str, Any]]] = {}
+        try:
+            for backend in SHARED_BACKENDS:
+                rounds = self.mode.conc_runs if backend == "local" else 1  # the contrast: one round
+                for round_no in range(rounds):
+                    run = await self.shared_run(
+                        subject, {**settings, "UNIZO_RATE_LIMIT_BACKEND": backend}, limits
+                    )
+                    by_backend.setdefault(backend, []).append(run)
+                    log(
+                        f"shared key ({backend}) round {round_no + 1}/{rounds}: {run['use']:.1%}, "
+                        f"{run['status_429']} x 429"
+                    )
+        finally:
+            self.sandbox.set_limits(**OPEN_LIMITS, rate_window=60.0)
+        shared = by_backend["local"]
+        use = median(r["use"] for r in shared)
+        typical = sorted(shared, key=lambda r: r["use"])[len(shared) // 2]
+        throttled = sum(r["status_429"] for r in shared)
+        failed = sum(r["failed_calls"] for r in shared)
+        ok = use >= SHARED_USE_MIN and throttled == 0 and failed == 0
+        alone = by_backend["process"][0]
+        self.results["7_shared_key"] = {
+            "server": subject.name,
+            "servers": SHARED_SERVERS,
+            "calls_in_flight": CONC_CALLS,
+            "sandbox_limits": limits,
+            "server_settings": settings,
+            "allowance_per_s": CONC_RATE_LIMIT / CONC_WINDOW_S,
+            "use_is": "admitted / (bucket size + refill rate x time from first to last admitted request)",
+            "runs": by_backend,
+            "use": use,
+            "status_429_total": throttled,
+            "failed_calls_total": failed,
+            "sandbox_max_in_flight": max(r["max_in_flight"] for r in shared),
+            "alone": alone,
+            "target_min_use": SHARED_USE_MIN,
+            "ok": ok,
+        }
+        label = f"{SHARED_SERVERS} servers, {CONC_CALLS} calls; {CONC_RATE_LIMIT}/{CONC_WINDOW_S:g} s"
+        self.rows.append(
+            Row(
+                "7 shared key",
+                f"{label}, local store",
+                f"{typical['admitted']} in {typical['admitted_span_s']:.2f} s, {throttled} x 429",
+                f"{typical['allowance_in_span']:.0f} allowed",
+                f"{use:.1%}",
+                f">= {SHARED_USE_MIN:.0%}, 0 x 429",
+                ok,
+            )
+        )
+        self.rows.append(
+            Row(
+                "7 shared key",
+                f"{label}, each alone (process)",
+                f"{alone['admitted']} in {alone['admitted_span_s']:.2f} s, {alone['status_429']} x 429",
+                f"{alone['allowance_in_span']:.0f} allowed",
+                f"{alone['use']:.1%}",
+                "-",
+                None,
+            )
+        )
+
+    async def shared_run(
+        self, subject: Subject, settings: Mapping[str, Any], limits: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """CONC_CALLS calls written at once, split between SHARED_SERVERS servers on one key."""
+        with tempfile.TemporaryDirectory(prefix="unizo-bench-cache-") as cache:
+            env = {**self.env_for(subject, **settings), "XDG_CACHE_HOME": cache}  # their own local store
+            servers = [
+                StdioServer(subject.argv, env, f"{subject.name} #{n + 1}") for n in range(SHARED_SERVERS)
+            ]
+            try:
+                await asyncio.gather(*(s.start() for s in servers))
+                await asyncio.gather(*(s.initialize() for s in servers))
+                for server in servers:
+                    await self.choose_tool(subject, (await server.list_tools())["tools"])
+                assert subject.tool is not None
+                self.sandbox.set_limits(**limits)  # new limits start with a full bucket
+                self.sandbox.clear_requests()
+                start = time.perf_counter()
+                futures = [
+                    servers[n % SHARED_SERVERS].send_request(
+                        "tools/call", {"name": subject.tool, "arguments": subject.arguments}
+                    )
+                    for n in range(CONC_CALLS)
+                ]
+                answers = await asyncio.wait_for(asyncio.gather(*futures), 300)
+                elapsed = time.perf_counter() - start
+            except Exception:
+                for server in servers:
+                    log(f"{server.label} failed; its stderr:\n{server.stderr()}")
+                raise
+            finally:
+                await asyncio.gather(*(s.close() for s in servers), return_exceptions=True)
+        failed = [a for a in answers if "error" in a or a.get("result", {}).get("isError")]
+        seen = [r for r in self.sandbox.requests() if is_data_call(r)]
+        statuses = [int(recorded(r, "status")) for r in seen]
+        admitted = sorted(
+            float(recorded(r, "timestamp")) for r, s in zip(seen, statuses, strict=True) if s != 429
+        )
+        span = admitted[-1] - admitted[0] if len(admitted) > 1 else float("nan")
+        allowance = limits["rate_limit"] + span * limits["rate_limit"] / limits["rate_window"]
+        return {
+            "backend": settings["UNIZO_RATE_LIMIT_BACKEND"],
+            "elapsed_s": elapsed,
+            "admitted": len(admitted),
+            "admitted_span_s": span,
+            "allowance_in_span": allowance,
+            "use": len(admitted) / allowance,
+            "achieved_per_s": len(admitted) / span if span > 0 else float("nan"),
+            "status_429": statuses.count(429),
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "failed_calls": len(failed),
+            "failure_sample": json.dumps(failed[0])[:500] if failed else None,
+            "max_in_flight": self.max_in_flight(),
+        }
+
     def max_in_flight(self) -> int:
         value = self.sandbox.handle.max_in_flight
         value = value() if callable(value) else value
@@ -1057,6 +1196,8 @@ async def run_figures(bench: Bench, only: set[str] | None, state_dir: Path) -> N
             await bench.figure_3_per_call()
         if not only or "4" in only:
             await bench.figure_4_concurrency()
+        if not only or "7" in only:
+            await bench.figure_7_shared_key()
     finally:
         await bench.sandbox.close()
 
@@ -1075,11 +1216,13 @@ def parameters(bench: Bench) -> dict[str, Any]:
             "window_s": CONC_WINDOW_S,
             "max_concurrency": CONC_MAX_CONCURRENCY,
         },
+        "shared_key": {"servers": SHARED_SERVERS, "backends": list(SHARED_BACKENDS)},
         "targets": {
             "cold_start_max_ratio": COLD_START_MAX_RATIO,
             "fast_path_max_s": FAST_PATH_MAX_S,
             "call_overhead_max_ms": CALL_OVERHEAD_MAX_MS,
             "rate_use_min": RATE_USE_MIN,
+            "shared_use_min": SHARED_USE_MIN,
             "memory_max_ratio": MEMORY_MAX_RATIO,
             "tool_def_max_bytes": TOOL_DEF_MAX_BYTES,
         },
@@ -1178,7 +1321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_figures(bench, only, Path(state)))
     duration = time.perf_counter() - started
 
-    order = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5}
+    order = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
     rows = bench.rows + getattr(bench, "memory_rows", []) + getattr(bench, "context_rows", [])
     rows.sort(key=lambda r: order[r.figure[0]])
     headers = ["figure", "subject", "value", "floor", "vs floor", "target", "status"]

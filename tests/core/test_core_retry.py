@@ -488,11 +488,16 @@ async def test_retry_log_lines_carry_no_headers_or_bodies(api: FakeApi, make_cli
         assert needle not in line
 
 
-async def test_next_call_after_a_refused_long_hint_is_not_held_back(api: FakeApi, make_client) -> None:
+async def test_next_call_after_a_refused_long_hint_fails_at_once(api: FakeApi, make_client) -> None:
+    # Hardening II, 9: the server's "not before" is remembered, not forgotten; the next call is refused
+    # at once, unsent, with the wait (tests/core/test_core_ratelimit_hardening.py has the rest).
+    from unizo_mcp_core.ratelimit import LocalRateLimitError
+
     body = {"error": {"code": "rate_limit_exceeded", "message": "Rate limit exceeded", "retry_after": 3600}}
     api.script("GET", PATH, Reply(429, body, headers={"Retry-After": "3600"}), Reply(200, {"ok": True}))
-    client = make_client()
+    client = make_client(UNIZO_RATE_LIMIT_BACKEND="process")
     with pytest.raises(RateLimitedError):
         await client.request("GET", "/any/path")
-    resp = await asyncio.wait_for(client.request("GET", "/any/path"), 10)
-    assert resp.data == {"ok": True}
+    with pytest.raises(LocalRateLimitError, match=r"allows the next call in 3600 s"):
+        await asyncio.wait_for(client.request("GET", "/any/path"), 10)
+    assert len(api.seen(PATH)) == 1

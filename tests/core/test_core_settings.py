@@ -18,6 +18,8 @@ BAD_VALUES: dict[str, list[str]] = {
         "https://u:p@api.unizo.ai",
     ],
     "UNIZO_ENVIRONMENT": ["prod", "qa"],
+    "UNIZO_MAX_QUEUE_WAIT": ["0", "-1", "soon"],
+    "UNIZO_RATE_LIMIT_BACKEND": ["memcached://cache:11211", "sqlite", "redis://"],
     "UNIZO_CA_BUNDLE": ["/nonexistent/ca.pem"],
     "UNIZO_RETRY_ATTEMPTS": ["-1", "11", "three"],
     "UNIZO_RETRY_DELAY": ["0", "1.5", "soon"],

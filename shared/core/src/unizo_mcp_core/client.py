@@ -55,11 +55,12 @@ from .errors import (
 )
 from .keys import fingerprint, remember_secret
 from .proxy import resolve_proxy
-from .ratelimit import Clock, RateLimiter, RateLimitStatus, Slot, SystemClock
+from .ratelimit import Clock, Limiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
 from .responses import ApiResponse, KeyInfo, check_environment, error_from_response
 from .retry import IDEMPOTENT_METHODS, RetryDecision, RetryPolicy, decide_retry
 from .settings import Settings
+from .sharedlimits import make_limiter
 from .tls import create_ssl_context
 from .values import query_value
 from .verification import Answer, Outcome, decide, introspection, unavailable_error
@@ -167,12 +168,13 @@ class UnizoClient:
         *,
         user_agent: str,
         clock: Clock | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self._settings = settings
         self._user_agent = user_agent
         self._clock: Clock = clock or SystemClock()
-        self._limiter = limiter or RateLimiter.from_settings(settings, clock=self._clock)
+        # UNIZO_RATE_LIMIT_BACKEND: shared with the other processes on the key (local, redis) or not
+        self._limiter: Limiter = limiter or make_limiter(settings, clock=clock)
         self._policy = RetryPolicy.from_settings(settings)
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
@@ -200,6 +202,7 @@ class UnizoClient:
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
+        await self._limiter.aclose()
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -225,7 +228,7 @@ class UnizoClient:
         return self._settings
 
     @property
-    def limiter(self) -> RateLimiter:
+    def limiter(self) -> Limiter:
         return self._limiter
 
     @property
@@ -548,6 +551,10 @@ class UnizoClient:
             except (aiohttp.ClientError, TimeoutError, OSError, ssl.SSLError) as exc:
                 error, sent = self._transport_error(exc, method, display, url, correlation_id)
                 log.debug("%s %s: %s", method, display, error.message)
+                if slot is not None and isinstance(error, RequestTimeoutError):
+                    # The API may still be working on it, and counting it against the key's
+                    # concurrency cap: keep the slot until it can be assumed done (the timeout again).
+                    self._limiter.linger(slot, self._settings.timeout)
                 raise _Failure(error, sent=sent) from None
             if limited:
                 self._limiter.observe(resp_headers, slot)
@@ -579,9 +586,9 @@ class UnizoClient:
         if (
             isinstance(error, RateLimitedError)
             and error.retry_after
-            and error.retry_after <= self._policy.max_delay  # a longer wait is reported, never sat out
             and error.error_code != "concurrency_limit_exceeded"
         ):
+            # remembered: a pause up to UNIZO_MAX_RETRY_DELAY is waited, a longer one refuses calls
             self._limiter.block(error.retry_after)
         raise _Failure(error, sent=True)
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import ConfigError
-from .keys import KeySource, find_key, key_variables, resolve_key, resolve_own_key
+from .keys import KeySource, find_key, key_variables, remember_secret, resolve_key, resolve_own_key
 
 ENVIRONMENTS = ("production", "staging", "development")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -101,6 +101,23 @@ def parse_file(raw: str) -> Path:
     if not path.is_file() or not os.access(path, os.R_OK):
         raise ValueError(f"a readable PEM file (cannot read {path})")
     return path
+
+
+RATE_LIMIT_BACKENDS = ("local", "process")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def parse_rate_limit_backend(raw: str) -> str:
+    """`local`, `process`, or a Redis URL (its password is registered for redaction, never shown)."""
+    value = raw.strip()
+    if value.lower() in RATE_LIMIT_BACKENDS:
+        return value.lower()
+    parts = urlsplit(value)
+    if parts.scheme.lower() in REDIS_SCHEMES and (parts.hostname or parts.path):
+        if parts.password:
+            remember_secret(parts.password)
+        return value
+    raise ValueError("local, process, or a redis:// (rediss://, unix://) URL such as redis://host:6379/0")
 
 
 def _text(raw: str) -> str:
@@ -233,6 +250,23 @@ SETTINGS: tuple[SettingDef, ...] = (
         "simultaneous requests per key",
         _int_in(1, 100),
         "--max-concurrency",
+    ),
+    SettingDef(
+        "UNIZO_MAX_QUEUE_WAIT",
+        "max_queue_wait",
+        "60",
+        "longest a call waits for the key's rate limit, s; one that would wait longer fails at once, unsent",
+        _float_in(0, 86_400),
+        "--max-queue-wait",
+    ),
+    SettingDef(
+        "UNIZO_RATE_LIMIT_BACKEND",
+        "rate_limit_backend",
+        "local",
+        "where the processes using one key share its limits: local (this machine, no setup), "
+        "redis://host:6379/0 (several hosts; `unizo-mcp-core[redis]`), process (none shared)",
+        parse_rate_limit_backend,
+        "--rate-limit-backend",
     ),
     SettingDef("UNIZO_TIMEOUT", "timeout", "30", "seconds per request", _float_in(0, 600), "--timeout"),
     SettingDef(
@@ -424,6 +458,8 @@ class Settings:
     rate_window: float = 60.0
     daily_quota: int = 10_000
     max_concurrency: int = 5
+    max_queue_wait: float = 60.0
+    rate_limit_backend: str = "local"
     timeout: float = 30.0
     log_level: str = "info"
     log_auth: bool = False

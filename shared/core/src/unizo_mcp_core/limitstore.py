@@ -1,0 +1,380 @@
+"""Where processes that use one key share its limits: the store interface, and the local store.
+
+A store keeps, per key, the token bucket, the UTC day's request count, the server's "not before" time and
+the concurrency leases, and changes them only in atomic operations. Operations take durations, never
+times: the store's own clock decides (this machine's for `LocalStore`, the Redis server's for
+`redis_limits.RedisStore`), so processes whose clocks disagree still agree on the limits.
+
+The key is never stored: only `limit_key(base_url, key)`, a SHA-256 fingerprint of the key and the API it
+is used on.
+
+`LocalStore` is SQLite in WAL mode, one file under the user's cache directory (`default_store_path()`),
+created private to the user. Every operation is one `BEGIN IMMEDIATE` transaction of a few statements, so a
+process killed mid-operation leaves the previous state; a process killed mid-request leaves a lease, which
+expires on its own (`Limits.lease_ttl`).
+
+Schema (`PRAGMA user_version` 1):
+
+    bucket(key TEXT PRIMARY KEY,   -- limit_key(): fingerprint of (base URL, key)
+           tokens REAL,            -- tokens at `updated`; negative while calls wait for reserved tokens
+           updated REAL,           -- unix seconds
+           seq INTEGER,            -- tokens handed out (reserved) so far
+           sent INTEGER,           -- of those, how many were sent or abandoned (orders sends for `correct`)
+           not_before REAL,        -- unix seconds before which nothing may be sent (a 429's Retry-After)
+           day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
+    lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import math
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import attrs
+
+__all__ = [
+    "Correction",
+    "LimitStore",
+    "Limits",
+    "LocalStore",
+    "Outcome",
+    "StoreUnavailable",
+    "Take",
+    "default_store_path",
+    "limit_key",
+]
+
+DAY = 86_400.0
+_EPSILON = 1e-9
+SCHEMA_VERSION = 1
+
+
+def limit_key(base_url: str, key: str) -> str:
+    """The store's name for a key on an API: a SHA-256 fingerprint; the key itself is never stored."""
+    digest = hashlib.sha256(f"unizo-mcp rate limits\0{base_url.rstrip('/')}\0{key}".encode())
+    return digest.hexdigest()[:40]
+
+
+def default_store_path() -> Path:
+    """The local store's file, in the user's cache directory."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "unizo-mcp" / "limits.sqlite3"
+
+
+@attrs.frozen
+class Limits:
+    """One process's view of a key's limits, sent with every operation (processes may differ)."""
+
+    capacity: float  # the bucket's size (burst), tokens
+    rate: float  # refill, tokens per second
+    reserve: float  # tokens kept back against latency jitter
+    quota: int  # requests per UTC day
+    max_wait: float  # the longest wait for a token a call accepts (UNIZO_MAX_QUEUE_WAIT)
+    max_block: float  # the longest server pause sat out rather than refused (UNIZO_MAX_RETRY_DELAY)
+
+
+class Outcome(enum.IntEnum):
+    GRANTED = 0  # a token is reserved: send after `wait`
+    BLOCKED = 1  # the server's pause runs for `wait` more seconds, longer than `max_block`
+    QUOTA = 2  # the day's quota is used up; `wait`: seconds to the next UTC day
+    QUEUE = 3  # the next token comes in `wait` seconds, later than `max_wait`
+
+
+@attrs.frozen
+class Correction:
+    """What an answer's `X-RateLimit-*` headers said (see `LimitStore.correct`)."""
+
+    estimate: float
+    sent: int
+    limits: Limits
+
+
+@attrs.frozen
+class Take:
+    outcome: Outcome
+    wait: float
+    seq: int = 0
+    used: int = 0  # requests counted today, this one included
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be used now (file, database or network failure); the message says why."""
+
+
+class LimitStore(Protocol):
+    """A key's shared limits. Every method is one atomic operation; failures raise StoreUnavailable."""
+
+    @property
+    def description(self) -> str:
+        """What the store is, for log lines (no credentials)."""
+        ...
+
+    async def take(self, key: str, limits: Limits) -> Take:
+        """Reserve a token and count the request for today, unless refused (see `Outcome`)."""
+        ...
+
+    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
+        """Take a concurrency lease that expires after `ttl` s, if fewer than `concurrency` are live, for
+        a call whose token is reserved: its send number (`sent` after counting it), or 0 when all are live."""
+        ...
+
+    async def abandon(self, key: str) -> None:
+        """A call whose token was reserved will not be sent (refused, cancelled): count it as sent."""
+        ...
+
+    async def release(
+        self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
+    ) -> None:
+        """End a lease now, or let it expire in `hold` s (the API may still be working on the request);
+        and apply the `correction` its answer gave, if any (as `correct`, in the same operation)."""
+        ...
+
+    async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        """The server had `estimate` tokens after the request sent `sent`-th: lower ours to that, less
+        the requests sent since and the tokens reserved but not sent yet, if that is fewer."""
+        ...
+
+    async def block(self, key: str, seconds: float) -> None:
+        """Nothing may be sent for `seconds` (the server said so)."""
+        ...
+
+    async def exhaust(self, key: str, quota: int) -> None:
+        """The server says the day's quota is used up."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+# --- the local store ----------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bucket (
+    key TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    updated REAL NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    day INTEGER NOT NULL DEFAULT 0,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS lease (
+    key TEXT NOT NULL,
+    lease TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (key, lease)
+);
+"""
+
+
+@attrs.define
+class _Bucket:
+    tokens: float
+    updated: float
+    seq: int
+    sent: int
+    not_before: float
+    day: int
+    used: int
+
+    def refill(self, now: float, limits: Limits) -> None:
+        elapsed = max(now - self.updated, 0.0)  # a clock stepped back restarts the refill from now
+        self.tokens = min(limits.capacity, self.tokens + elapsed * limits.rate)
+        self.updated = now
+        today = int(now // DAY)
+        if today != self.day:
+            self.day, self.used = today, 0
+
+
+class LocalStore:
+    """SQLite (WAL) in one file, shared by the processes of one machine; see the module docstring."""
+
+    def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path or default_store_path()
+        self._clock = clock
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def description(self) -> str:
+        return f"the local store {self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is not None:
+            return self._db
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # created private to the user (SQLite gives its -wal and -shm files the same mode)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            with contextlib.closing(db.cursor()) as cursor:
+                cursor.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreUnavailable(f"cannot use {self.path}: {exc}") from None
+        self._db = db
+        return db
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot write {self.path}: {exc}") from None
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"cannot write {self.path}: {exc}") from None
+            raise
+
+    def _bucket(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> _Bucket:
+        row = db.execute(
+            "SELECT tokens, updated, seq, sent, not_before, day, used FROM bucket WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return _Bucket(limits.capacity, now, 0, 0, 0.0, int(now // DAY), 0)
+        bucket = _Bucket(
+            float(row[0]), float(row[1]), int(row[2]), int(row[3]), float(row[4]), int(row[5]), int(row[6])
+        )
+        bucket.refill(now, limits)
+        return bucket
+
+    @staticmethod
+    def _save(db: sqlite3.Connection, key: str, b: _Bucket) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO bucket (key, tokens, updated, seq, sent, not_before, day, used) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, b.tokens, b.updated, b.seq, b.sent, b.not_before, b.day, b.used),
+        )
+
+    async def take(self, key: str, limits: Limits) -> Take:
+        with self._transaction() as db:
+            now = self._clock()
+            b = self._bucket(db, key, now, limits)
+            blocked = b.not_before - now
+            if blocked > limits.max_block:
+                return Take(Outcome.BLOCKED, blocked, b.seq, b.used)
+            if b.used >= limits.quota:
+                return Take(Outcome.QUOTA, (b.day + 1) * DAY - now, b.seq, b.used)
+            need = 1.0 + limits.reserve - _EPSILON
+            wait = max(blocked, 0.0)
+            if b.tokens < need:
+                wait = max(wait, (need - b.tokens) / limits.rate)
+            if wait > limits.max_wait:
+                return Take(Outcome.QUEUE, wait, b.seq, b.used)
+            b.tokens -= 1.0
+            b.seq += 1
+            b.used += 1
+            self._save(db, key, b)
+            return Take(Outcome.GRANTED, wait, b.seq, b.used)
+
+    async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
+        with self._transaction() as db:
+            now = self._clock()
+            db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
+            (live,) = db.execute("SELECT COUNT(*) FROM lease WHERE key = ?", (key,)).fetchone()
+            if live >= concurrency:
+                return 0
+            db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
+            return self._count_sent(db, key)
+
+    @staticmethod
+    def _count_sent(db: sqlite3.Connection, key: str) -> int:
+        db.execute("UPDATE bucket SET sent = sent + 1 WHERE key = ?", (key,))
+        row = db.execute("SELECT sent FROM bucket WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row is not None else 1
+
+    async def abandon(self, key: str) -> None:
+        with self._transaction() as db:
+            self._count_sent(db, key)
+
+    async def release(
+        self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
+    ) -> None:
+        with self._transaction() as db:
+            if correction is not None:
+                self._correct(db, key, correction.estimate, correction.sent, correction.limits)
+            if hold > 0:
+                expires = self._clock() + hold
+                db.execute("UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (expires, key, lease))
+            else:
+                db.execute("DELETE FROM lease WHERE key = ? AND lease = ?", (key, lease))
+
+    async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        with self._transaction() as db:
+            self._correct(db, key, estimate, sent, limits)
+
+    def _correct(self, db: sqlite3.Connection, key: str, estimate: float, sent: int, limits: Limits) -> None:
+        b = self._bucket(db, key, self._clock(), limits)
+        # sent since that request, and reserved but not sent yet: all still to come off the server's count
+        estimate -= max(b.seq - sent, 0)
+        if estimate < b.tokens:
+            b.tokens = estimate
+            self._save(db, key, b)
+
+    async def block(self, key: str, seconds: float) -> None:
+        with self._transaction() as db:
+            now = self._clock()
+            row = db.execute("SELECT not_before FROM bucket WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                # a full bucket as `take` would create it; `take` refills it to its own capacity
+                db.execute(
+                    "INSERT INTO bucket (key, tokens, updated, not_before, day) VALUES (?, ?, ?, ?, ?)",
+                    (key, math.inf, now, now + seconds, int(now // DAY)),
+                )
+            elif float(row[0]) < now + seconds:
+                db.execute("UPDATE bucket SET not_before = ? WHERE key = ?", (now + seconds, key))
+
+    async def exhaust(self, key: str, quota: int) -> None:
+        with self._transaction() as db:
+            now = self._clock()
+            today = int(now // DAY)
+            row = db.execute("SELECT day, used FROM bucket WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO bucket (key, tokens, updated, day, used) VALUES (?, ?, ?, ?, ?)",
+                    (key, math.inf, now, today, quota),
+                )
+            else:
+                used = int(row[1]) if int(row[0]) == today else 0
+                db.execute(
+                    "UPDATE bucket SET day = ?, used = ? WHERE key = ?", (today, max(used, quota), key)
+                )
+
+    def leases(self, key: str) -> int:
+        """Live leases of `key` (for tests and diagnostics)."""
+        db = self._connect()
+        (count,) = db.execute(
+            "SELECT COUNT(*) FROM lease WHERE key = ? AND expires > ?", (key, self._clock())
+        ).fetchone()
+        return int(count)
+
+    async def aclose(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()

@@ -1,0 +1,211 @@
+"""SharedRateLimiter and the local store (SQLite) in process: sharing, fingerprints, leases, falling back.
+
+The real multi-process runs (stdio servers, Redis, kill -9) are tests/reliability/test_shared_limits.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from coretest_support import KEY, FakeClock
+from unizo_mcp_core.errors import ConfigError, LocalQuotaExceededError
+from unizo_mcp_core.limitstore import (
+    Limits,
+    LocalStore,
+    Outcome,
+    StoreUnavailable,
+    default_store_path,
+    limit_key,
+)
+from unizo_mcp_core.ratelimit import RateLimiter
+from unizo_mcp_core.settings import load_settings
+from unizo_mcp_core.sharedlimits import PROBE_INTERVAL, SharedRateLimiter, make_limiter
+
+FP = "k" * 40
+
+
+def shared(store: LocalStore | FailingStore, clock: FakeClock | None, **extra: float) -> SharedRateLimiter:
+    params = {"per_minute": 60, "daily_quota": 1000, "concurrency": 2, "margin": 0.0, **extra}
+    return SharedRateLimiter(store, lambda: FP, clock=clock, **params)  # type: ignore[arg-type]
+
+
+async def take(limiter: SharedRateLimiter, n: int) -> None:
+    for _ in range(n):
+        async with limiter.slot():
+            pass
+
+
+async def test_two_limiters_on_one_store_share_one_bucket(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "limits.db"
+    one, two = (
+        shared(LocalStore(path, clock=clock.time), clock),
+        shared(LocalStore(path, clock=clock.time), clock),
+    )
+    await take(one, 40)
+    await take(two, 20)  # the burst of 60 is used up between them
+    assert clock.sleeps == []
+    await take(two, 1)
+    assert sum(clock.sleeps) == pytest.approx(1.0)  # one token a second, for both
+    assert one.used_today == 40 and two.used_today == 61
+    await one.aclose()
+    await two.aclose()
+
+
+async def test_daily_quota_is_shared(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "limits.db"
+    one = shared(LocalStore(path, clock=clock.time), clock, daily_quota=3)
+    two = shared(LocalStore(path, clock=clock.time), clock, daily_quota=3)
+    await take(one, 2)
+    await take(two, 1)
+    with pytest.raises(LocalQuotaExceededError, match="UNIZO_DAILY_QUOTA"):
+        await take(one, 1)
+    two.exhaust_daily_quota()
+    await two.aclose()
+
+
+async def test_concurrency_cap_is_shared(tmp_path: Path) -> None:
+    path = tmp_path / "limits.db"
+    one, two = (
+        shared(LocalStore(path), None, per_minute=1000, max_queue_wait=30),  # the real clock: it polls
+        shared(LocalStore(path), None, per_minute=1000, max_queue_wait=30),
+    )
+    release = asyncio.Event()
+    peak = inside = 0
+
+    async def worker(limiter: SharedRateLimiter) -> None:
+        nonlocal peak, inside
+        async with limiter.slot():
+            inside += 1
+            peak = max(peak, inside)
+            await release.wait()
+            inside -= 1
+
+    tasks = [asyncio.create_task(worker(limiter)) for limiter in (one, two) for _ in range(3)]
+    for _ in range(50):
+        await asyncio.sleep(0.005)
+    assert inside == 2, "more calls inside than the key's concurrency cap"
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert peak == 2
+    await one.aclose()
+    await two.aclose()
+
+
+async def test_a_dead_process_lease_expires(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = LocalStore(tmp_path / "limits.db", clock=clock.time)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    await store.take(FP, limits)
+    assert await store.acquire(FP, "dead-1", 32.0, 1) == 1  # its process is killed: never released
+    assert await store.acquire(FP, "alive-1", 32.0, 1) == 0
+    clock.advance(32.0)
+    assert await store.acquire(FP, "alive-1", 32.0, 1) == 2
+    await store.aclose()
+
+
+async def test_the_key_is_stored_only_as_a_fingerprint_in_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "cache" / "limits.db"
+    limiter = SharedRateLimiter(
+        LocalStore(path),
+        lambda: limit_key("https://api.unizo.ai", KEY),
+        per_minute=60,
+        daily_quota=10,
+        concurrency=1,
+    )
+    await take(limiter, 3)
+    await limiter.aclose()
+    for file in path.parent.iterdir():
+        assert KEY.encode() not in file.read_bytes(), f"the key is in {file.name}"
+    if sys.platform != "win32":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert limit_key("https://api.unizo.ai", KEY) != limit_key("https://staging.unizo.ai", KEY)
+
+
+async def test_correction_counts_requests_in_send_order(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = LocalStore(tmp_path / "limits.db", clock=clock.time)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    for _ in range(4):
+        assert (await store.take(FP, limits)).outcome is Outcome.GRANTED  # 6 tokens left, 4 reserved
+    first = await store.acquire(FP, "a", 30, 5)  # the first request sent
+    # it was answered with 2 tokens left: the three other reservations still come off that
+    await store.correct(FP, 2.0, first, limits)
+    granted = await store.take(FP, limits)
+    assert granted.wait == pytest.approx(2.0)  # -1 tokens: two seconds to one whole token
+    # an answer as expected lowers nothing
+    await store.correct(FP, 100.0, first, limits)
+    assert (await store.take(FP, limits)).wait == pytest.approx(3.0)
+    await store.aclose()
+
+
+class FailingStore(LocalStore):
+    """A local store that fails while `down` is set, as a Redis outage would."""
+
+    down = False
+
+    def _connect(self):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise StoreUnavailable("connection refused")
+        return super()._connect()
+
+
+async def test_store_outage_falls_back_with_one_warning_then_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    store = FailingStore(tmp_path / "limits.db", clock=clock.time)
+    limiter = shared(store, clock)
+    caplog.set_level(logging.INFO, "unizo_mcp.ratelimit")
+    await take(limiter, 2)
+    assert limiter.shared
+    store.down = True
+    await take(limiter, 5)  # served all the same, by the process limiter
+    assert not limiter.shared and limiter.fallback.used_today == 5
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1 and "connection refused" in warnings[0].getMessage()
+    store.down = False
+    await take(limiter, 1)  # within the probe interval: still alone
+    assert not limiter.shared
+    clock.advance(PROBE_INTERVAL)
+    await take(limiter, 1)
+    assert limiter.shared
+    assert sum("shared again" in r.getMessage() for r in caplog.records) == 1
+    await limiter.aclose()
+
+
+def test_backend_setting_picks_the_limiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"UNIZO_API_KEY": KEY}
+    default = make_limiter(load_settings("svc", env))
+    assert isinstance(default, SharedRateLimiter) and isinstance(default.store, LocalStore)
+    assert default.store.path == tmp_path.parent / default.store.path.relative_to(tmp_path.parent)
+    assert default.store.path == default_store_path()
+    process = make_limiter(load_settings("svc", {**env, "UNIZO_RATE_LIMIT_BACKEND": "process"}))
+    assert isinstance(process, RateLimiter)
+    assert isinstance(make_limiter(load_settings("svc", env), clock=FakeClock()), RateLimiter)
+    redis_url = load_settings("svc", {**env, "UNIZO_RATE_LIMIT_BACKEND": "redis://:s3cret-pw@cache:6379/2"})
+    limiter = make_limiter(redis_url)
+    assert isinstance(limiter, SharedRateLimiter)
+    assert "s3cret-pw" not in limiter.store.description and "cache:6379/2" in limiter.store.description
+    monkeypatch.setitem(sys.modules, "redis", None)  # the [redis] extra not installed
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "redis" else object())
+    with pytest.raises(ConfigError, match=r"unizo-mcp-core\[redis\]"):
+        make_limiter(redis_url)
+
+
+def test_store_path_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("XDG_CACHE_HOME is the Linux cache directory")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_store_path() == tmp_path / "unizo-mcp" / "limits.sqlite3"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # not absolute: ignored, as the spec says
+    assert default_store_path() == Path.home() / ".cache" / "unizo-mcp" / "limits.sqlite3"
