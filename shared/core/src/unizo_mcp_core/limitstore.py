@@ -112,6 +112,16 @@ class Take:
     used: int = 0  # requests counted today, this one included
 
 
+async def take_then_acquire(
+    store: LimitStore, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
+) -> tuple[Take, int]:
+    """`LimitStore.take_lease` as two operations, for a store that has no combined one."""
+    take = await store.take(key, limits)
+    if take.outcome is Outcome.GRANTED and take.wait <= 0:
+        return take, await store.acquire(key, lease, ttl, concurrency)
+    return take, 0
+
+
 class StoreUnavailable(Exception):
     """The store cannot be used now (file, database or network failure); the message says why."""
 
@@ -131,6 +141,13 @@ class LimitStore(Protocol):
     async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
         """Take a concurrency lease that expires after `ttl` s, if fewer than `concurrency` are live, for
         a call whose token is reserved: its send number (`sent` after counting it), or 0 when all are live."""
+        ...
+
+    async def take_lease(
+        self, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
+    ) -> tuple[Take, int]:
+        """`take`, then `acquire` when the token is granted without a wait: the common call in one
+        operation where the store can (`take_then_acquire` otherwise). (take, send number or 0)."""
         ...
 
     async def abandon(self, key: str) -> None:
@@ -274,34 +291,49 @@ class LocalStore:
 
     async def take(self, key: str, limits: Limits) -> Take:
         with self._transaction() as db:
-            now = self._clock()
-            b = self._bucket(db, key, now, limits)
-            blocked = b.not_before - now
-            if blocked > limits.max_block:
-                return Take(Outcome.BLOCKED, blocked, b.seq, b.used)
-            if b.used >= limits.quota:
-                return Take(Outcome.QUOTA, (b.day + 1) * DAY - now, b.seq, b.used)
-            need = 1.0 + limits.reserve - _EPSILON
-            wait = max(blocked, 0.0)
-            if b.tokens < need:
-                wait = max(wait, (need - b.tokens) / limits.rate)
-            if wait > limits.max_wait:
-                return Take(Outcome.QUEUE, wait, b.seq, b.used)
-            b.tokens -= 1.0
-            b.seq += 1
-            b.used += 1
-            self._save(db, key, b)
-            return Take(Outcome.GRANTED, wait, b.seq, b.used)
+            return self._take(db, key, self._clock(), limits)
 
     async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
         with self._transaction() as db:
+            return self._acquire(db, key, lease, self._clock() + ttl, concurrency)
+
+    async def take_lease(
+        self, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
+    ) -> tuple[Take, int]:
+        with self._transaction() as db:  # one transaction: the cost of a call is mostly its commits
             now = self._clock()
-            db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
-            (live,) = db.execute("SELECT COUNT(*) FROM lease WHERE key = ?", (key,)).fetchone()
-            if live >= concurrency:
-                return 0
-            db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
-            return self._count_sent(db, key)
+            take = self._take(db, key, now, limits)
+            if take.outcome is not Outcome.GRANTED or take.wait > 0:
+                return take, 0
+            return take, self._acquire(db, key, lease, now + ttl, concurrency)
+
+    def _take(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> Take:
+        b = self._bucket(db, key, now, limits)
+        blocked = b.not_before - now
+        if blocked > limits.max_block:
+            return Take(Outcome.BLOCKED, blocked, b.seq, b.used)
+        if b.used >= limits.quota:
+            return Take(Outcome.QUOTA, (b.day + 1) * DAY - now, b.seq, b.used)
+        need = 1.0 + limits.reserve - _EPSILON
+        wait = max(blocked, 0.0)
+        if b.tokens < need:
+            wait = max(wait, (need - b.tokens) / limits.rate)
+        if wait > limits.max_wait:
+            return Take(Outcome.QUEUE, wait, b.seq, b.used)
+        b.tokens -= 1.0
+        b.seq += 1
+        b.used += 1
+        self._save(db, key, b)
+        return Take(Outcome.GRANTED, wait, b.seq, b.used)
+
+    def _acquire(self, db: sqlite3.Connection, key: str, lease: str, expires: float, concurrency: int) -> int:
+        now = self._clock()
+        db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
+        (live,) = db.execute("SELECT COUNT(*) FROM lease WHERE key = ?", (key,)).fetchone()
+        if live >= concurrency:
+            return 0
+        db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, expires))
+        return self._count_sent(db, key)
 
     @staticmethod
     def _count_sent(db: sqlite3.Connection, key: str) -> int:

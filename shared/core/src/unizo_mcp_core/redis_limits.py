@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
-from .limitstore import Correction, Limits, Outcome, StoreUnavailable, Take
+from .limitstore import Correction, Limits, Outcome, StoreUnavailable, Take, take_then_acquire
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -247,6 +247,11 @@ class RedisStore:
             [limits.capacity, limits.rate, limits.reserve, limits.quota, limits.max_wait, limits.max_block],
         )
         return Take(Outcome(int(outcome)), float(wait), int(seq), int(used))
+
+    async def take_lease(
+        self, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
+    ) -> tuple[Take, int]:
+        return await take_then_acquire(self, key, limits, lease, ttl, concurrency)
 
     async def acquire(self, key: str, lease: str, ttl: float, concurrency: int) -> int:
         keys = [self._key(key, "leases"), self._key(key, "bucket")]

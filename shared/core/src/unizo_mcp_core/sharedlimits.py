@@ -282,18 +282,29 @@ class SharedRateLimiter:
             await self._exit(slot)
 
     async def _enter(self) -> Slot:
-        """Reserve a token, wait for it, then take a lease; raises the refusals and StoreUnavailable."""
+        """Reserve a token, wait for it, then take a lease; raises the refusals and StoreUnavailable.
+
+        The common case (a free local slot, no pause, a token ready) is one store operation: token and
+        lease together (`LimitStore.take_lease`)."""
         key = self._key()
         entered = self._clock.now()
-        take = await self._store.take(key, self._limits)
-        self._worked()
-        self._count(take)
-        if take.outcome is Outcome.BLOCKED:
-            raise blocked_error(take.wait)
-        if take.outcome is Outcome.QUOTA:
-            raise quota_error(self._daily_quota, self._clock.time())
-        if take.outcome is Outcome.QUEUE:
-            raise queue_error(take.wait, self._max_queue_wait)
+        if not self._semaphore.locked() and self._not_before <= entered:
+            await self._semaphore.acquire()  # free: does not wait
+            try:
+                lease = self._next_lease()
+                take, sent = await self._store.take_lease(
+                    key, self._limits, lease, self._lease_ttl, self._concurrency
+                )
+                self._settle(take)
+            except BaseException:
+                self._semaphore.release()
+                raise
+            if sent:
+                return Slot(sent, self._clock.now(), lease)
+            self._semaphore.release()  # a token to wait for, or every lease taken: the path below
+        else:
+            take = await self._store.take(key, self._limits)
+            self._settle(take)
         deadline = entered + self._max_queue_wait
         try:
             if take.wait > 0:
@@ -310,6 +321,21 @@ class SharedRateLimiter:
         # `seq` is the send number: answers are matched with the requests sent after them
         return Slot(sent, self._clock.now(), lease)
 
+    def _settle(self, take: Take) -> None:
+        """Note a `take`'s answer; raise its refusal, if it is one."""
+        self._worked()
+        self._count(take)
+        if take.outcome is Outcome.BLOCKED:
+            raise blocked_error(take.wait)
+        if take.outcome is Outcome.QUOTA:
+            raise quota_error(self._daily_quota, self._clock.time())
+        if take.outcome is Outcome.QUEUE:
+            raise queue_error(take.wait, self._max_queue_wait)
+
+    def _next_lease(self) -> str:
+        self._lease_count += 1
+        return f"{self._lease_prefix}{self._lease_count}"
+
     def _count(self, take: Take) -> None:
         if take.outcome in (Outcome.GRANTED, Outcome.QUOTA):
             self._used_today = take.used
@@ -323,8 +349,7 @@ class SharedRateLimiter:
         except TimeoutError:
             raise busy_error(self._concurrency, self._max_queue_wait) from None
         try:
-            self._lease_count += 1
-            lease = f"{self._lease_prefix}{self._lease_count}"
+            lease = self._next_lease()
             async with self._poll_lock:  # one poller per process
                 while not (sent := await self._store.acquire(key, lease, self._lease_ttl, self._concurrency)):
                     if self._clock.now() >= deadline:
