@@ -8,6 +8,10 @@ The tool returns a canned page: the JSON file named by BENCH_FLOOR_PAYLOAD (the 
 sandbox's raw answer for the page the Unizo servers are driven with there), as compact JSON text
 plus structured content, which is the least any MCP server must send for that page. Without the
 variable it returns three tiny records.
+
+With BENCH_FLOOR_AIOHTTP=1 it also imports aiohttp and builds a verifying SSL context at startup, as any
+server calling an HTTPS API with aiohttp must: the bench reports that variant next to the floor, so the
+share of start-up time and memory that is aiohttp's, not the core's, is measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ PAYLOAD: dict[str, Any] = (
     json.loads(Path(_source).read_text()) if _source else {"data": [{"id": "0"}, {"id": "1"}, {"id": "2"}]}
 )
 TEXT = json.dumps(PAYLOAD, separators=(",", ":"), ensure_ascii=False)
+
+if os.environ.get("BENCH_FLOOR_AIOHTTP") == "1":
+    import ssl
+
+    import aiohttp  # noqa: F401  (what it costs to have it loaded is the point)
+
+    CONTEXT = ssl.create_default_context()
 
 server = MCPServer("floor", version="0.0.0")
 

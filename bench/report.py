@@ -223,6 +223,13 @@ def finding_cold_start(f: Mapping[str, Any]) -> str:
         f"(median); the servers {medians} s, {ratios}x the floor (median of per-round ratios; CPU {cpu}x). "
         f"Target ≤ {f['target_max_ratio']:g}x: {judged}. Single rounds ranged {span(per_round, '.2f')}x."
     )
+    http = f.get("floor_with_aiohttp")
+    if http:
+        text += (
+            f" The floor server with aiohttp imported and an SSL context built, as any server calling an "
+            f"HTTPS API with aiohttp must, took {http['ratio']:.2f}x the floor: that much of the ratio is "
+            "aiohttp's, not the core's."
+        )
     unverified = [n for n, s in servers.items() if not s.get("key_verified_before_ready")]
     text += (
         " Every server verified its key with the API before answering `tools/list`."
@@ -280,8 +287,8 @@ def finding_per_call(f: Mapping[str, Any]) -> str:
         f"**3 Per call.** `{f['tool']}` through `{f['server']}`, {f['calls_per_run']} calls per round: p50 "
         f"{f['server_p50']:.2f} ms. The floor server answering the same raw API page from memory over the "
         f"same pipe: {f['floor_p50']:.2f} ms, so the server is {f['over_floor_p50']:+.2f} ms over the floor "
-        f"(target <= +{f['target_max_over_floor_p50']:g} ms: {verdict(f['ok_latency'])}); it also fetches the "
-        f"page over HTTPS, which alone takes {f['direct_p50']:.2f} ms made directly with aiohttp ({same}), "
+        f"(target <= +{f['target_max_over_floor_p50']:g} ms: {verdict(f['ok_latency'])}); it also fetches "
+        f"the page over HTTPS, which alone takes {f['direct_p50']:.2f} ms made directly with aiohttp ({same}), "
         f"and sends the model the page's summary instead of the whole page. CPU per call: "
         f"{f['server_process_cpu_ms_per_call']:.2f} ms in the server process, "
         f"{f['floor_process_cpu_ms_per_call']:.2f} ms in the floor server's, {f['cpu_ratio']:.2f}x "
@@ -315,10 +322,17 @@ def finding_memory(f: Mapping[str, Any]) -> str:
     servers = f["servers"]
     sizes = span((s["median"] / 1024 for s in servers.values()), ".1f")
     ratios = span((s["ratio"] for s in servers.values()), ".2f")
-    return (
+    text = (
         f"**5 Peak memory.** Floor server {mib(f['floor']['median'])}; servers {sizes} MiB, {ratios}x the "
         f"floor; target ≤ {f['target_max_ratio']:g}x: {verdict({n: s['ok'] for n, s in servers.items()})}."
     )
+    http = f.get("floor_with_aiohttp")
+    if http:
+        text += (
+            f" The floor server with aiohttp loaded (and an SSL context) peaks at {http['ratio']:.2f}x the "
+            "floor: aiohttp's share, which a server built on it cannot go below."
+        )
+    return text
 
 
 def finding_context(f: Mapping[str, Any]) -> str:

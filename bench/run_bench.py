@@ -366,6 +366,14 @@ class Bench:
         self.floor = Subject(
             "floor server", [sys.executable, str(FLOOR_SERVER)], None, tool="ping", arguments={"limit": PAGE}
         )
+        # the floor with aiohttp loaded and an SSL context built: aiohttp's own share of start and memory
+        self.floor_http = Subject(
+            "floor server + aiohttp",
+            [sys.executable, str(FLOOR_SERVER)],
+            None,
+            tool="ping",
+            arguments={"limit": PAGE},
+        )
         self.specs, self.servers = installed_servers()
         # The service figures 3 and 4 drive, and the all-in-one server's list tool: the category whose
         # first list page is the heaviest (the most per-call work), chosen in prepare().
@@ -375,7 +383,10 @@ class Bench:
 
     def env_for(self, subject: Subject, **settings: Any) -> dict[str, str]:
         if subject.is_floor:
-            return child_env({"BENCH_FLOOR_PAYLOAD": str(self.floor_payload)} if self.floor_payload else {})
+            extra = {"BENCH_FLOOR_PAYLOAD": str(self.floor_payload)} if self.floor_payload else {}
+            if subject is self.floor_http:
+                extra["BENCH_FLOOR_AIOHTTP"] = "1"
+            return child_env(extra)
         return self.sandbox.server_env(**settings)
 
     def main_subject(self) -> Subject:
@@ -464,7 +475,7 @@ class Bench:
         }
 
     async def figures_1_5_6(self) -> None:
-        subjects = [self.floor, *self.servers]
+        subjects = [self.floor, self.floor_http, *self.servers]
         samples: dict[str, list[dict[str, Any]]] = {s.name: [] for s in subjects}
         kept: dict[str, dict[str, Any]] = {}
         for round_no in range(self.rounds()):
@@ -506,6 +517,36 @@ class Bench:
             "servers": {},
         }
         self.memory_rows: list[Row] = []
+        http = samples[self.floor_http.name]
+        http_ratio = median(a["ready_s"] / b["ready_s"] for a, b in zip(http, floor_samples, strict=True))
+        http_mem = median(
+            a["vm_hwm_kb"] / b["vm_hwm_kb"] if b["vm_hwm_kb"] else float("nan")
+            for a, b in zip(http, floor_samples, strict=True)
+        )
+        cold["floor_with_aiohttp"] = {"samples": [s["ready_s"] for s in http], "ratio": http_ratio}
+        memory["floor_with_aiohttp"] = {"samples": [s["vm_hwm_kb"] for s in http], "ratio": http_mem}
+        self.rows.append(
+            Row(
+                "1 cold start",
+                self.floor_http.name + " (reference)",
+                fmt_s(median(s["ready_s"] for s in http)),
+                f"{fmt_s(floor_ready)} floor server",
+                f"{http_ratio:.2f}x",
+                "-",
+                None,
+            )
+        )
+        self.memory_rows.append(
+            Row(
+                "5 peak RSS",
+                self.floor_http.name + " (reference)",
+                fmt_mib(median(s["vm_hwm_kb"] for s in http)),
+                f"{fmt_mib(floor_hwm)} floor server",
+                f"{http_mem:.2f}x",
+                "-",
+                None,
+            )
+        )
         for subject in self.servers:
             mine = samples[subject.name]
             ready = median(s["ready_s"] for s in mine)
