@@ -98,7 +98,9 @@ async def call(http: httpx2.AsyncClient, url: str, key: str, integration: str, n
 
 
 async def test_two_stateless_replicas_share_the_key_allowance_through_redis(
-    sandbox: Any, tmp_path: Path, redis_server: RedisServer  # noqa: F811
+    sandbox: Any,
+    tmp_path: Path,
+    redis_server: RedisServer,  # noqa: F811
 ) -> None:
     limit_sandbox(sandbox)
     env = {
