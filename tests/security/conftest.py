@@ -1,17 +1,25 @@
-"""Fixtures of the security suite: a clean environment, restored logging, a real proxy with credentials."""
+"""Fixtures of the security suite: a clean environment, restored logging, a real proxy with credentials,
+the all-in-one server in process for the hypothesis tests, and one stdio process per server for the test
+session (per xdist worker)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from unizo_testkit import Proxy, clear_env, preserved_logging
 
-from .support import SERVERS, inprocess_client
+from .support import ALL_IN_ONE, SERVICES, TEE, base_env, inprocess_client, script, stdio_client
 
 # Thousands of calls: lift the per-minute limits on both sides, no retries (one call = one request).
 UNLIMITED = {"rate_limit": 1_000_000, "daily_quota": 100_000_000}
@@ -21,6 +29,11 @@ CLIENT_ENV = {
     "UNIZO_RETRY_ATTEMPTS": "0",
     "UNIZO_LOG_LEVEL": "warning",
 }
+# The stdio servers: verbose, authenticated logging, fast retries, no client-side throttling.
+VERBOSE = {"UNIZO_LOG_LEVEL": "debug", "UNIZO_LOG_AUTH": "true"}
+FAST_RETRIES = {"UNIZO_RETRY_ATTEMPTS": "3", "UNIZO_RETRY_DELAY": "10", "UNIZO_MAX_RETRY_DELAY": "2000"}
+UNTHROTTLED = {"UNIZO_RATE_LIMIT": "100000", "UNIZO_DAILY_QUOTA": "10000000"}
+CALL_TIMEOUT = 60
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +55,16 @@ def proxy(start_proxy: Callable[[str, str], Proxy]) -> Proxy:
     return start_proxy("suite-user", "pw-" + secrets.token_hex(12))
 
 
+def sandbox_env(sandbox: Any, role: str = "full") -> dict[str, str]:
+    """The sandbox's base URL and CA, without the key."""
+    env = dict(sandbox.env(role))
+    env.pop("UNIZO_API_KEY", None)
+    return env
+
+
+# --- the all-in-one server in process, driven from sync code ------------------------------------------
+
+
 class PortalSession:
     """The all-in-one server in this process, driven from sync code (hypothesis) through an anyio portal."""
 
@@ -59,9 +82,147 @@ def portal_session(sandbox_server: Any) -> Iterator[PortalSession]:
     sandbox_server.reset()
     sandbox_server.set_limits(**UNLIMITED)
     env = {**sandbox_server.env("full"), **CLIENT_ENV}
-    integrations = {s: sandbox_server.integrations(s)[0]["id"] for s in SERVERS["server"]}
+    integrations = {s.name: sandbox_server.integrations(s.name)[0]["id"] for s in SERVICES}
     with (
         start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(inprocess_client("server", env)) as (client, _server),
+        portal.wrap_async_context_manager(inprocess_client(ALL_IN_ONE, env)) as (client, _server),
     ):
         yield PortalSession(portal, client, integrations)
+
+
+# --- one stdio process per server -----------------------------------------------------------------------
+
+
+class StdioServer:
+    """A server's console script over stdio (through stdio_tee.py: every byte of its stdout and stderr is
+    kept in `work`), verbose, with its key in `key_file` and every API call through the suite's proxy.
+
+    The client lives in the pool's portal (its own thread and event loop): tests call it from sync code.
+    """
+
+    def __init__(self, name: str, portal: BlockingPortal, client: Any, work: Path, home: Path, key: Path):
+        self.name = name
+        self.portal = portal
+        self.client = client
+        self.work = work
+        self.home = home
+        self.key_file = key
+
+    def call(self, tool: str, args: Mapping[str, Any] | None = None) -> Any:
+        call = functools.partial(
+            self.client.call_tool, tool, dict(args or {}), read_timeout_seconds=CALL_TIMEOUT
+        )
+        return self.portal.call(call)
+
+    def list_tools(self, **kwargs: Any) -> Any:
+        return self.portal.call(functools.partial(self.client.list_tools, **kwargs))
+
+    def run(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run the coroutine function `func(*args)` in the client's event loop."""
+        return self.portal.call(func, *args)
+
+    def stdout(self) -> str:
+        return (self.work / "stdout.log").read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return (self.work / "stderr.log").read_text(errors="replace")
+
+    def pid(self) -> int:
+        """The server process (the child of stdio_tee.py, in this server's own working directory)."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                ours = Path(os.readlink(entry / "cwd")) == self.work and str(TEE).encode() not in argv
+                if ours and script(self.name).encode() in argv:
+                    return int(entry.name)
+        raise AssertionError(f"no process of {self.name} runs in {self.work}")
+
+    def peer_ports(self) -> set[int]:
+        """The remote ports of the server's established TCP connections (Linux /proc)."""
+        pid = self.pid()
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+        ports = set()
+        for table in ("tcp", "tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                        ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+        return ports
+
+
+class StdioServers:
+    """Started on first use, kept for the test session: tests that only read share one process per server
+    (the no-leak session restores what it changes: its key file, the sandbox's faults). Each client lives
+    in a task of the portal, so that they are all closed at once at the end."""
+
+    def __init__(
+        self, portal: BlockingPortal, sandbox: Any, proxy: Proxy, tmp: pytest.TempPathFactory
+    ) -> None:
+        self._portal = portal
+        self._sandbox = sandbox
+        self._proxy = proxy
+        self._tmp = tmp
+        self._started: dict[str, StdioServer] = {}
+        self._running: list[tuple[Future[None], anyio.Event]] = []
+
+    def __getitem__(self, name: str) -> StdioServer:
+        if name not in self._started:
+            self._started[name] = self._start(name)
+        return self._started[name]
+
+    def _start(self, name: str) -> StdioServer:
+        root = self._tmp.mktemp(f"stdio-{name}")
+        work, home, secrets_dir = root / "work", root / "home", root / "secrets"
+        for folder in (work, home, secrets_dir):
+            folder.mkdir()
+        key_file = secrets_dir / "key"
+        key_file.write_text(self._sandbox.keys["full"] + "\n")
+        key_file.chmod(0o600)
+        env = base_env(
+            home,
+            {
+                **sandbox_env(self._sandbox),
+                **VERBOSE,
+                **FAST_RETRIES,
+                **UNTHROTTLED,
+                "UNIZO_API_KEY_FILE": str(key_file),
+                "HTTPS_PROXY": self._proxy.url(),
+            },
+        )
+        stop = self._portal.call(anyio.Event)
+
+        async def serve(*, task_status: Any) -> None:
+            async with stdio_client(name, env, work) as client:
+                task_status.started(client)
+                await stop.wait()
+
+        future, client = self._portal.start_task(serve)
+        self._running.append((future, stop))
+        return StdioServer(name, self._portal, client, work, home, key_file)
+
+    def close(self) -> None:
+        for _future, stop in self._running:
+            self._portal.call(stop.set)
+        for future, _stop in self._running:
+            future.result(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def stdio_servers(
+    sandbox_server: Any, proxy: Proxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """`stdio_servers["<console script>"]` → its `StdioServer`, started once per test session."""
+    with start_blocking_portal() as portal:
+        servers = StdioServers(portal, sandbox_server, proxy, tmp_path_factory)
+        try:
+            yield servers
+        finally:
+            servers.close()

@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl, unquote
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from unizo_mcp_core.spec import ToolSpec
+from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 
+from .calls import plain_args
 from .conftest import CLIENT_ENV, UNLIMITED, PortalSession
-from .support import SERVERS, all_tools, body_value, inprocess_client, text_of
+from .support import ALL_IN_ONE, SINGLE_SERVERS, all_tools, inprocess_client, specs_of, text_of
 
 UNRESERVED_OR_ESCAPED = re.compile(r"(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+")
 SAFE_ID = "id-123"
@@ -113,7 +114,7 @@ def _cases() -> list[tuple[str, str]]:
     integration_id (the header is set the same way for every tool)."""
     cases: list[tuple[str, str]] = []
     header_done: set[str] = set()
-    for spec, tool in all_tools("server"):
+    for spec, tool in all_tools(ALL_IN_ONE):
         for param in tool.params:
             if param.location == "path" or (param.location == "query" and param.type == "string"):
                 cases.append((tool.name, param.name))
@@ -124,7 +125,9 @@ def _cases() -> list[tuple[str, str]]:
 
 
 CASES = _cases()
-TOOLS: dict[str, tuple[str, ToolSpec]] = {tool.name: (spec.name, tool) for spec, tool in all_tools("server")}
+TOOLS: dict[str, tuple[ServiceSpec, ToolSpec]] = {
+    tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)
+}
 
 
 @pytest.fixture
@@ -135,12 +138,8 @@ def quiet_sandbox(sandbox_server: Any, portal_session: PortalSession) -> Any:
     return sandbox_server
 
 
-def base_args(service: str, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
-    args: dict[str, Any] = {p.name: SAFE_ID for p in tool.path_params()}
-    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location in ("body", "file")})
-    if tool.needs_integration:
-        args["integration_id"] = integrations[service]
-    return args
+def base_args(spec: ServiceSpec, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
+    return plain_args(spec, tool, path_value=SAFE_ID, integration=integrations[spec.name])
 
 
 def check_request(tool: ToolSpec, args: dict[str, Any], entry: Any) -> None:
@@ -199,8 +198,8 @@ def check_outcome(tool: ToolSpec, arg: str, args: dict[str, Any], result: Any, s
 
 
 def run_case(session: PortalSession, sandbox: Any, tool_name: str, arg: str, value: Any) -> None:
-    service, tool = TOOLS[tool_name]
-    args = {**base_args(service, tool, session.integrations), arg: value}
+    spec, tool = TOOLS[tool_name]
+    args = {**base_args(spec, tool, session.integrations), arg: value}
     before = len(sandbox.requests())
     result = session.call(tool_name, args)
     sent = sandbox.requests()[before:]
@@ -231,7 +230,7 @@ def test_hostile_strings(
 
 INT_CASES = [
     (tool.name, param.name)
-    for _spec, tool in all_tools("server")
+    for _spec, tool in all_tools(ALL_IN_ONE)
     for param in tool.params
     if param.type == "integer"
 ]
@@ -268,19 +267,18 @@ def test_integer_query_parameters(
     assert bool(sent) == in_range, f"{arg}={value}: in range {in_range}, but {len(sent)} request(s) sent"
 
 
-@pytest.mark.parametrize("server", [s for s in SERVERS if s != "server"])
+@pytest.mark.parametrize("server", SINGLE_SERVERS)
 async def test_single_service_servers_refuse_traversal(server: str, sandbox: Any) -> None:
     """The per-service servers are built by the same core; spot-check them with the classics."""
     sandbox.set_limits(**UNLIMITED)
     env = {**sandbox.env("full"), **CLIENT_ENV}
+    integrations = {spec.name: sandbox.integrations(spec.name)[0]["id"] for spec in specs_of(server)}
     async with inprocess_client(server, env) as (client, _server):
         checked = 0
         for spec, tool in all_tools(server):
             for param in tool.path_params():
                 for value in ("../x", "a/b", "%2e%2e", "?a=b", "#x", "-x", "a\r\nb"):
-                    args = {
-                        **base_args(spec.name, tool, {spec.name: sandbox.integrations(spec.name)[0]["id"]})
-                    }
+                    args = base_args(spec, tool, integrations)
                     args[param.name] = value
                     before = len(sandbox.requests())
                     result = await client.call_tool(tool.name, args)
