@@ -1,21 +1,23 @@
 """Fixtures of the security suite: a clean environment, restored logging, a real proxy with credentials,
-the all-in-one server in process for the hypothesis tests, and one stdio process per server for the test
-session (per xdist worker)."""
+the all-in-one server in process for a module, and one stdio process per server for the test session
+(per xdist worker)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+import pytest_asyncio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from unizo_testkit import Proxy, clear_env, preserved_logging
 
@@ -62,32 +64,58 @@ def sandbox_env(sandbox: Any, role: str = "full") -> dict[str, str]:
     return env
 
 
-# --- the all-in-one server in process, driven from sync code ------------------------------------------
+# --- the all-in-one server in process, for a whole module ------------------------------------------
 
 
-class PortalSession:
-    """The all-in-one server in this process, driven from sync code (hypothesis) through an anyio portal."""
+class InProcess:
+    """The all-in-one server in this process, in the module's event loop (the hypothesis tests run there:
+    `pytestmark = pytest.mark.asyncio(loop_scope="module")`), and the sandbox's log since `mark()`."""
 
-    def __init__(self, portal: BlockingPortal, client: Any, integrations: dict[str, str]) -> None:
-        self.portal = portal
+    def __init__(self, client: Any, sandbox: Any, integrations: dict[str, str]) -> None:
         self.client = client
+        self.sandbox = sandbox
         self.integrations = integrations
+        self._seen = 0
 
-    def call(self, name: str, args: dict[str, Any]) -> Any:
-        return self.portal.call(lambda: self.client.call_tool(name, args, read_timeout_seconds=60))
+    async def call(self, name: str, args: dict[str, Any]) -> Any:
+        return await self.client.call_tool(name, args, read_timeout_seconds=CALL_TIMEOUT)
+
+    def mark(self) -> None:
+        """Empty the sandbox's request log."""
+        self.sandbox.clear_requests()
+        self._seen = 0
+
+    def sent(self) -> list[Any]:
+        """What the sandbox received since the last `mark()` or `sent()`."""
+        entries = self.sandbox.requests()
+        new, self._seen = entries[self._seen :], len(entries)
+        return new
 
 
-@pytest.fixture(scope="module")
-def portal_session(sandbox_server: Any) -> Iterator[PortalSession]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def all_in_one(sandbox_server: Any) -> AsyncIterator[InProcess]:
     sandbox_server.reset()
     sandbox_server.set_limits(**UNLIMITED)
     env = {**sandbox_server.env("full"), **CLIENT_ENV}
     integrations = {s.name: sandbox_server.integrations(s.name)[0]["id"] for s in SERVICES}
-    with (
-        start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(inprocess_client(ALL_IN_ONE, env)) as (client, _server),
-    ):
-        yield PortalSession(portal, client, integrations)
+    # anyio's cancel scopes must be left in the task that entered them: one task holds the client
+    ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def hold() -> None:
+        async with inprocess_client(ALL_IN_ONE, env) as (client, _server):
+            ready.set_result(client)
+            await stop.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.wait({ready, holder}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        await holder  # it failed before the client was ready: raise its error
+    try:
+        yield InProcess(ready.result(), sandbox_server, integrations)
+    finally:
+        stop.set()
+        await holder
 
 
 # --- one stdio process per server -----------------------------------------------------------------------
@@ -159,9 +187,10 @@ class StdioServer:
 
 
 class StdioServers:
-    """Started on first use, kept for the test session: tests that only read share one process per server
-    (the no-leak session restores what it changes: its key file, the sandbox's faults). Each client lives
-    in a task of the portal, so that they are all closed at once at the end."""
+    """Kept for the test session: tests that only read share one process per server (the no-leak session
+    restores what it changes: its key file, the sandbox's faults). A server starts on first use, or
+    earlier in the background (`launch`); each client lives in a task of the portal, so that they all
+    start, and are all closed, at once."""
 
     def __init__(
         self, portal: BlockingPortal, sandbox: Any, proxy: Proxy, tmp: pytest.TempPathFactory
@@ -170,15 +199,19 @@ class StdioServers:
         self._sandbox = sandbox
         self._proxy = proxy
         self._tmp = tmp
-        self._started: dict[str, StdioServer] = {}
-        self._running: list[tuple[Future[None], anyio.Event]] = []
+        self._launched: dict[str, tuple[Future[StdioServer], anyio.Event, Future[None]]] = {}
 
     def __getitem__(self, name: str) -> StdioServer:
-        if name not in self._started:
-            self._started[name] = self._start(name)
-        return self._started[name]
+        self.launch([name])
+        return self._launched[name][0].result(timeout=120)
 
-    def _start(self, name: str) -> StdioServer:
+    def launch(self, names: Iterable[str]) -> None:
+        """Start the servers not started yet, without waiting for them."""
+        for name in names:
+            if name not in self._launched:
+                self._launched[name] = self._launch(name)
+
+    def _launch(self, name: str) -> tuple[Future[StdioServer], anyio.Event, Future[None]]:
         root = self._tmp.mktemp(f"stdio-{name}")
         work, home, secrets_dir = root / "work", root / "home", root / "secrets"
         for folder in (work, home, secrets_dir):
@@ -197,28 +230,35 @@ class StdioServers:
                 "HTTPS_PROXY": self._proxy.url(),
             },
         )
+        ready: Future[StdioServer] = Future()
         stop = self._portal.call(anyio.Event)
 
-        async def serve(*, task_status: Any) -> None:
-            async with stdio_client(name, env, work) as client:
-                task_status.started(client)
-                await stop.wait()
+        async def serve() -> None:
+            try:
+                async with stdio_client(name, env, work) as client:
+                    ready.set_result(StdioServer(name, self._portal, client, work, home, key_file))
+                    await stop.wait()
+            except BaseException as exc:
+                if not ready.done():
+                    ready.set_exception(exc)
+                raise
 
-        future, client = self._portal.start_task(serve)
-        self._running.append((future, stop))
-        return StdioServer(name, self._portal, client, work, home, key_file)
+        return ready, stop, self._portal.start_task_soon(serve)
 
     def close(self) -> None:
-        for _future, stop in self._running:
+        for _ready, stop, _done in self._launched.values():
             self._portal.call(stop.set)
-        for future, _stop in self._running:
-            future.result(timeout=30)
+        for name, (_ready, _stop, done) in self._launched.items():
+            try:
+                done.result(timeout=30)
+            except Exception as exc:  # a server that never started: its tests have reported it
+                logging.getLogger(__name__).warning("stdio server %s: %r", name, exc)
 
 
 @pytest.fixture(scope="session")
 def stdio_servers(
     sandbox_server: Any, proxy: Proxy, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Any]:
+) -> Iterator[StdioServers]:
     """`stdio_servers["<console script>"]` → its `StdioServer`, started once per test session."""
     with start_blocking_portal() as portal:
         servers = StdioServers(portal, sandbox_server, proxy, tmp_path_factory)
@@ -226,3 +266,21 @@ def stdio_servers(
             yield servers
         finally:
             servers.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def launch_stdio_servers(request: pytest.FixtureRequest) -> None:
+    """In a run on one process, start every stdio server the selected tests use at once, in the
+    background: they boot on the other cores while the first tests run. (A test names its server by its
+    `server` parameter, else it uses the all-in-one.) Under xdist a worker does not know which tests it
+    will get: each starts its servers on first use."""
+    if hasattr(request.config, "workerinput"):
+        return
+    names = []
+    for item in request.session.items:
+        if "stdio_servers" in getattr(item, "fixturenames", ()):
+            callspec = getattr(item, "callspec", None)
+            names.append(callspec.params.get("server", ALL_IN_ONE) if callspec else ALL_IN_ONE)
+    if names:
+        servers: StdioServers = request.getfixturevalue("stdio_servers")
+        servers.launch(dict.fromkeys(names))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 
 from .calls import plain_args
-from .conftest import CLIENT_ENV, UNLIMITED, PortalSession
+from .conftest import CLIENT_ENV, UNLIMITED, InProcess
 from .support import ALL_IN_ONE, SINGLE_SERVERS, all_tools, inprocess_client, specs_of, text_of
 
 UNRESERVED_OR_ESCAPED = re.compile(r"(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+")
@@ -130,12 +130,16 @@ TOOLS: dict[str, tuple[ServiceSpec, ToolSpec]] = {
 }
 
 
+# one event loop for the module: the all-in-one server lives in it, and hypothesis runs every example there
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
 @pytest.fixture
-def quiet_sandbox(sandbox_server: Any, portal_session: PortalSession) -> Any:
-    """The module's sandbox with an empty request log (no reset: nothing here writes data)."""
-    sandbox_server.set_limits(**UNLIMITED)
-    sandbox_server.clear_requests()
-    return sandbox_server
+def server(all_in_one: InProcess) -> InProcess:
+    """The module's server, with an empty request log at the sandbox (no reset: nothing here writes)."""
+    all_in_one.sandbox.set_limits(**UNLIMITED)
+    all_in_one.mark()
+    return all_in_one
 
 
 def base_args(spec: ServiceSpec, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
@@ -197,13 +201,14 @@ def check_outcome(tool: ToolSpec, arg: str, args: dict[str, Any], result: Any, s
         assert "HTTP " in text and "internal error" not in text.lower(), text
 
 
-def run_case(session: PortalSession, sandbox: Any, tool_name: str, arg: str, value: Any) -> None:
+async def run_case(server: InProcess, tool_name: str, arg: str, value: Any) -> list[Any]:
+    """Call `tool_name` with `arg`=`value`; check the outcome; the requests the call sent."""
     spec, tool = TOOLS[tool_name]
-    args = {**base_args(spec, tool, session.integrations), arg: value}
-    before = len(sandbox.requests())
-    result = session.call(tool_name, args)
-    sent = sandbox.requests()[before:]
+    args = {**base_args(spec, tool, server.integrations), arg: value}
+    result = await server.call(tool_name, args)
+    sent = server.sent()
     check_outcome(tool, arg, args, result, sent)
+    return sent
 
 
 def _with_named_examples(test: Any) -> Any:
@@ -222,10 +227,8 @@ def _with_named_examples(test: Any) -> Any:
 )
 @_with_named_examples
 @given(value=HOSTILE)
-def test_hostile_strings(
-    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: str
-) -> None:
-    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
+async def test_hostile_strings(server: InProcess, tool_name: str, arg: str, value: str) -> None:
+    await run_case(server, tool_name, arg, value)
 
 
 INT_CASES = [
@@ -252,15 +255,11 @@ INT_CASES = [
 @example(value=2**63)
 @example(value=-(2**63))
 @given(value=st.integers())
-def test_integer_query_parameters(
-    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: int
-) -> None:
+async def test_integer_query_parameters(server: InProcess, tool_name: str, arg: str, value: int) -> None:
     """In range: sent exactly as given. Out of range: a schema error naming the argument, nothing sent."""
     _service, tool = TOOLS[tool_name]
     param = next(p for p in tool.params if p.name == arg)
-    before = len(quiet_sandbox.requests())
-    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
-    sent = quiet_sandbox.requests()[before:]
+    sent = await run_case(server, tool_name, arg, value)
     in_range = (param.minimum is None or value >= param.minimum) and (
         param.maximum is None or value <= param.maximum
     )

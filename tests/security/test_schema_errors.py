@@ -14,8 +14,8 @@ from unizo_mcp_core.schema import argument_validator, input_schema
 from unizo_mcp_core.spec import Param, ServiceSpec, ToolSpec
 
 from .calls import declared_value, plain_args
-from .conftest import PortalSession
-from .support import ALL_IN_ONE, SERVERS, all_tools, specs_of, text_of, top_list
+from .conftest import InProcess
+from .support import ALL_IN_ONE, SERVICES, all_tools, text_of, top_list
 
 TOOLS = {tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)}
 WRONG_TYPES: dict[str, list[Any]] = {
@@ -77,34 +77,33 @@ def range_calls(param: Param, args: dict[str, Any]) -> list[tuple[str, dict[str,
     return calls
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("tool_name", list(TOOLS))
-def test_bad_arguments_are_schema_errors(
-    tool_name: str, portal_session: PortalSession, sandbox_server: Any
-) -> None:
+async def test_bad_arguments_are_schema_errors(tool_name: str, all_in_one: InProcess) -> None:
     spec, tool = TOOLS[tool_name]
-    args = valid_args(spec, tool, portal_session.integrations)
-    sandbox_server.clear_requests()
+    args = valid_args(spec, tool, all_in_one.integrations)
+    all_in_one.mark()
     problems = []
     for what, bad, name in bad_calls(tool, args):
-        result = portal_session.call(tool_name, bad)
+        result = await all_in_one.call(tool_name, bad)
         text = text_of(result)
         if not result.is_error:
             problems.append(f"{what}: accepted ({text[:200]})")
         elif name not in text or "internal error" in text.lower():
             problems.append(f"{what}: the error does not name {name}: {text[:300]}")
     assert not problems, "\n".join(problems)
-    assert sandbox_server.requests() == [], "a call with bad arguments reached the API"
+    assert all_in_one.sent() == [], "a call with bad arguments reached the API"
     # and the server still serves
-    alive = portal_session.call(spec.all_tools()[0].name, {})
+    alive = await all_in_one.call(spec.all_tools()[0].name, {})
     assert not alive.is_error, text_of(alive)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("server", list(SERVERS))
-def test_schema_errors_over_stdio(server: str, sandbox: Any, stdio_servers: Any) -> None:
-    """On the wire: bad arguments are isError results, not JSON-RPC errors, and the process stays up."""
-    stdio = stdio_servers[server]
-    for spec in specs_of(server):
+def test_schema_errors_over_stdio(sandbox: Any, stdio_servers: Any) -> None:
+    """On the wire (the all-in-one server: a list tool and a get tool of every service): bad arguments are
+    isError results, not JSON-RPC errors, and the process stays up."""
+    stdio = stdio_servers[ALL_IN_ONE]
+    for spec in SERVICES:
         tool = top_list(spec).name
         integration = sandbox.integrations(spec.name)[0]["id"]
         for bad in (

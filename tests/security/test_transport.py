@@ -17,7 +17,7 @@ import trustme
 from unizo_testkit import initialize_request
 
 from .calls import discovery_tool
-from .support import SERVERS, SERVICES, base_env, script, server_of, stdio_client, text_of, top_list
+from .support import SERVERS, SERVICES, base_env, inprocess_client, script, server_of, text_of, top_list
 
 pytestmark = pytest.mark.slow
 
@@ -98,10 +98,11 @@ async def test_unknown_ca_refused_with_hint(sandbox: Any, tmp_path: Path) -> Non
     report = out + err
     assert code == 5, f"exit {code}: {report}"
     assert "certificate" in report.lower() and TLS_HINT in report, report
-    # serving with another CA's bundle: the server starts (the API may be down) but every call reports it
-    env = base_env(tmp_path, {**without_ca, "UNIZO_CA_BUNDLE": str(other_ca)})
+    # serving with another CA's bundle (in process: the serving code is the same in every process): the
+    # server starts (the API may be down) but every call reports it
+    env = {**without_ca, "UNIZO_CA_BUNDLE": str(other_ca)}
     calls = {discovery_tool(SPEC, "connectors").name: {}, top_list(SPEC).name: {"integration_id": "x"}}
-    async with stdio_client(SERVER, env, tmp_path) as client:
+    async with inprocess_client(SERVER, env) as (client, _server):
         for tool, args in calls.items():
             result = await client.call_tool(tool, args)
             text = text_of(result)
