@@ -58,9 +58,11 @@ def top_list(spec: ServiceSpec) -> ToolSpec:
 
 
 def script(server: str) -> str:
-    """The console script of `server`, installed next to this interpreter."""
-    path = shutil.which(server, path=str(BIN))
-    assert path, f"console script {server} is not installed in {BIN}"
+    """The console script `server` (one of SERVERS; a service name is taken for its own script),
+    installed next to this interpreter."""
+    command = server if server in SERVERS else package_name(server)
+    path = shutil.which(command, path=str(BIN))
+    assert path, f"console script {command} is not installed in {BIN}"
     return path
 
 
