@@ -25,6 +25,16 @@ FAST_RETRIES = {"UNIZO_RETRY_ATTEMPTS": "3", "UNIZO_RETRY_DELAY": "5", "UNIZO_MA
 __all__ = ["text_of"]  # re-exported for the test modules
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The reliability scenarios mostly wait on real timers (a paced load, timeouts, Retry-After): run
+    them first, so that under xdist the other workers keep busy meanwhile instead of waiting for them at
+    the end. (Stable: every worker computes the same order.)"""
+    here = Path(__file__).parent
+    mine = [item for item in items if here in item.path.parents]
+    if mine:
+        items[:] = mine + [item for item in items if here not in item.path.parents]
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_env(monkeypatch, keep=("UNIZO_SANDBOX",))
