@@ -6,7 +6,6 @@ data (`security.calls.Driver`): no scenario names a service.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ from servicekit import API, expected_path, installed
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 from unizo_testkit import clear_env, preserved_logging, sandbox_api, text_of
 
-BIN = Path(sys.executable).parent
 # Small delays so that retries cost milliseconds, not seconds (Retry-After hints are still waited exactly).
 FAST_RETRIES = {"UNIZO_RETRY_ATTEMPTS": "3", "UNIZO_RETRY_DELAY": "5", "UNIZO_MAX_RETRY_DELAY": "2000"}
 

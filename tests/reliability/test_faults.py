@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import MCPError
-from security.support import server_of, top_list
+from security.support import top_list
 from servicekit import a_service, installed, is_get, is_list, tools_where
 
-from .conftest import BIN, FAST_RETRIES, Session, server_session, text_of
+from .conftest import Session, server_session, text_of
 
 SPEC = a_service()  # the service whose list tool the single-tool scenarios call (the core's logic)
 TOP = top_list(SPEC)
@@ -149,39 +148,27 @@ FAULT_MESSAGES = {
 }
 
 
-@pytest.mark.slow
-async def test_dropped_connections_and_bad_bodies_over_stdio(sandbox: Any, tmp_path: Path) -> None:
-    """Expected: a one-off fault is retried away; a persistent one is a clear error; the process stays up."""
-    from mcp import Client, StdioServerParameters
-
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-        **sandbox.env("full"),
-        **FAST_RETRIES,
-    }
-    command = BIN / server_of(SPEC)
-    assert command.exists(), f"{command} is not installed"
-    params = StdioServerParameters(command=str(command), env=env, cwd=str(tmp_path))
-    args = {"integration_id": sandbox.integrations(SPEC.name)[0]["id"]}
+async def test_dropped_connections_and_bad_bodies(sandbox: Any) -> None:
+    """Expected: a one-off fault is retried away; a persistent one is a clear error; the server keeps
+    serving."""
     problems = []
-    async with Client(params) as client:
+    async with server_session(sandbox, [SPEC]) as session:
+        args = {"integration_id": session.integration(SPEC.name)}
         for kind, message in FAULT_MESSAGES.items():
             sandbox.set_faults(f"GET {TOP_PATH}={kind}#1")
-            once = await client.call_tool(TOP.name, args, read_timeout_seconds=60)
+            once = await session.call(TOP.name, args)
             if once.is_error:
                 problems.append(f"one {kind} was not retried away: {text_of(once)}")
             sandbox.set_faults(f"GET {TOP_PATH}={kind}")
-            always = await client.call_tool(TOP.name, args, read_timeout_seconds=60)
+            always = await session.call(TOP.name, args)
             text = text_of(always)
             if not always.is_error:
                 problems.append(f"a persistent {kind} was returned as a success: {text[:200]}")
             elif message not in text or "gave up after 3 retries" not in text:
                 problems.append(f"{kind}: unclear error: {text}")
             sandbox.set_faults(None)
-            after = await client.call_tool(TOP.name, args, read_timeout_seconds=60)
+            after = await session.call(TOP.name, args)
             if after.is_error:
                 problems.append(f"after {kind} the server did not recover: {text_of(after)}")
-        assert (await client.list_tools()).tools, "the server stopped serving"
+        assert (await session.client.list_tools()).tools, "the server stopped serving"
     assert not problems, "\n".join(problems)

@@ -21,10 +21,8 @@ from .support import (
     SERVERS,
     SERVICES,
     all_tools,
-    base_env,
     inprocess_client,
     specs_of,
-    stdio_client,
     text_of,
     top_list,
 )
@@ -113,16 +111,30 @@ async def test_read_only_setting_hides_and_refuses_writes(server: str, sandbox: 
             await assert_hidden_refused(client, server, sandbox, write_tools(server), "--read-only")
 
 
-@pytest.mark.slow
-async def test_cli_flags_hide_and_refuse_over_stdio(sandbox: Any, tmp_path: Any) -> None:
-    """The same through the real console script and its flags."""
+async def test_cli_flags_hide_and_refuse(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same through the all-in-one console script's command line: the CLI parses the flags and
+    builds the settings and services it would serve (in process: only the stdio transport, which other
+    suites drive, is left out), and the server built from them hides and refuses."""
+    from unizo_mcp_core import cli, transport
+    from unizo_mcp_core.server import prepare_server
+
     reads = [t.name for s in SERVICES for t in s.tools if not is_write(t)]
     excluded = {reads[0], reads[-1]}
-    env = base_env(tmp_path, sandbox.env("full"))
-    args = ["--read-only", "--exclude-tools", ",".join(sorted(excluded))]
-    async with stdio_client(ALL_IN_ONE, env, tmp_path, args) as client:
-        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, write_tools(ALL_IN_ONE), "--read-only")
-        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, excluded, "--exclude-tools")
+    served: dict[str, Any] = {}
+
+    def serve(settings: Any, services: Any, **options: Any) -> None:
+        served.update(settings=settings, services=services, options=options)
+
+    monkeypatch.setattr(transport, "serve", serve)
+    argv = ["--read-only", "--exclude-tools", ",".join(sorted(excluded))]
+    assert cli.main(None, argv=argv, environ=sandbox.env("full")) == 0
+    server = await prepare_server(served["settings"], served["services"], **served["options"])
+    try:
+        async with Client(server.mcp) as client:
+            await assert_hidden_refused(client, ALL_IN_ONE, sandbox, write_tools(ALL_IN_ONE), "--read-only")
+            await assert_hidden_refused(client, ALL_IN_ONE, sandbox, excluded, "--exclude-tools")
+    finally:
+        await server.aclose()
 
 
 def tool_list_dump(result: Any) -> list[dict[str, Any]]:
