@@ -78,11 +78,11 @@ async def test_30_percent_503_on_reads_every_call_succeeds(sandbox: Any) -> None
         assert set(e.status for e in group[:-1]) <= {503}
 
 
-RETRY_AFTER = 0.3  # seconds
+RETRY_AFTER = 0.2  # seconds
 
 
 async def test_429_storm_waits_as_told_and_succeeds(sandbox: Any) -> None:
-    """Expected: 10 simultaneous calls all get 429 Retry-After: 0.3, wait at least that long, then succeed."""
+    """Expected: 10 simultaneous calls all get 429 Retry-After: 0.2, wait at least that long, then succeed."""
     async with server_session(sandbox) as session:
         args = {"integration_id": session.integration(SPEC.name)}
         sandbox.clear_requests()
@@ -126,7 +126,7 @@ async def test_latency_past_the_timeout_names_the_timeout(sandbox: Any) -> None:
     env = {"UNIZO_TIMEOUT": "0.5", "UNIZO_RETRY_ATTEMPTS": "1"}
     async with server_session(sandbox, [SPEC], env=env) as session:
         args = {"integration_id": session.integration(SPEC.name)}
-        sandbox.set_faults(f"GET {TOP_PATH}=latency:1200")
+        sandbox.set_faults(f"GET {TOP_PATH}=latency:700")
         result = await session.call(TOP.name, args, timeout=30)
         assert result.is_error
         text = text_of(result)

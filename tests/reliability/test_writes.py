@@ -127,7 +127,7 @@ async def test_a_write_timing_out_is_not_retried(sandbox: Any) -> None:
         where = await target(session)
         name = f"reliability {uuid.uuid4().hex[:12]}"
         sandbox.clear_requests()
-        sandbox.set_faults(f"POST /api/v1{where.path}=latency:1500#1")
+        sandbox.set_faults(f"POST /api/v1{where.path}=latency:800#1")
         result = await where.create(name)
         sandbox.set_faults(None)
         assert result.is_error and "UNIZO_TIMEOUT" in text_of(result), text_of(result)
