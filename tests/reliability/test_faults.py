@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from mcp import MCPError
-from security.support import top_list
+from security.support import listable, top_list
 from servicekit import a_service, installed, is_get, is_list, tools_where
 
 from .conftest import Session, server_session, text_of
 
-SPEC = a_service()  # the service whose list tool the single-tool scenarios call (the core's logic)
+SPEC = a_service(listable)  # the service whose list tool the single-tool scenarios call (the core's logic)
 TOP = top_list(SPEC)
 TOP_PATH = "/api/v1" + TOP.path
 
@@ -28,7 +28,7 @@ async def read_calls(session: Session) -> list[tuple[str, dict[str, Any]]]:
     first list tool, its first get tool and its first list tool under a parent."""
     calls: list[tuple[str, dict[str, Any]]] = []
     for spec in installed().values():
-        chosen = [top_list(spec)]
+        chosen = [top_list(spec)] if listable(spec) else []
         chosen += tools_where(spec, is_get)[:1]
         chosen += tools_where(spec, lambda t: is_list(t) and bool(t.path_params()))[:1]
         for tool in chosen:

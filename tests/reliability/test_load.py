@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from security.support import top_list
+from security.support import listable, top_list
 from servicekit import a_service
 
 from .conftest import server_session, text_of
@@ -36,7 +36,7 @@ async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
         "UNIZO_MAX_CONCURRENCY": str(CONCURRENCY),
         "UNIZO_RETRY_ATTEMPTS": "0",  # a 429 would be a failed call, not hidden by a retry
     }
-    spec = a_service()
+    spec = a_service(listable)
     tool = top_list(spec)
     path = "/api/v1" + tool.path
     async with server_session(sandbox, [spec], env=env) as session:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from security.calls import marker_param
-from security.support import top_list
+from security.support import listable, top_list
 from servicekit import a_service, has_writes, installed, is_get, is_write, tools_where
 
 from .conftest import api, server_session, text_of
@@ -25,7 +25,7 @@ def create_tool() -> tuple[Any, Any]:
 
 async def test_sandbox_restart_mid_session(sandbox: Any) -> None:
     """Expected: the calls right after the API restarted succeed (reads and a write), same MCP server."""
-    services = list(installed().values())
+    services = [spec for spec in installed().values() if listable(spec)]
     writer, create = create_tool()
     async with server_session(sandbox) as session:
         reads = [
@@ -60,7 +60,7 @@ def replace_key_file(path: Path, key: str) -> None:
 async def test_revoked_key_then_replaced_key_file_recovers(sandbox: Any, tmp_path: Path) -> None:
     """Expected: after revocation every call says the key was revoked; once the key file holds a new key,
     calls succeed again with the new key, without restarting the server."""
-    spec = a_service(lambda s: bool(tools_where(s, is_get)))
+    spec = a_service(lambda s: listable(s) and bool(tools_where(s, is_get)))
     listing = top_list(spec).name
     created = await api(
         sandbox, "POST", "/apiKeys", {"name": "rotation-test", "permissions": {spec.name: ["read"]}}

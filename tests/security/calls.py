@@ -19,6 +19,7 @@ import base64
 import functools
 import importlib.util
 import json
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,14 +43,19 @@ def example_tables() -> dict[str, Mapping[str, Example]]:
     """service name -> the `EXAMPLES` of its test module (packages/*/tests/test_*.py), by the module's
     `SERVICE`. A service without a table gets declared values only."""
     tables: dict[str, Mapping[str, Example]] = {}
-    for index, path in enumerate(sorted(ROOT.glob("packages/*/tests/test_*.py"))):
-        spec = importlib.util.spec_from_file_location(f"_service_examples_{index}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        service, table = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
-        if isinstance(service, ServiceSpec) and isinstance(table, Mapping):
-            tables[service.name] = table
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # read the modules, write nothing into the packages' folders
+    try:
+        for index, path in enumerate(sorted(ROOT.glob("packages/*/tests/test_*.py"))):
+            spec = importlib.util.spec_from_file_location(f"_service_examples_{index}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            service, table = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
+            if isinstance(service, ServiceSpec) and isinstance(table, Mapping):
+                tables[service.name] = table
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return tables
 
 

@@ -50,6 +50,11 @@ def server_of(spec: ServiceSpec) -> str:
     return package_name(spec.name)
 
 
+def listable(spec: ServiceSpec) -> bool:
+    """The service has a list tool callable with nothing but the integration (most scenarios need one)."""
+    return bool(tools_where(spec, is_top_list))
+
+
 def top_list(spec: ServiceSpec) -> ToolSpec:
     """The service's first list tool callable with nothing but the integration."""
     found = tools_where(spec, is_top_list)

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from servicekit import a_service
 from unizo_mcp_core.errors import UnizoError
 from unizo_mcp_core.spec import ServiceSpec
 
@@ -33,6 +34,7 @@ from .support import (
     assert_no_leaks,
     base_env,
     inprocess_client,
+    listable,
     script,
     secret_values,
     server_of,
@@ -94,7 +96,7 @@ async def full_session(
     finally:
         sandbox.set_faults(None)
 
-    first = specs[0]
+    first = next(spec for spec in specs if listable(spec))
     probe_tool = top_list(first).name
     probe = {"integration_id": await session.integration(first.name)}
     try:
@@ -221,7 +223,7 @@ async def test_wrong_proxy_password_does_not_leak(
     from unizo_mcp_core.redaction import configure_logging
     from unizo_mcp_core.settings import load_settings
 
-    spec = specs_of(next(iter(SERVERS)))[0]
+    spec = a_service(listable)
     wrong = "wrong-" + proxy.password[::-1]
     monkeypatch.setenv("HTTPS_PROXY", proxy.url(password=wrong))
     configure_logging("debug", log_auth=True)

@@ -14,15 +14,16 @@ from typing import Any
 
 import pytest
 import trustme
+from servicekit import a_service
 from unizo_testkit import initialize_request
 
 from .calls import discovery_tool
-from .support import SERVERS, SERVICES, base_env, inprocess_client, script, server_of, text_of, top_list
+from .support import SERVERS, base_env, inprocess_client, listable, script, server_of, text_of, top_list
 
 pytestmark = pytest.mark.slow
 
 TLS_HINT = "UNIZO_CA_BUNDLE"
-SPEC = SERVICES[0]  # the single-service server the checks below run (they are the core's, for every server)
+SPEC = a_service(listable)  # the single-service server the checks below run (the core's, in every server)
 SERVER = server_of(SPEC)
 
 
