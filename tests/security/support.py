@@ -155,8 +155,10 @@ async def stdio_client(
     server: str, env: Mapping[str, str], workdir: Path, args: Sequence[str] = ()
 ) -> AsyncIterator[Any]:
     """An mcp Client on `server` run as a subprocess over stdio; its stdout and stderr are copied to
-    `workdir/stdout.log` and `workdir/stderr.log`."""
+    `workdir/stdout.log` and `workdir/stderr.log` (and whatever stdio_tee.py itself prints to
+    `workdir/tee.log`: the SDK's default, sys.stderr, may be a capture that a test has closed since)."""
     from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client as stdio_transport
 
     params = StdioServerParameters(
         command=sys.executable,
@@ -171,5 +173,6 @@ async def stdio_client(
         env=dict(env),
         cwd=str(workdir),
     )
-    async with Client(params) as client:
-        yield client
+    with (workdir / "tee.log").open("w") as errlog:
+        async with Client(stdio_transport(params, errlog=errlog)) as client:
+            yield client
