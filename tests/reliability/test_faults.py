@@ -8,33 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import MCPError
+from security.support import listable, top_list
+from servicekit import a_service, installed, is_get, is_list, tools_where
 
-from .conftest import BIN, FAST_RETRIES, Session, server_session, text_of
+from .conftest import Session, server_session, text_of
+
+SPEC = a_service(listable)  # the service whose list tool the single-tool scenarios call (the core's logic)
+TOP = top_list(SPEC)
+TOP_PATH = "/api/v1" + TOP.path
 
 
 async def read_calls(session: Session) -> list[tuple[str, dict[str, Any]]]:
-    """A mix of list and get calls on every service, with real ids (found before any fault is set)."""
+    """A mix of list and get calls on every service, with real ids (found before any fault is set): its
+    first list tool, its first get tool and its first list tool under a parent."""
     calls: list[tuple[str, dict[str, Any]]] = []
-    edr = {"integration_id": session.integration("edr")}
-    device = (await session.data("edr_list_devices", {**edr, "limit": 5}))[0]["id"]
-    calls += [("edr_list_devices", edr), ("edr_get_device_details", {**edr, "device_id": device})]
-    calls.append(("edr_list_device_alerts", {**edr, "device_id": device}))
-    scm = {"integration_id": session.integration("scm")}
-    org = (await session.data("scm_list_organizations", scm))[0]["id"]
-    calls += [("scm_list_organizations", scm), ("scm_get_organization", {**scm, "organization_id": org})]
-    calls.append(("scm_list_repositories", {**scm, "organization_id": org}))
-    tick = {"integration_id": session.integration("ticketing")}
-    calls += [("ticketing_list_organizations", tick), ("ticketing_list_users", tick)]
-    obs = {"integration_id": session.integration("observability")}
-    log_id = (await session.data("observability_list_logs", obs))[0]["id"]
-    calls += [("observability_list_logs", obs), ("observability_get_log_details", {**obs, "log_id": log_id})]
+    for spec in installed().values():
+        chosen = [top_list(spec)] if listable(spec) else []
+        chosen += tools_where(spec, is_get)[:1]
+        chosen += tools_where(spec, lambda t: is_list(t) and bool(t.path_params()))[:1]
+        for tool in chosen:
+            calls.append((tool.name, await session.args(spec, tool)))
     return calls
 
 
@@ -80,13 +78,16 @@ async def test_30_percent_503_on_reads_every_call_succeeds(sandbox: Any) -> None
         assert set(e.status for e in group[:-1]) <= {503}
 
 
+RETRY_AFTER = 0.2  # seconds
+
+
 async def test_429_storm_waits_as_told_and_succeeds(sandbox: Any) -> None:
-    """Expected: 10 simultaneous calls all get 429 Retry-After: 1, wait at least that long, then succeed."""
+    """Expected: 10 simultaneous calls all get 429 Retry-After: 0.2, wait at least that long, then succeed."""
     async with server_session(sandbox) as session:
-        args = {"integration_id": session.integration("edr")}
+        args = {"integration_id": session.integration(SPEC.name)}
         sandbox.clear_requests()
-        sandbox.set_faults("GET /api/v1/*=429:retry_after=1#10")
-        results = await asyncio.gather(*(session.call("edr_list_devices", args) for _ in range(10)))
+        sandbox.set_faults(f"GET /api/v1/*=429:retry_after={RETRY_AFTER}#10")
+        results = await asyncio.gather(*(session.call(TOP.name, args) for _ in range(10)))
     assert all(not r.is_error for r in results), [text_of(r) for r in results if r.is_error]
     groups = by_correlation(sandbox.requests())
     assert sum(e.status == 429 for g in groups.values() for e in g) == 10
@@ -96,16 +97,16 @@ async def test_429_storm_waits_as_told_and_succeeds(sandbox: Any) -> None:
         for refused, retry in itertools.pairwise(group):
             if refused.status == 429:
                 # the retry came no sooner than Retry-After (a lower bound from the sandbox's own clock)
-                assert retry.timestamp - refused.timestamp >= 0.95, (refused, retry)
+                assert retry.timestamp - refused.timestamp >= 0.95 * RETRY_AFTER, (refused, retry)
 
 
 async def test_retry_after_beyond_cap_is_a_clear_error_and_nothing_hangs(sandbox: Any) -> None:
     """Expected: Retry-After of an hour (cap 2 s) is reported at once, not waited; later calls don't hang."""
     async with server_session(sandbox) as session:
-        args = {"integration_id": session.integration("edr")}
+        args = {"integration_id": session.integration(SPEC.name)}
         sandbox.clear_requests()
         sandbox.set_faults("GET /api/v1/*=429:retry_after=3600#1")
-        result = await session.call("edr_list_devices", args)
+        result = await session.call(TOP.name, args)
         assert result.is_error
         text = text_of(result)
         assert "429" in text and "rate limit" in text.lower() and "3600" in text, text
@@ -113,7 +114,7 @@ async def test_retry_after_beyond_cap_is_a_clear_error_and_nothing_hangs(sandbox
         # the API is fine again: the next call must not sit out the hour inside the tool call
         sandbox.set_faults(None)
         try:
-            later = await session.call("edr_list_devices", args, timeout=15)
+            later = await session.call(TOP.name, args, timeout=15)
         except MCPError as exc:
             pytest.fail(f"the call after the refused Retry-After hung inside the server: {exc}")
         text = text_of(later)
@@ -122,16 +123,16 @@ async def test_retry_after_beyond_cap_is_a_clear_error_and_nothing_hangs(sandbox
 
 async def test_latency_past_the_timeout_names_the_timeout(sandbox: Any) -> None:
     """Expected: a timeout error naming UNIZO_TIMEOUT and its value; the server keeps serving."""
-    env = {"UNIZO_TIMEOUT": "1", "UNIZO_RETRY_ATTEMPTS": "1"}
-    async with server_session(sandbox, env=env) as session:
-        args = {"integration_id": session.integration("edr")}
-        sandbox.set_faults("GET /api/v1/edr/*=latency:2500")
-        result = await session.call("edr_list_devices", args, timeout=30)
+    env = {"UNIZO_TIMEOUT": "0.5", "UNIZO_RETRY_ATTEMPTS": "1"}
+    async with server_session(sandbox, [SPEC], env=env) as session:
+        args = {"integration_id": session.integration(SPEC.name)}
+        sandbox.set_faults(f"GET {TOP_PATH}=latency:700")
+        result = await session.call(TOP.name, args, timeout=30)
         assert result.is_error
         text = text_of(result)
-        assert "UNIZO_TIMEOUT" in text and "1 s" in text, text
+        assert "UNIZO_TIMEOUT" in text and "0.5 s" in text, text
         sandbox.set_faults(None)
-        assert not (await session.call("edr_list_devices", args)).is_error
+        assert not (await session.call(TOP.name, args)).is_error
     # the sandbox is still sitting out the abandoned requests: let them finish (they hold concurrency
     # slots of the key) so that the next test starts clean
     for _ in range(300):
@@ -147,40 +148,27 @@ FAULT_MESSAGES = {
 }
 
 
-@pytest.mark.slow
-async def test_dropped_connections_and_bad_bodies_over_stdio(sandbox: Any, tmp_path: Path) -> None:
-    """Expected: a one-off fault is retried away; a persistent one is a clear error; the process stays up."""
-    from mcp import Client, StdioServerParameters
-
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-        **sandbox.env("full"),
-        **FAST_RETRIES,
-    }
-    params = StdioServerParameters(command=str(BIN / "unizo-mcp-edr"), env=env, cwd=str(tmp_path))
-    if not (BIN / "unizo-mcp-edr").exists():  # pragma: no cover
-        params = StdioServerParameters(command=sys.executable, args=["-m", "unizo_mcp_edr"], env=env)
-    integration = sandbox.integrations("edr")[0]["id"]
-    args = {"integration_id": integration}
+async def test_dropped_connections_and_bad_bodies(sandbox: Any) -> None:
+    """Expected: a one-off fault is retried away; a persistent one is a clear error; the server keeps
+    serving."""
     problems = []
-    async with Client(params) as client:
+    async with server_session(sandbox, [SPEC]) as session:
+        args = {"integration_id": session.integration(SPEC.name)}
         for kind, message in FAULT_MESSAGES.items():
-            sandbox.set_faults(f"GET /api/v1/edr/*={kind}#1")
-            once = await client.call_tool("edr_list_devices", args, read_timeout_seconds=60)
+            sandbox.set_faults(f"GET {TOP_PATH}={kind}#1")
+            once = await session.call(TOP.name, args)
             if once.is_error:
                 problems.append(f"one {kind} was not retried away: {text_of(once)}")
-            sandbox.set_faults(f"GET /api/v1/edr/*={kind}")
-            always = await client.call_tool("edr_list_devices", args, read_timeout_seconds=60)
+            sandbox.set_faults(f"GET {TOP_PATH}={kind}")
+            always = await session.call(TOP.name, args)
             text = text_of(always)
             if not always.is_error:
                 problems.append(f"a persistent {kind} was returned as a success: {text[:200]}")
             elif message not in text or "gave up after 3 retries" not in text:
                 problems.append(f"{kind}: unclear error: {text}")
             sandbox.set_faults(None)
-            after = await client.call_tool("edr_list_devices", args, read_timeout_seconds=60)
+            after = await session.call(TOP.name, args)
             if after.is_error:
                 problems.append(f"after {kind} the server did not recover: {text_of(after)}")
-        assert (await client.list_tools()).tools, "the server stopped serving"
+        assert (await session.client.list_tools()).tools, "the server stopped serving"
     assert not problems, "\n".join(problems)

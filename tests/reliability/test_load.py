@@ -15,13 +15,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from security.support import listable, top_list
+from servicekit import a_service
 
 from .conftest import server_session, text_of
 
 CALLS = 200
 CONCURRENCY = 5
 RATE = 100  # per window, on both sides: a 100-request burst, then RATE/WINDOW requests per second
-WINDOW = 8.0  # seconds: the minute, scaled down
+WINDOW = 6.0  # seconds: the minute, scaled down
 SKIP_AFTER_BURST = 3  # requests right after the burst, where the client keeps a small reserve
 
 
@@ -34,18 +36,19 @@ async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
         "UNIZO_MAX_CONCURRENCY": str(CONCURRENCY),
         "UNIZO_RETRY_ATTEMPTS": "0",  # a 429 would be a failed call, not hidden by a retry
     }
-    async with server_session(sandbox, ("edr",), env=env) as session:
-        args = {"integration_id": session.integration("edr"), "limit": 5}
+    spec = a_service(listable)
+    tool = top_list(spec)
+    path = "/api/v1" + tool.path
+    async with server_session(sandbox, [spec], env=env) as session:
+        args = {"integration_id": session.integration(spec.name), "limit": 5}
         # hold each request a moment at the API so that concurrency really builds up
-        sandbox.set_faults("GET /api/v1/edr/*=latency:25")
+        sandbox.set_faults(f"GET {path}=latency:25")
         sandbox.clear_requests()
-        results = await asyncio.gather(
-            *(session.call("edr_list_devices", args, timeout=120) for _ in range(CALLS))
-        )
+        results = await asyncio.gather(*(session.call(tool.name, args, timeout=120) for _ in range(CALLS)))
 
     failed = [text_of(r) for r in results if r.is_error]
     assert not failed, f"{len(failed)} of {CALLS} calls failed, e.g. {failed[0]}"
-    entries = [e for e in sandbox.requests() if e.path == "/api/v1/edr/devices"]
+    entries = [e for e in sandbox.requests() if e.path == path]
     assert len(entries) == CALLS, f"{len(entries)} requests for {CALLS} calls"
     assert sandbox.count_429s() == 0, "the API had to refuse requests with 429"
     in_flight = sandbox.max_in_flight[sandbox.key_id("full")]

@@ -2,35 +2,50 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
 from typing import Any
 
+from security.calls import marker_param
+from security.support import listable, top_list
+from servicekit import a_service, has_writes, installed, is_get, is_write, tools_where
+
 from .conftest import api, server_session, text_of
+
+
+def create_tool() -> tuple[Any, Any]:
+    """A service with writes and its first create (a POST write with a free-text field to recognise)."""
+    spec = a_service(has_writes)
+    creates = tools_where(spec, lambda t: is_write(t) and t.method == "POST" and marker_param(t) is not None)
+    assert creates, f"{spec.name} has no create tool with a free-text field"
+    return spec, creates[0]
 
 
 async def test_sandbox_restart_mid_session(sandbox: Any) -> None:
     """Expected: the calls right after the API restarted succeed (reads and a write), same MCP server."""
+    services = [spec for spec in installed().values() if listable(spec)]
+    writer, create = create_tool()
     async with server_session(sandbox) as session:
-        edr = {"integration_id": session.integration("edr")}
-        tick = {"integration_id": session.integration("ticketing")}
-        assert not (await session.call("edr_list_devices", edr)).is_error
-        org = (await session.data("ticketing_list_organizations", tick))[0]["id"]
-        coll = (await session.data("ticketing_list_collections", {**tick, "organization_id": org}))[0]["id"]
+        reads = [
+            (top_list(spec).name, {"integration_id": session.integration(spec.name)}) for spec in services
+        ]
+        for tool, args in reads:
+            assert not (await session.call(tool, args)).is_error
+        write_args = await session.args(writer, create)  # real ids, found before the restart
         # keep-alive connections to the old process are now dead
         sandbox.restart()
-        first = await session.call("edr_list_devices", edr)
+        first = await session.call(*reads[0])
         assert not first.is_error, f"the first read after the restart failed: {text_of(first)}"
         sandbox.restart()
+        marker = marker_param(create)
+        assert marker is not None
         name = f"after restart {uuid.uuid4().hex[:8]}"
-        ticket = {**tick, "organization_id": org, "collection_id": coll, "name": name}
-        created = await session.call(
-            "ticketing_create_ticket", {**ticket, "description": "d", "type": "task"}
-        )
+        created = await session.call(create.name, {**write_args, marker.name: name})
         assert not created.is_error, f"the first write after the restart failed: {text_of(created)}"
-        assert created.structured_content["data"]["name"] == name
-        for tool, args in (("edr_list_devices", edr), ("ticketing_list_users", tick)):
+        assert name in json.dumps(created.structured_content["data"])
+        for tool, args in reads:
             assert not (await session.call(tool, args)).is_error
 
 
@@ -45,30 +60,27 @@ def replace_key_file(path: Path, key: str) -> None:
 async def test_revoked_key_then_replaced_key_file_recovers(sandbox: Any, tmp_path: Path) -> None:
     """Expected: after revocation every call says the key was revoked; once the key file holds a new key,
     calls succeed again with the new key, without restarting the server."""
+    spec = a_service(lambda s: listable(s) and bool(tools_where(s, is_get)))
+    listing = top_list(spec).name
     created = await api(
-        sandbox, "POST", "/apiKeys", {"name": "rotation-test", "permissions": {"edr": ["read"]}}
+        sandbox, "POST", "/apiKeys", {"name": "rotation-test", "permissions": {spec.name: ["read"]}}
     )
     new_key, new_key_id = created["key"], created["id"]
     key_file = tmp_path / "unizo.key"
     replace_key_file(key_file, sandbox.keys["readonly"])
     env = {"UNIZO_API_KEY_FILE": str(key_file)}
-    async with server_session(sandbox, ("edr",), env=env, role="readonly") as session:
-        args = {"integration_id": session.integration("edr")}
-        assert not (await session.call("edr_list_devices", args)).is_error
+    async with server_session(sandbox, [spec], env=env, role="readonly") as session:
+        args = {"integration_id": session.integration(spec.name)}
+        assert not (await session.call(listing, args)).is_error
         sandbox.revoke("readonly")
         for _ in range(2):
-            revoked = await session.call("edr_list_devices", args)
+            revoked = await session.call(listing, args)
             text = text_of(revoked)
             assert revoked.is_error and "revoked" in text.lower() and "401" in text, text
             assert "UNIZO_API_KEY_FILE" in text, f"the error does not say how to recover: {text}"
         replace_key_file(key_file, new_key)
-        recovered = await session.call("edr_list_devices", args)
+        recovered = await session.call(listing, args)
         assert not recovered.is_error, f"the replaced key file was not picked up: {text_of(recovered)}"
         assert sandbox.requests()[-1].key_id == new_key_id
-        assert not (
-            await session.call("edr_get_device_details", {**args, "device_id": _first(recovered)})
-        ).is_error
-
-
-def _first(result: Any) -> str:
-    return str(result.structured_content["data"][0]["id"])
+        get = tools_where(spec, is_get)[0]
+        assert not (await session.call(get.name, await session.args(spec, get))).is_error

@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from .support import SERVERS, assert_no_leaks, base_env, script, secret_values
+from .support import (
+    ALL_IN_ONE,
+    SERVERS,
+    SERVICES,
+    SINGLE_SERVERS,
+    assert_no_leaks,
+    base_env,
+    script,
+    secret_values,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODE_600 = re.compile(r"chmod 600|mode 600|\b0o?600\b")
@@ -48,8 +57,8 @@ async def test_print_config_never_contains_a_key(sandbox: Any, tmp_path: Path) -
         "UNIZO_READ_ONLY": "true",
         "UNIZO_RETRY_ATTEMPTS": "5",
     }
-    for service in SERVERS["server"]:
-        everything[f"UNIZO_{service.upper()}_API_KEY"] = sandbox.keys["edr_only"]
+    for spec in SERVICES:  # service-specific keys too
+        everything[spec.key_variable] = sandbox.keys["development"]
     variants = {
         "literal keys": (everything, ()),
         "key file": ({**everything, "UNIZO_API_KEY_FILE": str(key_file)}, ()),
@@ -59,7 +68,7 @@ async def test_print_config_never_contains_a_key(sandbox: Any, tmp_path: Path) -
     runs = []
     for label, (env, args) in variants.items():
         # every server with literal keys; the key-file and no-key paths are shared code: two servers
-        for server in SERVERS if label == "literal keys" else ("edr", "server"):
+        for server in SERVERS if label == "literal keys" else (SINGLE_SERVERS[0], ALL_IN_ONE):
             runs.append((label, server, print_config(server, base_env(tmp_path, env), tmp_path, *args)))
     results = await asyncio.gather(*(coroutine for _label, _server, coroutine in runs))
     outputs: dict[str, str] = {}
@@ -83,10 +92,9 @@ def test_print_config_in_process_never_contains_a_key(
 ) -> None:
     from unizo_mcp_core.cli import main
 
-    from .support import service_spec
-
-    env = {**sandbox.env("full"), "UNIZO_EDR_API_KEY": sandbox.keys["edr_only"]}
-    assert main(service_spec("edr"), argv=["--print-config"], environ=env) == 0
+    spec = SERVICES[0]
+    env = {**sandbox.env("full"), spec.key_variable: sandbox.keys["development"]}
+    assert main(spec, argv=["--print-config"], environ=env) == 0
     assert main(None, argv=["--print-config"], environ=env) == 0
     captured = capsys.readouterr()
     assert_no_leaks({"stdout": captured.out, "stderr": captured.err}, secret_values(sandbox.keys.values()))

@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl, unquote
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from unizo_mcp_core.spec import ToolSpec
+from unizo_mcp_core.spec import ServiceSpec, ToolSpec
 
-from .conftest import CLIENT_ENV, UNLIMITED, PortalSession
-from .support import SERVERS, all_tools, body_value, inprocess_client, text_of
+from .calls import plain_args
+from .conftest import CLIENT_ENV, UNLIMITED, InProcess
+from .support import ALL_IN_ONE, SINGLE_SERVERS, all_tools, inprocess_client, specs_of, text_of
 
 UNRESERVED_OR_ESCAPED = re.compile(r"(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+")
 SAFE_ID = "id-123"
@@ -113,7 +114,7 @@ def _cases() -> list[tuple[str, str]]:
     integration_id (the header is set the same way for every tool)."""
     cases: list[tuple[str, str]] = []
     header_done: set[str] = set()
-    for spec, tool in all_tools("server"):
+    for spec, tool in all_tools(ALL_IN_ONE):
         for param in tool.params:
             if param.location == "path" or (param.location == "query" and param.type == "string"):
                 cases.append((tool.name, param.name))
@@ -124,22 +125,32 @@ def _cases() -> list[tuple[str, str]]:
 
 
 CASES = _cases()
-TOOLS: dict[str, tuple[str, ToolSpec]] = {tool.name: (spec.name, tool) for spec, tool in all_tools("server")}
+TOOLS: dict[str, tuple[ServiceSpec, ToolSpec]] = {
+    tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)
+}
+
+
+# one event loop for the module: the all-in-one server lives in it, and hypothesis runs every example there
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture
-def quiet_sandbox(sandbox_server: Any, portal_session: PortalSession) -> Any:
-    """The module's sandbox with an empty request log (no reset: nothing here writes data)."""
-    sandbox_server.set_limits(**UNLIMITED)
-    sandbox_server.clear_requests()
-    return sandbox_server
+def server(all_in_one: InProcess) -> InProcess:
+    """The module's server, with an empty request log at the sandbox (no reset: nothing here writes)."""
+    all_in_one.sandbox.set_limits(**UNLIMITED)
+    all_in_one.mark()
+    return all_in_one
 
 
-def base_args(service: str, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
-    args: dict[str, Any] = {p.name: SAFE_ID for p in tool.path_params()}
-    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location in ("body", "file")})
+# schema-valid arguments of every tool, worked out before any test runs (hypothesis may derive a value
+# from a declared pattern, which it cannot do inside a @given test)
+DECLARED = {tool.name: plain_args(spec, tool, path_value=SAFE_ID) for spec, tool in all_tools(ALL_IN_ONE)}
+
+
+def base_args(spec: ServiceSpec, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
+    args = dict(DECLARED[tool.name])
     if tool.needs_integration:
-        args["integration_id"] = integrations[service]
+        args["integration_id"] = integrations[spec.name]
     return args
 
 
@@ -198,13 +209,14 @@ def check_outcome(tool: ToolSpec, arg: str, args: dict[str, Any], result: Any, s
         assert "HTTP " in text and "internal error" not in text.lower(), text
 
 
-def run_case(session: PortalSession, sandbox: Any, tool_name: str, arg: str, value: Any) -> None:
-    service, tool = TOOLS[tool_name]
-    args = {**base_args(service, tool, session.integrations), arg: value}
-    before = len(sandbox.requests())
-    result = session.call(tool_name, args)
-    sent = sandbox.requests()[before:]
+async def run_case(server: InProcess, tool_name: str, arg: str, value: Any) -> list[Any]:
+    """Call `tool_name` with `arg`=`value`; check the outcome; the requests the call sent."""
+    spec, tool = TOOLS[tool_name]
+    args = {**base_args(spec, tool, server.integrations), arg: value}
+    result = await server.call(tool_name, args)
+    sent = server.sent()
     check_outcome(tool, arg, args, result, sent)
+    return sent
 
 
 def _with_named_examples(test: Any) -> Any:
@@ -223,15 +235,13 @@ def _with_named_examples(test: Any) -> Any:
 )
 @_with_named_examples
 @given(value=HOSTILE)
-def test_hostile_strings(
-    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: str
-) -> None:
-    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
+async def test_hostile_strings(server: InProcess, tool_name: str, arg: str, value: str) -> None:
+    await run_case(server, tool_name, arg, value)
 
 
 INT_CASES = [
     (tool.name, param.name)
-    for _spec, tool in all_tools("server")
+    for _spec, tool in all_tools(ALL_IN_ONE)
     for param in tool.params
     if param.type == "integer"
 ]
@@ -253,34 +263,29 @@ INT_CASES = [
 @example(value=2**63)
 @example(value=-(2**63))
 @given(value=st.integers())
-def test_integer_query_parameters(
-    portal_session: PortalSession, quiet_sandbox: Any, tool_name: str, arg: str, value: int
-) -> None:
+async def test_integer_query_parameters(server: InProcess, tool_name: str, arg: str, value: int) -> None:
     """In range: sent exactly as given. Out of range: a schema error naming the argument, nothing sent."""
     _service, tool = TOOLS[tool_name]
     param = next(p for p in tool.params if p.name == arg)
-    before = len(quiet_sandbox.requests())
-    run_case(portal_session, quiet_sandbox, tool_name, arg, value)
-    sent = quiet_sandbox.requests()[before:]
+    sent = await run_case(server, tool_name, arg, value)
     in_range = (param.minimum is None or value >= param.minimum) and (
         param.maximum is None or value <= param.maximum
     )
     assert bool(sent) == in_range, f"{arg}={value}: in range {in_range}, but {len(sent)} request(s) sent"
 
 
-@pytest.mark.parametrize("server", [s for s in SERVERS if s != "server"])
+@pytest.mark.parametrize("server", SINGLE_SERVERS)
 async def test_single_service_servers_refuse_traversal(server: str, sandbox: Any) -> None:
     """The per-service servers are built by the same core; spot-check them with the classics."""
     sandbox.set_limits(**UNLIMITED)
     env = {**sandbox.env("full"), **CLIENT_ENV}
+    integrations = {spec.name: sandbox.integrations(spec.name)[0]["id"] for spec in specs_of(server)}
     async with inprocess_client(server, env) as (client, _server):
         checked = 0
         for spec, tool in all_tools(server):
             for param in tool.path_params():
                 for value in ("../x", "a/b", "%2e%2e", "?a=b", "#x", "-x", "a\r\nb"):
-                    args = {
-                        **base_args(spec.name, tool, {spec.name: sandbox.integrations(spec.name)[0]["id"]})
-                    }
+                    args = base_args(spec, tool, integrations)
                     args[param.name] = value
                     before = len(sandbox.requests())
                     result = await client.call_tool(tool.name, args)

@@ -8,22 +8,25 @@ hid it, before anything reaches the API.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from unizo_mcp_core.spec import Permission
+from servicekit import has_writes, is_get, is_write
 
-from .support import SERVERS, all_tools, base_env, body_value, inprocess_client, stdio_client, text_of
-
-
-def call_args(tool: Any, integration: str) -> dict[str, Any]:
-    args: dict[str, Any] = {p.name: "id-1" for p in tool.path_params()}
-    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location != "path"})
-    if tool.needs_integration:
-        args["integration_id"] = integration
-    return args
+from .calls import discovery_tool, plain_args
+from .conftest import StdioServer
+from .support import (
+    ALL_IN_ONE,
+    SERVERS,
+    SERVICES,
+    all_tools,
+    inprocess_client,
+    listable,
+    specs_of,
+    text_of,
+    top_list,
+)
 
 
 async def assert_hidden_refused(client: Any, server: str, sandbox: Any, hidden: set[str], rule: str) -> None:
@@ -32,11 +35,15 @@ async def assert_hidden_refused(client: Any, server: str, sandbox: Any, hidden: 
     assert hidden, "nothing to check: the configuration hides no tool"
     assert not hidden & listed, f"hidden tools are listed: {sorted(hidden & listed)}"
     sandbox.clear_requests()
+    integrations: dict[str, str] = {}
     for spec, tool in all_tools(server):
         if tool.name not in hidden:
             continue
-        integration = sandbox.integrations(spec.name)[0]["id"] if spec.name != "observability" else "x"
-        result = await client.call_tool(tool.name, call_args(tool, integration))
+        if spec.name not in integrations:
+            integrations[spec.name] = sandbox.integrations(spec.name)[0]["id"]
+        result = await client.call_tool(
+            tool.name, plain_args(spec, tool, integration=integrations[spec.name])
+        )
         text = text_of(result)
         assert result.is_error, f"{tool.name} was executed although hidden"
         assert tool.name in text and "not available" in text and rule in text, text
@@ -44,10 +51,13 @@ async def assert_hidden_refused(client: Any, server: str, sandbox: Any, hidden: 
 
 
 def write_tools(server: str) -> set[str]:
-    return {t.name for _s, t in all_tools(server) if t.permission is not Permission.READ}
+    return {t.name for _s, t in all_tools(server) if is_write(t)}
 
 
-@pytest.mark.parametrize("server", ["ticketing", "scm", "server"])
+WRITING_SERVERS = [server for server in SERVERS if any(has_writes(spec) for spec in specs_of(server))]
+
+
+@pytest.mark.parametrize("server", WRITING_SERVERS)
 async def test_read_only_key_hides_and_refuses_writes(server: str, sandbox: Any) -> None:
     async with inprocess_client(server, sandbox.env("readonly")) as (client, _server):
         await assert_hidden_refused(client, server, sandbox, write_tools(server), "permissions")
@@ -55,11 +65,42 @@ async def test_read_only_key_hides_and_refuses_writes(server: str, sandbox: Any)
         assert listed == {t.name for _s, t in all_tools(server)} - write_tools(server)
 
 
-async def test_service_limited_key_hides_other_services(sandbox: Any) -> None:
-    """A key with permissions on EDR only, on the all-in-one server: every other service is hidden."""
-    async with inprocess_client("server", sandbox.env("edr_only")) as (client, _server):
-        others = {t.name for s, t in all_tools("server") if s.name != "edr"}
-        await assert_hidden_refused(client, "server", sandbox, others, "permissions")
+async def test_service_limited_key_hides_other_services(sandbox: Any, new_key: Any) -> None:
+    """A key with every permission on one service only, on the all-in-one server: the others are hidden."""
+    kept = SERVICES[0]
+    env = {**sandbox.env("full"), "UNIZO_API_KEY": await new_key({kept.name: ["read", "write", "delete"]})}
+    async with inprocess_client(ALL_IN_ONE, env) as (client, _server):
+        listed = {t.name for t in (await client.list_tools()).tools}
+        assert listed == {t.name for t in kept.all_tools()}
+        others = {t.name for s, t in all_tools(ALL_IN_ONE) if s.name != kept.name}
+        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, others, "permissions")
+
+
+def some_tools() -> tuple[set[str], set[str]]:
+    """(to exclude: a get, a write and a discovery tool, of different services where there are several;
+    to allow: the first list tool of the first and of the last service)."""
+    listing = [spec for spec in SERVICES if listable(spec)]
+    first, last = listing[0], listing[-1]
+    get = next(t for s in SERVICES for t in s.tools if is_get(t))
+    write = next(t for s in reversed(SERVICES) for t in s.tools if is_write(t))
+    excluded = {get.name, write.name, discovery_tool(last, "connectors").name}
+    return excluded, {top_list(first).name, top_list(last).name}
+
+
+async def test_exclude_and_allow_lists_refuse_by_name(sandbox: Any) -> None:
+    excluded, allowed = some_tools()
+    env = {**sandbox.env("full"), "UNIZO_EXCLUDE_TOOLS": ",".join(sorted(excluded))}
+    async with inprocess_client(ALL_IN_ONE, env) as (client, _server):
+        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, excluded, "--exclude-tools")
+    env = {**sandbox.env("full"), "UNIZO_TOOLS": ",".join(sorted(allowed))}
+    async with inprocess_client(ALL_IN_ONE, env) as (client, _server):
+        others = {t.name for _s, t in all_tools(ALL_IN_ONE)} - allowed
+        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, others, "--tools")
+    # exclusion wins over the allow-list
+    both = sorted(allowed)[0]
+    env = {**sandbox.env("full"), "UNIZO_TOOLS": both, "UNIZO_EXCLUDE_TOOLS": both}
+    async with inprocess_client(ALL_IN_ONE, env) as (client, _server):
+        await assert_hidden_refused(client, ALL_IN_ONE, sandbox, {both}, "--exclude-tools")
 
 
 @pytest.mark.parametrize("server", list(SERVERS))
@@ -72,37 +113,30 @@ async def test_read_only_setting_hides_and_refuses_writes(server: str, sandbox: 
             await assert_hidden_refused(client, server, sandbox, write_tools(server), "--read-only")
 
 
-async def test_exclude_and_allow_lists_refuse_by_name(sandbox: Any) -> None:
-    excluded = {"edr_get_device_details", "ticketing_create_ticket", "scm_list_connectors"}
-    env = {**sandbox.env("full"), "UNIZO_EXCLUDE_TOOLS": ",".join(sorted(excluded))}
-    async with inprocess_client("server", env) as (client, _server):
-        await assert_hidden_refused(client, "server", sandbox, excluded, "--exclude-tools")
-    allowed = {"edr_list_devices", "ticketing_list_tickets"}
-    env = {**sandbox.env("full"), "UNIZO_TOOLS": ",".join(sorted(allowed))}
-    async with inprocess_client("server", env) as (client, _server):
-        others = {t.name for _s, t in all_tools("server")} - allowed
-        await assert_hidden_refused(client, "server", sandbox, others, "--tools")
-    # exclusion wins over the allow-list
-    env = {
-        **sandbox.env("full"),
-        "UNIZO_TOOLS": "edr_list_devices",
-        "UNIZO_EXCLUDE_TOOLS": "edr_list_devices",
-    }
-    async with inprocess_client("server", env) as (client, _server):
-        await assert_hidden_refused(client, "server", sandbox, {"edr_list_devices"}, "--exclude-tools")
+async def test_cli_flags_hide_and_refuse(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same through the all-in-one console script's command line: the CLI parses the flags and
+    builds the settings and services it would serve (in process: only the stdio transport, which other
+    suites drive, is left out), and the server built from them hides and refuses."""
+    from unizo_mcp_core import cli, transport
+    from unizo_mcp_core.server import prepare_server
 
+    reads = [t.name for s in SERVICES for t in s.tools if not is_write(t)]
+    excluded = {reads[0], reads[-1]}
+    served: dict[str, Any] = {}
 
-@pytest.mark.slow
-async def test_cli_flags_hide_and_refuse_over_stdio(sandbox: Any, tmp_path: Path) -> None:
-    """The same through the real console script and its flags."""
-    env = base_env(tmp_path, sandbox.env("full"))
-    args = ["--read-only", "--exclude-tools", "edr_get_device_details,scm_list_organizations"]
-    async with stdio_client("server", env, tmp_path, args) as client:
-        hidden = write_tools("server")
-        await assert_hidden_refused(client, "server", sandbox, hidden, "--read-only")
-        await assert_hidden_refused(
-            client, "server", sandbox, {"edr_get_device_details", "scm_list_organizations"}, "--exclude-tools"
-        )
+    def serve(settings: Any, services: Any, **options: Any) -> None:
+        served.update(settings=settings, services=services, options=options)
+
+    monkeypatch.setattr(transport, "serve", serve)
+    argv = ["--read-only", "--exclude-tools", ",".join(sorted(excluded))]
+    assert cli.main(None, argv=argv, environ=sandbox.env("full")) == 0
+    server = await prepare_server(served["settings"], served["services"], **served["options"])
+    try:
+        async with Client(server.mcp) as client:
+            await assert_hidden_refused(client, ALL_IN_ONE, sandbox, write_tools(ALL_IN_ONE), "--read-only")
+            await assert_hidden_refused(client, ALL_IN_ONE, sandbox, excluded, "--exclude-tools")
+    finally:
+        await server.aclose()
 
 
 def tool_list_dump(result: Any) -> list[dict[str, Any]]:
@@ -110,21 +144,18 @@ def tool_list_dump(result: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-async def test_tool_list_identical_across_sessions(sandbox: Any, tmp_path: Path) -> None:
+async def test_tool_list_identical_across_sessions(sandbox: Any, stdio_servers: Any) -> None:
     """A stdio session, two in-process sessions on one server and one on a new server: the same list
     (and for a read-only key, its own list in every session)."""
-    env = base_env(tmp_path, sandbox.env("full"))
-    lists = []
-    async with stdio_client("server", env, tmp_path) as client:
-        lists.append(tool_list_dump(await client.list_tools()))
-        lists.append(tool_list_dump(await client.list_tools(cache_mode="refresh")))
+    stdio: StdioServer = stdio_servers[ALL_IN_ONE]
+    lists = [tool_list_dump(stdio.list_tools()), tool_list_dump(stdio.list_tools(cache_mode="refresh"))]
     for role in ("full", "readonly"):
         role_lists = [] if role != "full" else lists
-        async with inprocess_client("server", sandbox.env(role)) as (client, server):
+        async with inprocess_client(ALL_IN_ONE, sandbox.env(role)) as (client, server):
             role_lists.append(tool_list_dump(await client.list_tools()))
             async with Client(server.mcp) as second:
                 role_lists.append(tool_list_dump(await second.list_tools()))
-        async with inprocess_client("server", sandbox.env(role)) as (client, _server):
+        async with inprocess_client(ALL_IN_ONE, sandbox.env(role)) as (client, _server):
             role_lists.append(tool_list_dump(await client.list_tools()))
         assert role_lists[0], "empty tool list"
         for other in role_lists[1:]:

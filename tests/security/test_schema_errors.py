@@ -6,16 +6,18 @@ that names the offending argument, must not reach the API, and must leave the se
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from unizo_mcp_core.spec import Param, ToolSpec
+from servicekit import is_get
+from unizo_mcp_core.schema import argument_validator, input_schema
+from unizo_mcp_core.spec import Param, ServiceSpec, ToolSpec
 
-from .conftest import PortalSession
-from .support import all_tools, base_env, body_value, stdio_client, text_of
+from .calls import declared_value, plain_args
+from .conftest import InProcess
+from .support import ALL_IN_ONE, SERVICES, all_tools, text_of, top_list
 
-TOOLS = {tool.name: (spec.name, tool) for spec, tool in all_tools("server")}
+TOOLS = {tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)}
 WRONG_TYPES: dict[str, list[Any]] = {
     "string": [123, 1.5, True, ["a"], {"a": 1}],
     "integer": ["20", 1.5, True, [1], {"n": 1}],
@@ -26,11 +28,10 @@ WRONG_TYPES: dict[str, list[Any]] = {
 }
 
 
-def valid_args(service: str, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
-    args: dict[str, Any] = {p.name: "id-1" for p in tool.path_params()}
-    args.update({p.name: body_value(p) for p in tool.params if p.required and p.location not in ("path",)})
-    if tool.needs_integration:
-        args["integration_id"] = integrations[service]
+def valid_args(spec: ServiceSpec, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
+    args = plain_args(spec, tool, integration=integrations[spec.name])
+    problems = argument_validator(input_schema(tool))(args)
+    assert not problems, f"the valid arguments of {tool.name} are not valid: {problems}"
     return args
 
 
@@ -54,7 +55,7 @@ def bad_calls(tool: ToolSpec, args: dict[str, Any]) -> list[tuple[str, dict[str,
             too_long = "x" * (longest + 1)
             calls.append((f"{param.name} too long", {**args, param.name: too_long}, param.name))
         if param.max_items:
-            items = [body_value(Param("x", param.items or "string", ""))] * (param.max_items + 1)
+            items = [declared_value(Param("x", param.items or "string", ""))] * (param.max_items + 1)
             calls.append((f"{param.name} too many items", {**args, param.name: items}, param.name))
     if tool.needs_integration:
         calls.append(("integration_id=42", {**args, "integration_id": 42}, "integration_id"))
@@ -76,34 +77,35 @@ def range_calls(param: Param, args: dict[str, Any]) -> list[tuple[str, dict[str,
     return calls
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("tool_name", list(TOOLS))
-def test_bad_arguments_are_schema_errors(
-    tool_name: str, portal_session: PortalSession, sandbox_server: Any
-) -> None:
-    service, tool = TOOLS[tool_name]
-    args = valid_args(service, tool, portal_session.integrations)
-    sandbox_server.clear_requests()
+async def test_bad_arguments_are_schema_errors(tool_name: str, all_in_one: InProcess) -> None:
+    spec, tool = TOOLS[tool_name]
+    args = valid_args(spec, tool, all_in_one.integrations)
+    all_in_one.mark()
     problems = []
     for what, bad, name in bad_calls(tool, args):
-        result = portal_session.call(tool_name, bad)
+        result = await all_in_one.call(tool_name, bad)
         text = text_of(result)
         if not result.is_error:
             problems.append(f"{what}: accepted ({text[:200]})")
         elif name not in text or "internal error" in text.lower():
             problems.append(f"{what}: the error does not name {name}: {text[:300]}")
     assert not problems, "\n".join(problems)
-    assert sandbox_server.requests() == [], "a call with bad arguments reached the API"
+    assert all_in_one.sent() == [], "a call with bad arguments reached the API"
     # and the server still serves
-    alive = portal_session.call(f"{service}_list_connectors", {})
+    alive = await all_in_one.call(spec.all_tools()[0].name, {})
     assert not alive.is_error, text_of(alive)
 
 
 @pytest.mark.slow
-async def test_schema_errors_over_stdio(sandbox: Any, tmp_path: Path) -> None:
-    """On the wire: bad arguments are isError results, not JSON-RPC errors, and the process stays up."""
-    env = base_env(tmp_path, sandbox.env("full"))
-    integration = sandbox.integrations("edr")[0]["id"]
-    async with stdio_client("edr", env, tmp_path) as client:
+def test_schema_errors_over_stdio(sandbox: Any, stdio_servers: Any) -> None:
+    """On the wire (the all-in-one server: a list tool and a get tool of every service): bad arguments are
+    isError results, not JSON-RPC errors, and the process stays up."""
+    stdio = stdio_servers[ALL_IN_ONE]
+    for spec in SERVICES:
+        tool = top_list(spec).name
+        integration = sandbox.integrations(spec.name)[0]["id"]
         for bad in (
             {"integration_id": integration, "limit": 0},
             {"integration_id": integration, "limit": 101},
@@ -112,11 +114,12 @@ async def test_schema_errors_over_stdio(sandbox: Any, tmp_path: Path) -> None:
             {"integration_id": integration, "sort": ["id"]},
             {"integration_id": integration, "surprise": True},
         ):
-            result = await client.call_tool("edr_list_devices", bad, read_timeout_seconds=60)
+            result = stdio.call(tool, bad)
             assert result.is_error, bad
             assert next(iter(k for k in bad if k != "integration_id")) in text_of(result), text_of(result)
-        missing = await client.call_tool("edr_get_device_details", {"integration_id": integration})
-        assert missing.is_error and "device_id" in text_of(missing)
-        ok = await client.call_tool("edr_list_devices", {"integration_id": integration, "limit": 100})
+        for get in [t for t in spec.tools if is_get(t)][:1]:
+            missing = stdio.call(get.name, {"integration_id": integration})
+            assert missing.is_error and get.path_params()[0].name in text_of(missing), text_of(missing)
+        ok = stdio.call(tool, {"integration_id": integration, "limit": 100})
         assert not ok.is_error, text_of(ok)
     assert all(r.status != 400 for r in sandbox.requests()), "a bad argument reached the API"

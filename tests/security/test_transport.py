@@ -14,13 +14,17 @@ from typing import Any
 
 import pytest
 import trustme
+from servicekit import a_service
 from unizo_testkit import initialize_request
 
-from .support import SERVERS, base_env, script, stdio_client, text_of
+from .calls import discovery_tool
+from .support import SERVERS, base_env, inprocess_client, listable, script, server_of, text_of, top_list
 
 pytestmark = pytest.mark.slow
 
 TLS_HINT = "UNIZO_CA_BUNDLE"
+SPEC = a_service(listable)  # the single-service server the checks below run (the core's, in every server)
+SERVER = server_of(SPEC)
 
 
 async def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 90) -> tuple[int, str, str]:
@@ -78,7 +82,7 @@ def test_plain_http_refused_in_process(sandbox: Any) -> None:
         "api.unizo.ai",
     ):
         with pytest.raises(ConfigError) as caught:
-            load_settings("edr", {**sandbox.env("full"), "UNIZO_BASE_URL": url})
+            load_settings(SPEC.name, {**sandbox.env("full"), "UNIZO_BASE_URL": url})
         assert "UNIZO_BASE_URL" in str(caught.value)
 
 
@@ -91,15 +95,17 @@ async def test_unknown_ca_refused_with_hint(sandbox: Any, tmp_path: Path) -> Non
     trustme.CA().cert_pem.write_to_path(str(other_ca))
     without_ca = {k: v for k, v in sandbox.env("full").items() if k != "UNIZO_CA_BUNDLE"}
     # --test-auth without any CA bundle: exit code 5 (network) and the hint
-    code, out, err = await run([script("edr"), "--test-auth"], base_env(tmp_path, without_ca), tmp_path)
+    code, out, err = await run([script(SERVER), "--test-auth"], base_env(tmp_path, without_ca), tmp_path)
     report = out + err
     assert code == 5, f"exit {code}: {report}"
     assert "certificate" in report.lower() and TLS_HINT in report, report
-    # serving with another CA's bundle: the server starts (the API may be down) but every call reports it
-    env = base_env(tmp_path, {**without_ca, "UNIZO_CA_BUNDLE": str(other_ca)})
-    async with stdio_client("edr", env, tmp_path) as client:
-        for tool in ("edr_list_connectors", "edr_list_devices"):
-            result = await client.call_tool(tool, {"integration_id": "x"} if "devices" in tool else {})
+    # serving with another CA's bundle (in process: the serving code is the same in every process): the
+    # server starts (the API may be down) but every call reports it
+    env = {**without_ca, "UNIZO_CA_BUNDLE": str(other_ca)}
+    calls = {discovery_tool(SPEC, "connectors").name: {}, top_list(SPEC).name: {"integration_id": "x"}}
+    async with inprocess_client(SERVER, env) as (client, _server):
+        for tool, args in calls.items():
+            result = await client.call_tool(tool, args)
             text = text_of(result)
             assert result.is_error and "certificate" in text.lower() and TLS_HINT in text, text
     assert sandbox.requests() == [], "a request got through an unverified TLS connection"
@@ -111,10 +117,10 @@ async def test_unknown_ca_refused_by_the_client(sandbox: Any) -> None:
     from unizo_mcp_core.settings import load_settings
 
     env = {k: v for k, v in sandbox.env("full").items() if k != "UNIZO_CA_BUNDLE"}
-    settings = load_settings("edr", {**env, "UNIZO_RETRY_ATTEMPTS": "3"})
+    settings = load_settings(SPEC.name, {**env, "UNIZO_RETRY_ATTEMPTS": "3"})
     async with UnizoClient(settings, user_agent="security-suite") as client:
         with pytest.raises(TlsError) as caught:
-            await client.request("GET", "/edr/devices")
+            await client.request("GET", top_list(SPEC).path)
     assert TLS_HINT in caught.value.describe()
     assert sandbox.requests() == []
 
@@ -139,20 +145,23 @@ async def test_non_loopback_bind_refused_without_allow_remote(
     extra = dict(item[4:].split("=", 1) for item in how if item.startswith("env:"))
     args = [item for item in how if not item.startswith("env:")]
     env = base_env(tmp_path, {**sandbox.env("full"), **extra})
-    argv = [script("edr"), "--transport", "streamable-http", "--port", str(free_port()), *args]
+    argv = [script(SERVER), "--transport", "streamable-http", "--port", str(free_port()), *args]
     code, _out, err = await run(argv, env, tmp_path)
     assert code == 2, err
     assert "--allow-remote" in err and "loopback" in err, err
     assert sandbox.requests() == [], "the server went on to talk to the API"
 
 
+class PortTaken(Exception):
+    """Another process bound the port between free_port() and the server's own bind."""
+
+
 @asynccontextmanager
-async def http_server(
-    env: dict[str, str], cwd: Path, host: str, port: int, *extra: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`unizo-mcp-edr --transport streamable-http` until it listens; stopped afterwards."""
-    argv = [script("edr"), "--transport", "streamable-http", "--host", host, "--port", str(port), *extra]
-    log = (cwd / f"http-{port}.log").open("wb")
+async def serving(env: dict[str, str], cwd: Path, host: str, port: int, *extra: str) -> AsyncIterator[None]:
+    """SERVER with `--transport streamable-http` until it listens; stopped afterwards."""
+    argv = [script(SERVER), "--transport", "streamable-http", "--host", host, "--port", str(port), *extra]
+    log_path = cwd / f"http-{port}.log"
+    log = log_path.open("wb")
     process = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(cwd)
     )
@@ -160,20 +169,21 @@ async def http_server(
         target = "127.0.0.1" if host in ("0.0.0.0", "127.0.0.1") else host
         for _ in range(600):
             if process.returncode is not None:
-                raise AssertionError(
-                    f"server exited {process.returncode}: {(cwd / f'http-{port}.log').read_text()}"
-                )
+                text = log_path.read_text(errors="replace")
+                if "address already in use" in text.lower():
+                    raise PortTaken(text)
+                raise AssertionError(f"server exited {process.returncode}: {text}")
             try:
                 _reader, writer = await asyncio.open_connection(target, port)
             except OSError:
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.05)
                 continue
             writer.close()
             await writer.wait_closed()
             break
         else:
             raise AssertionError("the HTTP server did not start listening")
-        yield process
+        yield
     finally:
         if process.returncode is None:
             process.terminate()
@@ -185,10 +195,24 @@ async def http_server(
         log.close()
 
 
+@asynccontextmanager
+async def http_server(env: dict[str, str], cwd: Path, host: str, *extra: str) -> AsyncIterator[int]:
+    """`serving` on a free port (another one if that port is taken meanwhile); yields the port."""
+    for attempt in range(5):
+        port = free_port()
+        try:
+            async with serving(env, cwd, host, port, *extra):
+                yield port
+                return
+        except PortTaken:
+            if attempt == 4:
+                raise
+
+
 async def test_allow_remote_lets_a_non_loopback_bind_start(sandbox: Any, tmp_path: Path) -> None:
     """The refusal above is about --allow-remote, not about binding at all."""
     env = base_env(tmp_path, sandbox.env("full"))
-    async with http_server(env, tmp_path, "0.0.0.0", free_port(), "--allow-remote"):
+    async with http_server(env, tmp_path, "0.0.0.0", "--allow-remote"):
         pass
 
 
@@ -221,8 +245,7 @@ async def test_foreign_host_and_origin_refused(sandbox: Any, tmp_path: Path) -> 
     from mcp import Client
 
     env = base_env(tmp_path, sandbox.env("full"))
-    port = free_port()
-    async with http_server(env, tmp_path, "127.0.0.1", port):
+    async with http_server(env, tmp_path, "127.0.0.1") as port:
         status = await asyncio.to_thread(post_initialize, port, {})
         assert status == 200, "the control request (own Host, no Origin) was refused"
         own_origin = await asyncio.to_thread(post_initialize, port, {"Origin": f"http://127.0.0.1:{port}"})
@@ -242,4 +265,4 @@ async def test_foreign_host_and_origin_refused(sandbox: Any, tmp_path: Path) -> 
         # a real MCP client on the right address still works
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             names = [t.name for t in (await client.list_tools()).tools]
-        assert "edr_list_devices" in names
+        assert top_list(SPEC).name in names

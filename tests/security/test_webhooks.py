@@ -15,18 +15,23 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from servicekit import has_writes, services_where
+from unizo_mcp_core.spec import Permission
 from unizo_mcp_core.webhooks import WebhookVerificationError, verify_webhook
 from unizo_testkit import sandbox_api as _api
 
+from .calls import CachedSession, Driver
+
 SECRET = "whsec-security-suite-0123456789"
 NOW = 1_800_000_000.0
+EVENT = "record:created"
 BODY = json.dumps(
     {
         "id": "evt-1",
-        "type": "ticket:created",
+        "type": EVENT,
         "createdAt": "2027-01-15T08:00:00Z",
-        "integration": {"id": "int-1", "type": "TICKETING"},
-        "data": {"id": "T-1", "name": "Disk full"},
+        "integration": {"id": "int-1", "type": "CATEGORY"},
+        "data": {"id": "R-1", "name": "Disk full"},
     },
     separators=(",", ":"),
 ).encode()
@@ -36,7 +41,7 @@ def signed(body: bytes = BODY, *, secret: str = SECRET, timestamp: float = NOW) 
     stamp = str(int(timestamp))
     digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return {
-        "x-unizo-event-type": "ticket:created",
+        "x-unizo-event-type": EVENT,
         "x-unizo-delivery-id": "dlv-1",
         "x-unizo-timestamp": stamp,
         "x-unizo-signature": f"v1={digest}",
@@ -151,41 +156,43 @@ class Receiver:
         await self._runner.cleanup()
 
 
-async def test_real_sandbox_delivery_is_accepted(sandbox: Any) -> None:
+async def test_real_sandbox_delivery_is_accepted(sandbox: Any, open_server: Any) -> None:
+    """A webhook for every event; the create tools of the services that have writes are called in turn
+    (through an MCP server, with real arguments) until the sandbox delivers an event."""
     secret = "whsec-" + "sandbox-delivery-test-secret"
+    creates = [
+        (spec, tool)
+        for spec in services_where(has_writes)
+        for tool in spec.tools
+        if tool.permission is Permission.WRITE and tool.method == "POST"
+    ]
+    assert creates, "no installed service has a create tool"
     async with Receiver() as receiver:
-        await _api(
-            sandbox,
-            "POST",
-            "/webhooks",
-            {"name": "security-suite", "url": receiver.url, "events": ["ticket:created"], "secret": secret},
-        )
-        # create a ticket through the API, which makes the sandbox deliver ticket:created
-        search = {"filter": {"and": [{"property": "/type", "operator": "=", "values": ["TICKETING"]}]}}
-        integration = (await _api(sandbox, "POST", "/integrations/search", search))["data"][0]["id"]
-        org = (await _api(sandbox, "GET", "/ticketing/organizations", integration_id=integration))["data"][0][
-            "id"
-        ]
-        collection = (
-            await _api(sandbox, "GET", f"/ticketing/{org}/collections", integration_id=integration)
-        )["data"][0]["id"]
-        ticket = {"name": "Webhook check", "description": "from the security suite", "type": "task"}
-        await _api(
-            sandbox,
-            "POST",
-            f"/ticketing/{org}/collections/{collection}/tickets",
-            ticket,
-            integration_id=integration,
-        )
-        await asyncio.wait_for(receiver.arrived.wait(), 15)
+        hook = {"name": "security-suite", "url": receiver.url, "events": ["*"], "secret": secret}
+        await _api(sandbox, "POST", "/webhooks", hook)
+        for spec, tool in creates:
+            async with open_server(spec.name) as session:
+                driver = Driver(CachedSession(session.client, sandbox))
+                args = await driver.arguments(spec, tool)
+                result = await session.call(tool.name, args)
+                assert not result.is_error, result
+            try:
+                await asyncio.wait_for(receiver.arrived.wait(), 3)
+                break
+            except TimeoutError:
+                continue
+        assert receiver.deliveries, f"no delivery after calling {[tool.name for _spec, tool in creates]}"
 
     body, headers = receiver.deliveries[0]
-    assert json.loads(body)["type"] == "ticket:created"
+    event = json.loads(body)
+    assert event["type"] == {name.lower(): value for name, value in headers.items()}["x-unizo-event-type"]
     verify_webhook(secret, body, headers)  # the delivery as received, now, default tolerance: accepted
     # and the same delivery is rejected when anything about it is off
     with pytest.raises(WebhookVerificationError):
         verify_webhook("another-secret", body, headers)
+    tampered = body.replace(event["id"].encode(), event["id"][::-1].encode())
+    assert tampered != body
     with pytest.raises(WebhookVerificationError):
-        verify_webhook(secret, body.replace(b"Webhook check", b"Webhook chEck"), headers)
+        verify_webhook(secret, tampered, headers)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(secret, body, headers, now=time.time() + 3600)
