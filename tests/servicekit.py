@@ -21,6 +21,8 @@ This module is a pytest plugin (the root conftest.py loads it): `open_server`, `
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
 import json
 import os
 import ssl
@@ -243,7 +245,8 @@ class Walker:
             f"{tool.name}: nothing lists {param}; give it in the Example table of {self.spec.name}"
         )
         args = {k: v for k, v in known.items() if k in {p.name for p in source.params}}
-        args["integration_id"] = known["integration_id"]
+        if "integration_id" in known:  # a category's tools (an account-level service has none)
+            args["integration_id"] = known["integration_id"]
         records = await self.session.data(source.name, {**args, **self._extra(source), "limit": 50})
         field = (example.ids if example else {}).get(param, "id")
         return [record[field] for record in records[:_CANDIDATES]]
@@ -431,6 +434,36 @@ def installed() -> dict[str, ServiceSpec]:
     from unizo_mcp_core.registry import discover_services
 
     return discover_services()
+
+
+@functools.cache
+def _example_tables() -> dict[str, Mapping[str, Any]]:
+    """service name -> the `EXAMPLES` of the service package's own test modules (packages/<folder>/tests),
+    read without writing bytecode into the package; other packages' tests are not touched."""
+    root = Path(__file__).resolve().parents[1]
+    tables: dict[str, Mapping[str, Any]] = {}
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        for spec in installed().values():
+            folder = root / "packages" / spec.package.removeprefix("unizo-mcp-") / "tests"
+            for path in sorted(folder.glob("test_*.py")):
+                name = f"_examples_{spec.name}_{path.stem}"
+                found = importlib.util.spec_from_file_location(name, path)
+                assert found is not None and found.loader is not None
+                module = importlib.util.module_from_spec(found)
+                found.loader.exec_module(module)
+                service, table = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
+                if isinstance(service, ServiceSpec) and isinstance(table, Mapping):
+                    tables[service.name] = table
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+    return tables
+
+
+def examples_of(spec: ServiceSpec) -> Mapping[str, Any]:
+    """The `Example` table the service's own tests declare (empty when it has none)."""
+    return _example_tables().get(spec.name, {})
 
 
 def is_category(spec: ServiceSpec) -> bool:

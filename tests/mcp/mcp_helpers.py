@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import socket
 import ssl
@@ -94,27 +93,11 @@ def closed_port() -> int:
 
 
 @functools.cache
-def _examples_by_service() -> dict[str, Mapping[str, Any]]:
-    from servicekit import installed
-
-    found: dict[str, Mapping[str, Any]] = {}
-    # only the service packages' own test modules (other packages' tests have their own imports)
-    folders = [ROOT / "packages" / spec.package.removeprefix("unizo-mcp-") for spec in installed().values()]
-    for path in sorted(p for folder in folders for p in folder.glob("tests/test_*.py")):
-        name = f"_examples_{path.parent.parent.name}_{path.stem}"
-        loaded = importlib.util.spec_from_file_location(name, path)
-        assert loaded is not None and loaded.loader is not None
-        module = importlib.util.module_from_spec(loaded)
-        loaded.loader.exec_module(module)
-        spec, examples = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
-        if isinstance(spec, ServiceSpec) and isinstance(examples, Mapping):
-            found[spec.name] = examples
-    return found
-
-
 def service_examples(spec: ServiceSpec) -> Mapping[str, Any]:
     """The servicekit `Example` table of `spec` (EXAMPLES in its folder's test module, packages/*/tests)."""
-    return _examples_by_service().get(spec.name, {})
+    from servicekit import examples_of
+
+    return examples_of(spec)
 
 
 def two_services() -> tuple[ServiceSpec, ServiceSpec]:

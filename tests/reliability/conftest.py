@@ -63,6 +63,10 @@ class Session:
     def integration(self, service: str) -> str:
         return str(self.sandbox.integrations(service)[0]["id"])
 
+    def scope(self, spec: ServiceSpec) -> dict[str, str]:
+        """`integration_id` for a category's tools; nothing for an account-level service's."""
+        return {"integration_id": self.integration(spec.name)} if spec.discovery else {}
+
     async def args(self, spec: ServiceSpec, tool: ToolSpec) -> dict[str, Any]:
         """Arguments from the seeded data for a successful call (found through this server)."""
         return await self.driver.arguments(spec, tool)

@@ -40,7 +40,7 @@ async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
     tool = top_list(spec)
     path = "/api/v1" + tool.path
     async with server_session(sandbox, [spec], env=env) as session:
-        args = {"integration_id": session.integration(spec.name), "limit": 5}
+        args = {**session.scope(spec), "limit": 5}
         # hold each request a moment at the API so that concurrency really builds up
         sandbox.set_faults(f"GET {path}=latency:25")
         sandbox.clear_requests()

@@ -28,9 +28,7 @@ async def test_sandbox_restart_mid_session(sandbox: Any) -> None:
     services = [spec for spec in installed().values() if listable(spec)]
     writer, create = create_tool()
     async with server_session(sandbox) as session:
-        reads = [
-            (top_list(spec).name, {"integration_id": session.integration(spec.name)}) for spec in services
-        ]
+        reads = [(top_list(spec).name, session.scope(spec)) for spec in services]
         for tool, args in reads:
             assert not (await session.call(tool, args)).is_error
         write_args = await session.args(writer, create)  # real ids, found before the restart
@@ -70,7 +68,7 @@ async def test_revoked_key_then_replaced_key_file_recovers(sandbox: Any, tmp_pat
     replace_key_file(key_file, sandbox.keys["readonly"])
     env = {"UNIZO_API_KEY_FILE": str(key_file)}
     async with server_session(sandbox, [spec], env=env, role="readonly") as session:
-        args = {"integration_id": session.integration(spec.name)}
+        args = session.scope(spec)
         assert not (await session.call(listing, args)).is_error
         sandbox.revoke("readonly")
         for _ in range(2):

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from unizo_mcp_core.registry import discover_services
 
 from .conftest import server_session, text_of
 from .test_shared_limits import LIST_PATH, LIST_TOOL, SERVICE
@@ -28,7 +29,7 @@ async def test_timed_out_calls_keep_their_slots_until_the_api_is_done(backend: s
         "UNIZO_TIMEOUT": "2",
         "UNIZO_RATE_LIMIT_BACKEND": backend,
     }
-    async with server_session(sandbox, (SERVICE,), env=env) as session:
+    async with server_session(sandbox, (discover_services()[SERVICE],), env=env) as session:
         args = {"integration_id": session.integration(SERVICE), "limit": 5}
         # the first five requests take 3.5 s at the API: each call times out once, then is retried
         sandbox.set_faults(f"GET {LIST_PATH}=latency:3500#{CONCURRENCY}")

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.util
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from servicekit import Example, Ref, Session, Walker, is_write
+from servicekit import Ref, Session, Walker, examples_of, is_write
 from unizo_mcp_core.spec import Param, Permission, ServiceSpec, ToolSpec
 from unizo_testkit import text_of
 
@@ -36,31 +34,6 @@ _ABSENT = object()
 
 
 # --- the services' own example tables ------------------------------------------------------------------
-
-
-@functools.cache
-def example_tables() -> dict[str, Mapping[str, Example]]:
-    """service name -> the `EXAMPLES` of its test module (packages/*/tests/test_*.py), by the module's
-    `SERVICE`. A service without a table gets declared values only."""
-    tables: dict[str, Mapping[str, Example]] = {}
-    writes_bytecode = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True  # read the modules, write nothing into the packages' folders
-    try:
-        for index, path in enumerate(sorted(ROOT.glob("packages/*/tests/test_*.py"))):
-            spec = importlib.util.spec_from_file_location(f"_service_examples_{index}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            service, table = getattr(module, "SERVICE", None), getattr(module, "EXAMPLES", None)
-            if isinstance(service, ServiceSpec) and isinstance(table, Mapping):
-                tables[service.name] = table
-    finally:
-        sys.dont_write_bytecode = writes_bytecode
-    return tables
-
-
-def examples_of(spec: ServiceSpec) -> Mapping[str, Example]:
-    return example_tables().get(spec.name, {})
 
 
 def _has_ref(value: Any) -> bool:
@@ -201,9 +174,18 @@ class CachedSession(Session):
 
 
 def call_order(tools: Iterable[ToolSpec]) -> list[ToolSpec]:
-    """Reads first (on the seeded data), then writes, deletes last (nothing else needs what they remove)."""
-    rank = {Permission.READ: 0, Permission.WRITE: 1, Permission.DELETE: 2}
-    return sorted(tools, key=lambda t: rank[t.permission])
+    """Creates first (an account with nothing seeded, webhooks say, then has something to read), reads,
+    the other writes, deletes last (nothing else needs what they remove)."""
+
+    def rank(tool: ToolSpec) -> int:
+        if tool.permission is Permission.DELETE:
+            return 3
+        if tool.permission is Permission.READ:
+            return 1
+        creates = tool.method == "POST" and not tool.path.endswith("}")
+        return 0 if creates else 2
+
+    return sorted(tools, key=rank)
 
 
 class Driver:
@@ -237,9 +219,10 @@ class Driver:
     async def exercise(self, spec: ServiceSpec, exposed: Iterable[str]) -> None:
         """Every exposed tool of `spec`: the discovery tools, then each data tool with real ids (success)
         and with an unknown id, a traversal, an unknown sort field and an unknown argument (failures)."""
-        integrations = discovery_tool(spec, "integrations").name
-        await self.session.integration(spec.name)
-        assert await self.session.data(integrations, {"connector": "no-such-vendor"}) == []
+        if spec.discovery:  # a category: its integrations first (an account-level service has none)
+            integrations = discovery_tool(spec, "integrations").name
+            await self.session.integration(spec.name)
+            assert await self.session.data(integrations, {"connector": "no-such-vendor"}) == []
         shown = set(exposed)
         for tool in call_order(t for t in spec.tools if t.name in shown):
             args = await self.arguments(spec, tool)

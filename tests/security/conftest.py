@@ -21,7 +21,16 @@ import pytest_asyncio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from unizo_testkit import Proxy, clear_env, preserved_logging
 
-from .support import ALL_IN_ONE, SERVICES, TEE, base_env, inprocess_client, script, stdio_client
+from .support import (
+    ALL_IN_ONE,
+    SERVICES,
+    TEE,
+    base_env,
+    inprocess_client,
+    integrations_of,
+    script,
+    stdio_client,
+)
 
 # Thousands of calls: lift the per-minute limits on both sides, no retries (one call = one request).
 UNLIMITED = {"rate_limit": 1_000_000, "daily_quota": 100_000_000}
@@ -97,7 +106,7 @@ async def all_in_one(sandbox_server: Any) -> AsyncIterator[InProcess]:
     sandbox_server.reset()
     sandbox_server.set_limits(**UNLIMITED)
     env = {**sandbox_server.env("full"), **CLIENT_ENV}
-    integrations = {s.name: sandbox_server.integrations(s.name)[0]["id"] for s in SERVICES}
+    integrations = integrations_of(sandbox_server, SERVICES)
     # anyio's cancel scopes must be left in the task that entered them: one task holds the client
     ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()

@@ -176,3 +176,8 @@ async def stdio_client(
     with (workdir / "tee.log").open("w") as errlog:
         async with Client(stdio_transport(params, errlog=errlog)) as client:
             yield client
+
+
+def integrations_of(sandbox: Any, specs: Iterable[ServiceSpec]) -> dict[str, str]:
+    """The first integration of each category among `specs` (an account-level service has none)."""
+    return {spec.name: sandbox.integrations(spec.name)[0]["id"] for spec in specs if spec.discovery}

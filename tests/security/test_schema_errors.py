@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from servicekit import is_get
-from unizo_mcp_core.schema import argument_validator, input_schema
+from unizo_mcp_core.schema import argument_validator, input_schema, takes_numeric_id
 from unizo_mcp_core.spec import Param, ServiceSpec, ToolSpec
 
 from .calls import declared_value, plain_args
 from .conftest import InProcess
-from .support import ALL_IN_ONE, SERVICES, all_tools, text_of, top_list
+from .support import ALL_IN_ONE, SERVICES, all_tools, integrations_of, text_of, top_list
 
 TOOLS = {tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)}
 WRONG_TYPES: dict[str, list[Any]] = {
@@ -29,7 +29,7 @@ WRONG_TYPES: dict[str, list[Any]] = {
 
 
 def valid_args(spec: ServiceSpec, tool: ToolSpec, integrations: dict[str, str]) -> dict[str, Any]:
-    args = plain_args(spec, tool, integration=integrations[spec.name])
+    args = plain_args(spec, tool, integration=integrations.get(spec.name))
     problems = argument_validator(input_schema(tool))(args)
     assert not problems, f"the valid arguments of {tool.name} are not valid: {problems}"
     return args
@@ -39,16 +39,18 @@ def bad_calls(tool: ToolSpec, args: dict[str, Any]) -> list[tuple[str, dict[str,
     """(what, arguments, the name the error must mention)."""
     calls: list[tuple[str, dict[str, Any], str]] = []
     for param in tool.params:
-        if param.required:
+        if param.required and not param.resolvable:  # a resolvable id left out is looked up
             calls.append(
                 (f"missing {param.name}", {k: v for k, v in args.items() if k != param.name}, param.name)
             )
         for wrong in WRONG_TYPES[param.type]:
+            if type(wrong) is int and takes_numeric_id(param):
+                continue  # an id sent as a number is accepted, as its decimal string
             calls.append((f"{param.name}={wrong!r}", {**args, param.name: wrong}, param.name))
         calls += range_calls(param, args)
         if param.enum:
             calls.append((f"{param.name} not in enum", {**args, param.name: "not-a-choice"}, param.name))
-        if param.min_length:
+        if param.min_length and not param.resolvable:  # "" for a resolvable id means "look it up"
             calls.append((f"{param.name} empty", {**args, param.name: ""}, param.name))
         longest = param.max_length or getattr(param, "local_max_length", None)
         if longest:
@@ -58,7 +60,7 @@ def bad_calls(tool: ToolSpec, args: dict[str, Any]) -> list[tuple[str, dict[str,
             items = [declared_value(Param("x", param.items or "string", ""))] * (param.max_items + 1)
             calls.append((f"{param.name} too many items", {**args, param.name: items}, param.name))
     if tool.needs_integration:
-        calls.append(("integration_id=42", {**args, "integration_id": 42}, "integration_id"))
+        calls.append(("integration_id=True", {**args, "integration_id": True}, "integration_id"))
     calls.append(("unknown argument", {**args, "no_such_argument": "x"}, "no_such_argument"))
     return calls
 
@@ -105,21 +107,22 @@ def test_schema_errors_over_stdio(sandbox: Any, stdio_servers: Any) -> None:
     stdio = stdio_servers[ALL_IN_ONE]
     for spec in SERVICES:
         tool = top_list(spec).name
-        integration = sandbox.integrations(spec.name)[0]["id"]
+        found = integrations_of(sandbox, [spec])
+        where = {"integration_id": found[spec.name]} if found else {}
         for bad in (
-            {"integration_id": integration, "limit": 0},
-            {"integration_id": integration, "limit": 101},
-            {"integration_id": integration, "limit": "many"},
-            {"integration_id": integration, "offset": -1},
-            {"integration_id": integration, "sort": ["id"]},
-            {"integration_id": integration, "surprise": True},
+            {**where, "limit": 0},
+            {**where, "limit": 101},
+            {**where, "limit": "many"},
+            {**where, "offset": -1},
+            {**where, "sort": ["id"]},
+            {**where, "surprise": True},
         ):
             result = stdio.call(tool, bad)
             assert result.is_error, bad
             assert next(iter(k for k in bad if k != "integration_id")) in text_of(result), text_of(result)
         for get in [t for t in spec.tools if is_get(t)][:1]:
-            missing = stdio.call(get.name, {"integration_id": integration})
+            missing = stdio.call(get.name, where)
             assert missing.is_error and get.path_params()[0].name in text_of(missing), text_of(missing)
-        ok = stdio.call(tool, {"integration_id": integration, "limit": 100})
+        ok = stdio.call(tool, {**where, "limit": 100})
         assert not ok.is_error, text_of(ok)
     assert all(r.status != 400 for r in sandbox.requests()), "a bad argument reached the API"

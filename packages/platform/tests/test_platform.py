@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from servicekit import MISSING, Example, Session, expected_path, service_tests
+from servicekit import MISSING, Example, Session, expected_path, ref, service_tests
 from unizo_mcp_core import cli
 from unizo_mcp_core.errors import ExitCode
 from unizo_mcp_core.schema import input_schema
@@ -77,7 +77,7 @@ class Account:
     def arguments(self, tool: str) -> dict[str, Any]:
         ids = {"integration": self.integration, "watch_id": self.watch, "webhook_id": self.webhook}
         args = {p.name: ids[p.name] for p in TOOLS[tool].path_params()}
-        return {**args, **EXAMPLES.get(tool, Example()).args}
+        return {**EXAMPLES.get(tool, Example()).args, **args}  # the ids made here win over the table's
 
 
 def _listed(data: Any) -> None:
@@ -102,16 +102,24 @@ def _pinged(data: Any) -> None:
     assert data["action"] == "ping" and data["delivery"]["attempts"] >= 1
 
 
+# Integrations are found by searching (no list tool names them by path): for the generic walkers of the
+# cross-cutting suites, the integration a watch tool works on is the first one the search returns.
+AN_INTEGRATION = ref("platform_search_integrations")
+
 EXAMPLES = {
     "platform_list_services": Example({"sort": "type,name"}, check=_listed),
+    "platform_get_integration": Example({"integration": AN_INTEGRATION}),
+    "platform_get_watch": Example({"integration": AN_INTEGRATION}),
+    "platform_delete_watch": Example({"integration": AN_INTEGRATION}),
     "platform_search_integrations": Example({"category": CATEGORY.name}, check=_listed),
-    "platform_list_watches": Example({}, check=_listed),
+    "platform_list_watches": Example({"integration": AN_INTEGRATION}, check=_listed),
     "platform_list_webhooks": Example({"event_type": EVENT}, check=_listed),
     "platform_create_webhook": Example(
         {"name": "release-bot", "url": HOOK_URL, "events": [EVENT], "secret": SECRET}, check=_hook
     ),
     "platform_create_watch": Example(
         {
+            "integration": AN_INTEGRATION,
             "name": "repo events",
             "type": "HOOK",
             "resource_type": "REPOSITORY",
@@ -122,7 +130,11 @@ EXAMPLES = {
         check=_watch,
     ),
     "platform_update_watch": Example(
-        {"operations": [{"op": "replace", "path": "/name", "value": "renamed"}]}, check=_renamed
+        {
+            "integration": AN_INTEGRATION,
+            "operations": [{"op": "replace", "path": "/name", "value": "renamed"}],
+        },
+        check=_renamed,
     ),
     "platform_update_webhook": Example(
         {"operations": [{"op": "replace", "path": "/name", "value": "renamed"}]}, check=_renamed

@@ -59,8 +59,15 @@ def _decode_file(param: Param, value: Any) -> bytes:
         ) from None
 
 
+# A path or query value goes into the request line, which servers and gateways cap (8 KiB is common):
+# longer values are refused here, naming the argument, rather than answered by a bare 400 or 414.
+MAX_URL_VALUE = 2048
+
+
 def _check_length(param: Param, value: Any, where: str) -> None:
     limit = param.local_max_length
+    if limit is None and param.location in ("path", "query") and param.max_length is None:
+        limit = MAX_URL_VALUE
     if limit is not None and isinstance(value, str) and len(value) > limit:
         raise ToolInputError(f"Refused {where}: at most {limit} characters")
 

@@ -98,12 +98,13 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
 # --- what models send ----------------------------------------------------------------------------
 
 
-def _id_like(param: Param) -> bool:
-    return param.location in ("path", "header") or param.name.endswith("_id")
+def takes_numeric_id(param: Param) -> bool:
+    """A string id a model may send as a number (sent as its decimal string)."""
+    return param.type == "string" and (param.location in ("path", "header") or param.name.endswith("_id"))
 
 
 def _lenient_value(param: Param, value: Any) -> Any:
-    if param.type == "string" and _id_like(param) and isinstance(value, int) and not isinstance(value, bool):
+    if takes_numeric_id(param) and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # models send ids as numbers (collection_id: 67780)
     if param.enum is not None and isinstance(value, str) and value not in param.enum:
         folded = {choice.casefold(): choice for choice in param.enum}
