@@ -91,6 +91,11 @@ def test_scrubbing_twice_changes_nothing(raw: str) -> None:
     assert scrub(once) == once and "]]" not in once, once
 
 
+def test_placeholders_in_messages_are_not_credentials() -> None:
+    text = "clients send Authorization: Bearer <token>, or apikey: <key>"
+    assert scrub(text) == text
+
+
 def test_url_credentials_keep_the_host() -> None:
     assert (
         scrub("connect to http://u:p@proxy.corp:3128 failed")

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from servicekit import a_service
 from unizo_mcp_core.stdio import MAX_LINE_BYTES
 
-from .support import base_env, script
+from .support import base_env, listable, script, server_of
 
 TIMEOUT = 30.0
 INITIALIZE = {
@@ -74,7 +75,7 @@ class Wire:
 async def test_every_malformed_line_is_answered_and_serving_goes_on(sandbox: Any, tmp_path: Path) -> None:
     env = base_env(tmp_path, sandbox.env("full"))
     process = await asyncio.create_subprocess_exec(
-        script("edr"),
+        script(server_of(a_service(listable))),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servicekit import a_service
 
-from .support import assert_no_leaks, base_env, script, secret_values
+from .support import assert_no_leaks, base_env, listable, script, secret_values, server_of
 from .test_transport import run
 
 USER = "proxy-user"
@@ -72,7 +73,7 @@ async def outputs_through(sandbox: Any, proxy_port: int, tmp_path: Path) -> dict
     )
     texts: dict[str, str] = {}
     for argv in (["--verify-connection"], ["--test-auth"], []):
-        code, out, err = await run([script("edr"), *argv], env, tmp_path, timeout=60)
+        code, out, err = await run([script(server_of(a_service(listable))), *argv], env, tmp_path, timeout=60)
         label = " ".join(argv) or "server start"
         # the checks fail; the server starts anyway (the API may come back) and ends at stdin's EOF
         assert (code != 0) == bool(argv), f"{label} exited {code}: {out}{err}"

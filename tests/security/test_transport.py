@@ -209,9 +209,13 @@ async def http_server(env: dict[str, str], cwd: Path, host: str, *extra: str) ->
                 raise
 
 
+HTTP_TOKEN = "security-suite-token-" + "t" * 24  # streamable HTTP needs a token (the server's own)
+BEARER = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+
+
 async def test_allow_remote_lets_a_non_loopback_bind_start(sandbox: Any, tmp_path: Path) -> None:
-    """The refusal above is about --allow-remote, not about binding at all."""
-    env = base_env(tmp_path, sandbox.env("full"))
+    """The refusal above is about --allow-remote, not about binding at all (with a token chosen)."""
+    env = base_env(tmp_path, {**sandbox.env("full"), "UNIZO_HTTP_TOKEN": HTTP_TOKEN})
     async with http_server(env, tmp_path, "0.0.0.0", "--allow-remote"):
         pass
 
@@ -230,6 +234,7 @@ def post_initialize(port: int, headers: dict[str, str]) -> int:
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             "Content-Length": str(len(INITIALIZE)),
+            **BEARER,  # the right token: what refuses these requests is the Host/Origin check
         }
         for name, value in {**base, **headers}.items():
             connection.putheader(name, value)
@@ -242,9 +247,11 @@ def post_initialize(port: int, headers: dict[str, str]) -> int:
 
 
 async def test_foreign_host_and_origin_refused(sandbox: Any, tmp_path: Path) -> None:
+    import httpx2
     from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
 
-    env = base_env(tmp_path, sandbox.env("full"))
+    env = base_env(tmp_path, {**sandbox.env("full"), "UNIZO_HTTP_TOKEN": HTTP_TOKEN})
     async with http_server(env, tmp_path, "127.0.0.1") as port:
         status = await asyncio.to_thread(post_initialize, port, {})
         assert status == 200, "the control request (own Host, no Origin) was refused"
@@ -263,6 +270,9 @@ async def test_foreign_host_and_origin_refused(sandbox: Any, tmp_path: Path) -> 
             status = await asyncio.to_thread(post_initialize, port, headers)
             assert 400 <= status < 500, f"{headers}: HTTP {status}"
         # a real MCP client on the right address still works
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        async with (
+            httpx2.AsyncClient(headers=BEARER, timeout=30) as http_client,
+            Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http_client)) as client,
+        ):
             names = [t.name for t in (await client.list_tools()).tools]
         assert top_list(SPEC).name in names

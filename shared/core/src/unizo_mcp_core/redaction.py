@@ -37,12 +37,15 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OFF = logging.CRITICAL + 10
 
 # `apikey: v`, `"apikey": "v"`, `x-api-key=v`, `apiKey='v'` ...
-_APIKEY = re.compile(r"""(?i)(\b(?:x-)?api[-_]?key\b["']?\s*[:=]\s*["']?)(?!\[REDACTED\])([^\s"',;&}\]]+)""")
+_APIKEY = re.compile(
+    r"""(?i)(\b(?:x-)?api[-_]?key\b["']?\s*[:=]\s*["']?)(?!\[REDACTED\]|<)([^\s"',;&}\]]+)"""
+)
 # `Authorization: Bearer v`, `Proxy-Authorization: Basic v`, `'Authorization': 'v'` ...
 _AUTHORIZATION = re.compile(
-    r"""(?i)(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?(?>(?:(?:bearer|basic|token)\s+)?))(?!\[REDACTED\])([^\s"',;}\]]+)"""
+    r"""(?i)(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?(?>(?:(?:bearer|basic|token)\s+)?))(?!\[REDACTED\]|<)([^\s"',;}\]]+)"""
 )
-# (a value already redacted is left alone, so scrubbing twice changes nothing)
+# (a value already redacted is left alone, so scrubbing twice changes nothing; a placeholder such as
+# `<token>` in a message is not a credential)
 # scheme://user:password@host
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@'\"]+:[^/\s@'\"]*@")
 
