@@ -83,3 +83,14 @@ def test_server_start_decides_alike_on_both_profiles(
     assert run.code == expected, run
     assert bool(served) == (expected == ExitCode.OK)
     assert "from UNIZO_API_KEY" in run.stderr, run.stderr  # the variable the key came from
+
+
+@pytest.mark.parametrize(("case", "code"), [("full", ExitCode.OK), ("revoked", ExitCode.AUTH)])
+def test_verify_connection_decides_alike_on_both_profiles(
+    any_sandbox: Any, capsys: pytest.CaptureFixture[str], case: str, code: int
+) -> None:
+    """A valid key passes every check on the documented API too (a missing health or verify endpoint is
+    no failure); a refused key fails on both."""
+    run = run_main(capsys, SPEC, ["--verify-connection"], sandbox_env(any_sandbox, case))
+    assert run.code == code, run
+    assert any_sandbox.keys[case] not in run.stdout + run.stderr

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from security.calls import marker_param
 from security.support import listable, top_list
 from servicekit import a_service, has_writes, installed, is_get, is_write, tools_where
@@ -82,3 +83,44 @@ async def test_revoked_key_then_replaced_key_file_recovers(sandbox: Any, tmp_pat
         assert sandbox.requests()[-1].key_id == new_key_id
         get = tools_where(spec, is_get)[0]
         assert not (await session.call(get.name, await session.args(spec, get))).is_error
+
+
+# --- an API blip while the server starts -----------------------------------------------------------------
+
+STARTUP_BLIPS = {
+    "503": "*/v1/auth/verify=503; POST */integrations/search=503",
+    "502": "*/v1/auth/verify=502; POST */integrations/search=502",
+    "429": "*/v1/auth/verify=429:retry_after=0.2; POST */integrations/search=429:retry_after=0.2",
+    "non-JSON page": "*/v1/auth/verify=nonjson; POST */integrations/search=nonjson",
+}
+
+
+@pytest.mark.parametrize("blip", STARTUP_BLIPS.values(), ids=STARTUP_BLIPS.keys())
+def test_a_blip_at_startup_starts_the_server_and_checks_the_key_later(
+    blip: str, sandbox: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hardening II, 8: an answer that is not a definite refusal of the key is treated like an unreachable
+    API: the server starts (a desktop client starting during an outage keeps it), says why on stderr,
+    and its first call once the API is back works."""
+    from unizo_mcp_core import cli, transport
+
+    spec = a_service(listable)
+    served: list[str] = []
+
+    async def session_instead_of_stdio(server: Any) -> None:
+        from mcp import Client
+
+        sandbox.set_faults(None)  # the API is back
+        async with Client(server.mcp) as client:
+            args = {"integration_id": sandbox.integrations(spec.name)[0]["id"]} if spec.discovery else {}
+            result = await client.call_tool(top_list(spec).name, args)
+            served.append("error" if result.is_error else "ok")
+
+    monkeypatch.setattr(transport, "serve_stdio", session_instead_of_stdio)
+    sandbox.set_faults(blip)
+    env = {**sandbox.env("full"), "UNIZO_RETRY_ATTEMPTS": "0"}
+    code = cli.main(spec, argv=[], environ=env)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Starting anyway" in err, err
+    assert served == ["ok"], err

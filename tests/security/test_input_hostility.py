@@ -68,6 +68,10 @@ NAMED = [
     "\x7f",
     "\u202eevil",
     "zero\u200bwidth",
+    "\uff0e\uff0e",  # fullwidth full stops: ".." once a gateway normalises Unicode (NFKC)
+    "\u2024\u2024",  # one dot leaders, the same
+    "\uff0fevil",  # fullwidth solidus: "/evil"
+    "a\ufe68b",  # small reverse solidus
     "line\u2028sep",
     " ",
     " padded ",
@@ -75,7 +79,6 @@ NAMED = [
     "é",
     "日本語",
     "😀",
-    "\uff0e\uff0e",  # fullwidth full stops
     "a;b=c",
     "a&limit=1",
     "a=b",

@@ -20,7 +20,7 @@ from .support import ALL_IN_ONE, SERVICES, all_tools, integrations_of, text_of, 
 TOOLS = {tool.name: (spec, tool) for spec, tool in all_tools(ALL_IN_ONE)}
 WRONG_TYPES: dict[str, list[Any]] = {
     "string": [123, 1.5, True, ["a"], {"a": 1}],
-    "integer": ["20", 1.5, True, [1], {"n": 1}],
+    "integer": ["20", 1.5, 1e308, True, [1], {"n": 1}],  # 1e308 once passed as an integer
     "number": ["1", True, [1]],
     "boolean": ["true", 1, [True]],
     "array": ["a", 1, {"a": 1}],
