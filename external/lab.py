@@ -34,6 +34,8 @@ from targets import (
     Integration,
     ReadCall,
     Target,
+    first_record_id,
+    has_discovery,
     installed_services,
     new_http_token,
     parent_ids,
@@ -41,6 +43,7 @@ from targets import (
     sandbox_integrations,
     server_env,
     specs,
+    top_list,
 )
 from walk import plan_calls, service_with_writes
 
@@ -72,6 +75,7 @@ class InspectorRun:
     error_args: dict[str, str]  # error-call: the arguments sent
     error_param: str = ""  # error-call: the parameter given the missing id
     read: ReadCall | None = None  # read:<service>: the call made and the record asked for
+    first_record: str = ""  # ok-call of an account-level service: the id the sandbox lists first
 
 
 class Lab:
@@ -229,6 +233,7 @@ class Lab:
         error_args: dict[str, str] = {}
         error_param = ""
         read: ReadCall | None = None
+        first_record = ""
         extra: dict[str, Any]
         if call == "tools-list":
             method, extra = "tools/list", {"strict": True}
@@ -236,27 +241,34 @@ class Lab:
             if transport != "http":
                 raise ValueError(f"{call} is an HTTP call, not {transport}")
             method, extra = "tools/list", {}
+        elif call == "ok-call" and not has_discovery(target.ok_service):
+            first_record = first_record_id(self.env, "", top_list(specs()[target.ok_service]), {}) or ""
+            method, extra = "tools/call", {"tool": target.ok_tool}
         elif call == "ok-call":
             connectors = {i.connector for i in self.integrations(target.ok_service) if i.connector}
             method, extra = "tools/call", {"tool": target.ok_tool}
         elif call == "error-call":
             # A real integration and real parent ids, so the 404 is about the missing id alone.
-            integration = self.integration(target.error_service)
             tool = target.error_tool
+            integration = self.integration(target.error_service) if tool.needs_integration else ""
             error_param = tool.path_params()[-1].name
             parents = parent_ids(self.env, integration, specs()[target.error_service], tool)
-            error_args = {**parents, error_param: MISSING_ID, "integration_id": integration}
+            scope = {"integration_id": integration} if integration else {}
+            error_args = {**parents, error_param: MISSING_ID, **scope}
             method, extra = "tools/call", {"tool": tool.name, "arguments": error_args}
         elif call.startswith(READ):
             service = call.removeprefix(READ)
-            read = read_call(self.env, self.integration(service), service)
+            integration = self.integration(service) if has_discovery(service) else ""
+            read = read_call(self.env, integration, service)
             method, extra = "tools/call", {"tool": read.tool, "arguments": read.arguments}
         else:
             raise ValueError(f"unknown Inspector call {call!r}")
         label = f"{name}-{transport}-{call.replace(':', '-')}"
         run = run_inspector(self.npx, label, endpoint, method, **common, **extra)
         run.save(self.artifacts / "inspector" / f"{label}.json")
-        return InspectorRun(target, transport, call, run, connectors, error_args, error_param, read)
+        return InspectorRun(
+            target, transport, call, run, connectors, error_args, error_param, read, first_record
+        )
 
     def _conformance(self, name: str) -> ConformanceReport:
         # The suite cannot send the bearer token: it talks to the server through the proxy that adds it.

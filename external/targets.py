@@ -59,7 +59,7 @@ CREATE = {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": Fal
 # Independent expectations, by the verb after the service prefix (`<service>_<verb>_...`): what an MCP
 # host must understand of any tool so named, whatever its declaration says.
 VERB_HINTS: dict[str, dict[str, bool]] = {"list": READ, "get": READ, "create": CREATE}
-DISCOVERY_TOOLS = ("{service}_list_connectors", "{service}_list_integrations")  # every service has both
+DISCOVERY_TOOLS = ("{service}_list_connectors", "{service}_list_integrations")  # every category has both
 
 
 def expected_hints(tool: str, services: tuple[str, ...]) -> dict[str, bool] | None:
@@ -115,12 +115,25 @@ def error_tool(spec: ServiceSpec) -> ToolSpec:
     return min(candidates, key=lambda t: len(t.path_params()))
 
 
+def has_discovery(service: str) -> bool:
+    """A category (its own integrations, hence `<svc>_list_connectors`), not an account-level service."""
+    return specs()[service].discovery
+
+
+def top_list(spec: ServiceSpec) -> ToolSpec:
+    """The first paged GET that needs no path id: what an account-level service lists with no argument."""
+    for tool in spec.all_tools():
+        if tool.handler == "http" and tool.method == "GET" and tool.paginated and not tool.path_params():
+            return tool
+    raise LookupError(f"service {spec.name} declares no list tool without a path id")
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  # pytest id
     script: str  # console script
     services: tuple[str, ...] | None  # None: every installed service (the all-in-one server)
-    ok_service: str  # `<svc>_list_connectors` is the successful call
+    ok_service: str  # the successful call is one of this service's lists (see `ok_tool`)
     error_service: str  # a get tool of this service is called with an id that does not exist
 
     def expected_services(self) -> tuple[str, ...]:
@@ -128,7 +141,10 @@ class Target:
 
     @property
     def ok_tool(self) -> str:
-        return f"{self.ok_service}_list_connectors"
+        """`<svc>_list_connectors` for a category; an account-level service's first top-level list."""
+        if has_discovery(self.ok_service):
+            return f"{self.ok_service}_list_connectors"
+        return top_list(specs()[self.ok_service]).name
 
     @property
     def error_tool(self) -> ToolSpec:
@@ -150,7 +166,8 @@ def _targets() -> dict[str, Target]:
     names = installed_services()
     targets = {n: Target(n, package_name(n), (n,), n, n) for n in names}
     if names:  # the all-in-one server: every installed service; tools of two different services are called
-        targets[ALL_IN_ONE] = Target(ALL_IN_ONE, ALL_IN_ONE_PACKAGE, None, names[-1], names[0])
+        categories = [n for n in names if has_discovery(n)] or list(names)
+        targets[ALL_IN_ONE] = Target(ALL_IN_ONE, ALL_IN_ONE_PACKAGE, None, categories[-1], categories[0])
     return targets
 
 
@@ -272,7 +289,9 @@ def sandbox_path(tool: ToolSpec, values: Mapping[str, str]) -> str:
 def first_record_id(
     env: Mapping[str, str], integration: str, tool: ToolSpec, values: Mapping[str, str]
 ) -> str | None:
-    """The id of the first record `tool` lists (asked over the sandbox's own API), or None when empty."""
+    """The id of the first record `tool` lists (asked over the sandbox's own API), or None when empty.
+
+    `integration` is "" for an account-level tool (no integrationId header)."""
     query = urlencode({"offset": 0, "limit": 1})
     data = _https_json(
         env["UNIZO_BASE_URL"],
@@ -310,7 +329,9 @@ class ReadCall:
 
 
 def read_call(env: Mapping[str, str], integration: str, service: str) -> ReadCall:
-    """The generic walk of a service: first list tool without a parent id -> first record -> its get tool."""
+    """The generic walk of a service: first list tool without a parent id -> first record -> its get tool.
+
+    `integration` is "" for an account-level service."""
     spec = specs()[service]
     for lister in (t for t in spec.tools if t.method == "GET" and t.paginated and not t.path_params()):
         reader = reader_of(spec, lister.path)
@@ -320,7 +341,23 @@ def read_call(env: Mapping[str, str], integration: str, service: str) -> ReadCal
         if record is None:
             continue
         param = reader.path_params()[-1].name
-        return ReadCall(reader.name, {"integration_id": integration, param: record}, record)
+        scope = {"integration_id": integration} if reader.needs_integration else {}
+        return ReadCall(reader.name, {**scope, param: record}, record)
+    # An account whose own lists are empty still has integrations: the get of one integration by id
+    # (`/integrations/{id}`, an account-level tool), for the first integration any category's search finds.
+    for reader in spec.tools:
+        params = reader.path_params()
+        if (
+            reader.method == "GET"
+            and len(params) == 1
+            and reader.path == f"/integrations/{{{params[0].name}}}"
+        ):
+            category = next(name for name, other in specs().items() if other.discovery)
+            found = sandbox_integrations(
+                env["UNIZO_BASE_URL"], env["UNIZO_CA_BUNDLE"], env["UNIZO_API_KEY"], category
+            )
+            if found:
+                return ReadCall(reader.name, {params[0].name: found[0].id}, found[0].id)
     raise LookupError(
         f"service {service}: no list tool without a parent id whose first record a get tool reads"
     )

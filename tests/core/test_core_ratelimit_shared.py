@@ -6,7 +6,9 @@ The real multi-process runs (stdio servers, Redis, kill -9) are tests/reliabilit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import stat
 import sys
 from pathlib import Path
@@ -96,6 +98,36 @@ async def test_concurrency_cap_is_shared(tmp_path: Path) -> None:
     assert peak == 2
     await one.aclose()
     await two.aclose()
+
+
+async def test_a_store_file_of_another_schema_is_rebuilt_not_given_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file an earlier version wrote: same version number, a column missing (upgrades must not stop sharing).
+    path = tmp_path / "limits.db"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            "CREATE TABLE bucket (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL,"
+            " seq INTEGER, not_before REAL, day INTEGER, used INTEGER);"
+            "CREATE TABLE lease (key TEXT, lease TEXT, expires REAL);"
+            "INSERT INTO bucket VALUES ('old', 1.0, 0, 0, 0, 0, 0);"
+            "PRAGMA user_version=1;"
+        )
+    clock = FakeClock()
+    one, two = (
+        shared(LocalStore(path, clock=clock.time), clock),
+        shared(LocalStore(path, clock=clock.time), clock),
+    )
+    with caplog.at_level(logging.WARNING):
+        await take(one, 60)
+        await take(two, 1)  # the second process opens the rebuilt file and shares its bucket
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert sum(clock.sleeps) == pytest.approx(1.0)
+    await one.aclose()
+    await two.aclose()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] > 1
+        assert "sent" in {row[1] for row in db.execute("PRAGMA table_info(bucket)")}
 
 
 async def test_a_dead_process_lease_expires(tmp_path: Path) -> None:

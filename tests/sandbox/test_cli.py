@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from unizo_mcp_sandbox.accounts import PLATFORM
 from unizo_mcp_sandbox.testing import sandbox_services, service_role
 
 pytestmark = pytest.mark.slow
@@ -78,7 +79,8 @@ async def test_serve_prints_exports_serves_https_and_stops_on_sigterm(tmp_path: 
         }
         assert roles == {
             "full", "readonly", "expired", "revoked", "development", "wrong_environment", "ip_restricted",
-            "service_disabled", *(service_role(service.name) for service in sandbox_services()),
+            "service_disabled", service_role(PLATFORM),
+            *(service_role(service.name) for service in sandbox_services()),
         }  # fmt: skip
         assert exports["UNIZO_SANDBOX_ADMIN_TOKEN"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from unizo_mcp_sandbox.accounts import acme, beta, organizations
+from unizo_mcp_sandbox.accounts import PLATFORM, acme, beta, organizations
 from unizo_mcp_sandbox.data import generate_dataset
 from unizo_mcp_sandbox.keys import ApiKey, reconcile, seeded_keys, service_role
 from unizo_mcp_sandbox.services import SandboxService
@@ -93,7 +93,8 @@ def test_seeded_keys_are_deterministic_and_distinct() -> None:
 
 def test_there_is_one_single_service_role_per_service_after_the_fixed_roles() -> None:
     seeded = seeded_keys(1729, "production")
-    assert [item.role for item in seeded] == FIXED_ROLES + [service_role(name) for name in SERVICE_IDS]
+    derived = [service_role(name) for name in (*SERVICE_IDS, PLATFORM)]
+    assert [item.role for item in seeded] == FIXED_ROLES + derived
     for item in seeded[len(FIXED_ROLES) :]:
         (name,) = item.record.permissions
         assert item.role == f"{name}_only"

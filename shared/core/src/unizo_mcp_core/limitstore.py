@@ -13,7 +13,9 @@ created private to the user. Every operation is one `BEGIN IMMEDIATE` transactio
 process killed mid-operation leaves the previous state; a process killed mid-request leaves a lease, which
 expires on its own (`Limits.lease_ttl`).
 
-Schema (`PRAGMA user_version` 1):
+Schema (`PRAGMA user_version` 2). A file of another version, or whose tables lack a column, is rebuilt
+empty: it holds only a few minutes of throttling state, and the API's own answers (429, Retry-After) refill
+it, whereas refusing to open it would stop sharing for good after an upgrade.
 
     bucket(key TEXT PRIMARY KEY,   -- limit_key(): fingerprint of (base URL, key)
            tokens REAL,            -- tokens at `updated`; negative while calls wait for reserved tokens
@@ -55,7 +57,7 @@ __all__ = [
 
 DAY = 86_400.0
 _EPSILON = 1e-9
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def limit_key(base_url: str, key: str) -> str:
@@ -218,6 +220,35 @@ class _Bucket:
             self.day, self.used = today, 0
 
 
+_COLUMNS = {
+    "bucket": ("key", "tokens", "updated", "seq", "sent", "not_before", "day", "used"),
+    "lease": ("key", "lease", "expires"),
+}
+
+
+def _columns(db: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    return tuple(str(row[1]) for row in db.execute(f"PRAGMA table_info({table})"))
+
+
+def _ensure_schema(db: sqlite3.Connection) -> None:
+    """Create the tables, or rebuild them when the file was written by another schema (see the docstring)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        present = {table: _columns(db, table) for table in _COLUMNS}
+        fresh = version == 0 and not any(present.values())
+        if not fresh and (version != SCHEMA_VERSION or present != _COLUMNS):
+            for table in _COLUMNS:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 class LocalStore:
     """SQLite (WAL) in one file, shared by the processes of one machine; see the module docstring."""
 
@@ -243,9 +274,7 @@ class LocalStore:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            with contextlib.closing(db.cursor()) as cursor:
-                cursor.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            _ensure_schema(db)
         except sqlite3.Error as exc:
             db.close()
             raise StoreUnavailable(f"cannot use {self.path}: {exc}") from None

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from unizo_mcp_sandbox.accounts import ACTIONS, Organization, acme, all_services, beta, organization
+from unizo_mcp_sandbox.accounts import ACTIONS, PLATFORM, Organization, acme, all_services, beta, organization
 from unizo_mcp_sandbox.config import ENVIRONMENT_CODES
 from unizo_mcp_sandbox.timeutil import iso, parse_iso
 
@@ -221,7 +221,8 @@ def _service_specs(environment: str) -> list[_Spec]:
             {name: list(ACTIONS)},
             acme(),
         )
-        for name in acme().enabled_services
+        # account administration too: a key that may manage webhooks and watches and touch no category
+        for name in (*acme().enabled_services, PLATFORM)
     ]
 
 
