@@ -28,6 +28,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     them first, so that under xdist the other workers keep busy meanwhile instead of waiting for them at
     the end. (Stable: every worker computes the same order.)"""
     here = Path(__file__).parent
+    for item in items:  # the Redis group: `pytest -m redis` runs exactly the tests on a real redis-server
+        callspec = getattr(item, "callspec", None)
+        on_redis = callspec is not None and callspec.params.get("backend") == "redis"
+        if on_redis or "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
     mine = [item for item in items if here in item.path.parents]
     if mine:
         items[:] = mine + [item for item in items if here not in item.path.parents]
