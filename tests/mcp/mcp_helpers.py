@@ -57,9 +57,9 @@ def run_main(
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """An environment for a child process: no UNIZO_* or proxy variables from the developer's shell."""
-    env = {
-        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
-    }
+    # XDG_CACHE_HOME: the test's private store of shared rate limits (conftest.py), not the user's
+    kept = ("PATH", "HOME", "XDG_CACHE_HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in kept}
     env["PYTHONPATH"] = str(HERE)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"

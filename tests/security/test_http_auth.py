@@ -49,6 +49,7 @@ class HttpServer:
 @asynccontextmanager
 async def http_server(env: Mapping[str, str], *args: str) -> AsyncIterator[HttpServer]:
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
+    base["XDG_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"]  # the test's own store (conftest.py)
     process = await asyncio.create_subprocess_exec(
         str(BIN / SPEC.package),
         "--transport",
