@@ -51,6 +51,8 @@ try:  # imported up front: importing the MCP SDK later would stall the transcrip
         from unizo_mcp_sandbox.handle import start_sandbox
     except ImportError:
         from unizo_mcp_sandbox.testing import start_sandbox
+    from unizo_mcp_sandbox.exports import role_variable  # the variable `unizo-sandbox env` exports a key in
+    from unizo_mcp_sandbox.keys import service_role
 except ImportError as exc:
     sys.stderr.write(
         f"The demo needs the workspace installed ({exc}).\n"
@@ -850,10 +852,13 @@ class Demo:
         serve = [script("unizo-sandbox"), "serve", "--state-dir", str(STATE_DIR), "--port", port]
         say("    " + shlex.join(serve))
         say()
-        say("  2. Export the keys where your MCP client starts (these are sandbox keys, not real ones):")
+        say("  2. Export each service's own key where your MCP client starts (sandbox keys, not real ones;")
+        say("     `unizo-sandbox env` prints them into your shell, so no key is shown here):")
         say()
+        env_command = [script("unizo-sandbox"), "env", "--state-dir", str(STATE_DIR)]
+        say(f'    eval "$({shlex.join(env_command)})"')
         for spec in self.specs.values():
-            say(f"    export {spec.key_variable}={shlex.quote(self.keys['full'])}")
+            say(f'    export {spec.key_variable}="${role_variable(service_role(spec.name))}"')
         say()
         say("  3. Paste this into the client's MCP config, a file only you may read (chmod 600 it);")
         say(f"     it is also in {self._rel(CONFIG_FILE)}:")
@@ -862,8 +867,8 @@ class Demo:
             say("    " + line)
         say()
         info("The ${...} placeholders are expanded from the client's environment; in a client that does not")
-        info("expand them, put the key itself there instead. To try the read-only experience, export the")
-        info(f"'readonly' key instead: {self.keys['readonly']}")
+        info("expand them, put the key itself there instead. To try the read-only experience, export")
+        info(f"${role_variable('readonly')} instead.")
 
     @staticmethod
     def _rel(path: Any) -> str:

@@ -13,7 +13,7 @@ from unizo_testkit import Proxy, run_proxy
 def start_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str], Proxy]]:
     """`start_proxy(user, password)` → a running proxy.py (`Proxy`) that requires those credentials.
 
-    Each call starts its own process (skips the test when proxy.py is not installed); all of them
+    Each call starts its own process (an error, never a skip, without proxy.py); all of them
     are stopped at the end of the session.
     """
     with contextlib.ExitStack() as stack:

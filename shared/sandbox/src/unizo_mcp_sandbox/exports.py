@@ -11,6 +11,7 @@ from unizo_mcp_sandbox.state import CA_FILE, read_state
 
 
 def role_variable(role: str) -> str:
+    """The variable a seeded role's key is exported in (`unizo-sandbox env`)."""
     return f"UNIZO_SANDBOX_KEY_{role.upper()}"
 
 
