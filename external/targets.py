@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from servicekit import is_category, is_top_list
 from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, discover_services, package_name
 
 if TYPE_CHECKING:
@@ -117,13 +118,13 @@ def error_tool(spec: ServiceSpec) -> ToolSpec:
 
 def has_discovery(service: str) -> bool:
     """A category (its own integrations, hence `<svc>_list_connectors`), not an account-level service."""
-    return specs()[service].discovery
+    return is_category(specs()[service])
 
 
 def top_list(spec: ServiceSpec) -> ToolSpec:
     """The first paged GET that needs no path id: what an account-level service lists with no argument."""
     for tool in spec.all_tools():
-        if tool.handler == "http" and tool.method == "GET" and tool.paginated and not tool.path_params():
+        if is_top_list(tool):
             return tool
     raise LookupError(f"service {spec.name} declares no list tool without a path id")
 
@@ -352,9 +353,9 @@ def read_call(env: Mapping[str, str], integration: str, service: str) -> ReadCal
             and len(params) == 1
             and reader.path == f"/integrations/{{{params[0].name}}}"
         ):
-            category = next(name for name, other in specs().items() if other.discovery)
+            a_category = next(filter(has_discovery, specs()))
             found = sandbox_integrations(
-                env["UNIZO_BASE_URL"], env["UNIZO_CA_BUNDLE"], env["UNIZO_API_KEY"], category
+                env["UNIZO_BASE_URL"], env["UNIZO_CA_BUNDLE"], env["UNIZO_API_KEY"], a_category
             )
             if found:
                 return ReadCall(reader.name, {params[0].name: found[0].id}, found[0].id)

@@ -15,7 +15,8 @@ the API's 404 naming it; a key without the permission gives the 403 naming `<ser
 The sandbox's own routes are written from the API contract, independently of the declarations: a
 declaration with a wrong path or method fails its success test there.
 
-This module is a pytest plugin (the root conftest.py loads it): `open_server`, `new_key`.
+This module is a pytest plugin (the root conftest.py loads it): `open_server`, `new_key`, `sent` (the
+requests the servers made, as the core client was asked for them).
 """
 
 from __future__ import annotations
@@ -166,6 +167,22 @@ def open_server(sandbox: Any, tmp_path: Path) -> Callable[..., Any]:
             await server.aclose()
 
     return _open
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every `UnizoClient.request` the servers make: method, path and the keyword arguments."""
+    from unizo_mcp_core.client import UnizoClient
+
+    calls: list[dict[str, Any]] = []
+    original = UnizoClient.request
+
+    async def spy(self: UnizoClient, method: str, path: str, **kw: Any) -> Any:
+        calls.append({"method": method, "path": path, **kw})
+        return await original(self, method, path, **kw)
+
+    monkeypatch.setattr(UnizoClient, "request", spy)
+    return calls
 
 
 @pytest.fixture

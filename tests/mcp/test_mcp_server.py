@@ -29,7 +29,6 @@ from servicekit import (
     tools_where,
 )
 from unizo_mcp_core import diagnostics
-from unizo_mcp_core.client import UnizoClient
 from unizo_mcp_core.errors import (
     EnvironmentMismatchError,
     ExitCode,
@@ -67,20 +66,6 @@ async def make_server(sandbox: Any) -> AsyncIterator[Make]:
     yield make
     for server in servers:
         await server.aclose()
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every `UnizoClient.request` the servers make: method, path and the keyword arguments."""
-    calls: list[dict[str, Any]] = []
-    original = UnizoClient.request
-
-    async def spy(self: UnizoClient, method: str, path: str, **kw: Any) -> Any:
-        calls.append({"method": method, "path": path, **kw})
-        return await original(self, method, path, **kw)
-
-    monkeypatch.setattr(UnizoClient, "request", spy)
-    return calls
 
 
 def categories_where(predicate: Any = lambda spec: True) -> list[ServiceSpec]:

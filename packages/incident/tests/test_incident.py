@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from servicekit import Example, Session, ref, service_tests
-from unizo_mcp_core.client import UnizoClient
 from unizo_mcp_incident.tools import SERVICE
 from unizo_testkit import text_of
 
@@ -58,20 +56,6 @@ EXAMPLES = {
 }
 
 test_tool_succeeds, test_tool_fails, test_tool_snapshot = service_tests(SERVICE, EXAMPLES)
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every `UnizoClient.request` the servers make: method, path and the keyword arguments."""
-    calls: list[dict[str, Any]] = []
-    original = UnizoClient.request
-
-    async def spy(self: UnizoClient, method: str, path: str, **kw: Any) -> Any:
-        calls.append({"method": method, "path": path, **kw})
-        return await original(self, method, path, **kw)
-
-    monkeypatch.setattr(UnizoClient, "request", spy)
-    return calls
 
 
 async def _team_scope(s: Session, connector: str = "pagerduty") -> dict[str, str]:

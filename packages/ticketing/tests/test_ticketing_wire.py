@@ -8,26 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from servicekit import Session
-from unizo_mcp_core.client import UnizoClient
 from unizo_testkit import text_of
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every `UnizoClient.request` the servers make: method, path and the keyword arguments."""
-    calls: list[dict[str, Any]] = []
-    original = UnizoClient.request
-
-    async def spy(self: UnizoClient, method: str, path: str, **kw: Any) -> Any:
-        calls.append({"method": method, "path": path, **kw})
-        return await original(self, method, path, **kw)
-
-    monkeypatch.setattr(UnizoClient, "request", spy)
-    return calls
 
 
 def _bodies(sent: list[dict[str, Any]], method: str, suffix: str) -> list[Any]:

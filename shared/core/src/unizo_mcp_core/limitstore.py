@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import math
 import os
@@ -220,14 +221,17 @@ class _Bucket:
             self.day, self.used = today, 0
 
 
-_COLUMNS = {
-    "bucket": ("key", "tokens", "updated", "seq", "sent", "not_before", "day", "used"),
-    "lease": ("key", "lease", "expires"),
-}
-
-
 def _columns(db: sqlite3.Connection, table: str) -> tuple[str, ...]:
     return tuple(str(row[1]) for row in db.execute(f"PRAGMA table_info({table})"))
+
+
+@functools.cache
+def _schema_columns() -> dict[str, tuple[str, ...]]:
+    """Each table's columns as `_SCHEMA` creates them (read back from a database in memory)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.executescript(_SCHEMA)
+        tables = [str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: _columns(db, table) for table in tables}
 
 
 def _ensure_schema(db: sqlite3.Connection) -> None:
@@ -235,10 +239,10 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        present = {table: _columns(db, table) for table in _COLUMNS}
-        fresh = version == 0 and not any(present.values())
-        if not fresh and (version != SCHEMA_VERSION or present != _COLUMNS):
-            for table in _COLUMNS:
+        expected = _schema_columns()
+        present = {table: _columns(db, table) for table in expected}
+        if version != SCHEMA_VERSION or present != expected:  # another schema, or a new file
+            for table in expected:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
         for statement in filter(str.strip, _SCHEMA.split(";")):
             db.execute(statement)

@@ -35,7 +35,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -253,6 +253,18 @@ class Limiter(Protocol):
     async def aclose(self) -> None: ...
 
 
+def limits_of(settings: Settings) -> dict[str, Any]:
+    """The limiter arguments the settings give (both limiters take them)."""
+    return {
+        "per_minute": settings.rate_limit,
+        "daily_quota": settings.daily_quota,
+        "concurrency": settings.max_concurrency,
+        "window": settings.rate_window,
+        "max_queue_wait": settings.max_queue_wait,
+        "max_block_wait": settings.max_retry_delay_ms / 1000,
+    }
+
+
 class RateLimiter:
     """Token bucket (per minute) + daily quota + concurrency cap for one key."""
 
@@ -302,15 +314,7 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> RateLimiter:
-        return cls(
-            per_minute=settings.rate_limit,
-            daily_quota=settings.daily_quota,
-            concurrency=settings.max_concurrency,
-            clock=clock,
-            window=settings.rate_window,
-            max_queue_wait=settings.max_queue_wait,
-            max_block_wait=settings.max_retry_delay_ms / 1000,
-        )
+        return cls(**limits_of(settings), clock=clock)
 
     # --- views ---------------------------------------------------------------------------------
 

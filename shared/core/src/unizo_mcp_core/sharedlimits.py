@@ -47,6 +47,7 @@ from .ratelimit import (
     SystemClock,
     blocked_error,
     busy_error,
+    limits_of,
     queue_error,
     quota_error,
     read_headers,
@@ -147,13 +148,8 @@ class SharedRateLimiter:
         return cls(
             store,
             lambda: limit_key(base_url, settings.key()),
-            per_minute=settings.rate_limit,
-            daily_quota=settings.daily_quota,
-            concurrency=settings.max_concurrency,
+            **limits_of(settings),
             clock=clock,
-            window=settings.rate_window,
-            max_queue_wait=settings.max_queue_wait,
-            max_block_wait=settings.max_retry_delay_ms / 1000,
             lease_ttl=settings.timeout + LEASE_GRACE,
         )
 
