@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,21 @@ def test_root_readme_lists_every_package():
     text = (ROOT / "README.md").read_text()
     for service in SERVICES:
         assert f"[`{installed()[service].package}`](packages/{FOLDERS[service].name})" in text
+
+
+def test_every_file_the_readmes_name_exists():
+    """A README that points at a test or module as evidence must point at one that is there."""
+    named = re.compile(r"`((?:tests|packages|external|bench|docs|shared|demo)/[\w./-]+\.\w+)")
+    readmes = [
+        ROOT / "README.md",
+        *ROOT.glob("*/README.md"),
+        *ROOT.glob("*/*/README.md"),
+        *ROOT.glob("docs/*.md"),
+    ]
+    missing = [
+        f"{readme.relative_to(ROOT)}: {path}"
+        for readme in readmes
+        for path in named.findall(readme.read_text(encoding="utf-8"))
+        if not (ROOT / path).exists()
+    ]
+    assert readmes and not missing, missing
