@@ -139,7 +139,10 @@ async def test_a_dead_process_lease_expires(tmp_path: Path) -> None:
     assert await store.acquire(FP, "alive-1", 32.0, 1) == 0
     clock.advance(32.0)
     assert await store.acquire(FP, "alive-1", 32.0, 1) == 2
+    await store.release(FP, "alive-1")  # a release also deletes the key's expired leases: no rows pile up
     await store.aclose()
+    with contextlib.closing(sqlite3.connect(tmp_path / "limits.db")) as db:
+        assert db.execute("SELECT lease FROM lease").fetchall() == []
 
 
 async def test_the_key_is_stored_only_as_a_fingerprint_in_a_private_file(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ created private to the user. Every operation is one `BEGIN IMMEDIATE` transactio
 process killed mid-operation leaves the previous state; a process killed mid-request leaves a lease, which
 expires on its own (`Limits.lease_ttl`).
 
-Schema (`PRAGMA user_version` 2). A file of another version, or whose tables lack a column, is rebuilt
+Schema (`PRAGMA user_version` 3). A file of another version, or whose tables lack a column, is rebuilt
 empty: it holds only a few minutes of throttling state, and the API's own answers (429, Retry-After) refill
 it, whereas refusing to open it would stop sharing for good after an upgrade.
 
@@ -25,6 +25,11 @@ it, whereas refusing to open it would stop sharing for good after an upgrade.
            not_before REAL,        -- unix seconds before which nothing may be sent (a 429's Retry-After)
            day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
     lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
+
+Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index), and a call is two transactions
+(take a token and a lease; release the lease) of a few statements: the commits are most of what sharing
+costs per call, and each writes fewer pages this way. Expired leases are not counted, and are deleted
+when a lease of the same key is released.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ __all__ = [
 
 DAY = 86_400.0
 _EPSILON = 1e-9
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def limit_key(base_url: str, key: str) -> str:
@@ -192,13 +197,13 @@ CREATE TABLE IF NOT EXISTS bucket (
     not_before REAL NOT NULL DEFAULT 0,
     day INTEGER NOT NULL DEFAULT 0,
     used INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lease (
     key TEXT NOT NULL,
     lease TEXT NOT NULL,
     expires REAL NOT NULL,
     PRIMARY KEY (key, lease)
-);
+) WITHOUT ROWID;
 """
 
 
@@ -335,13 +340,28 @@ class LocalStore:
     ) -> tuple[Take, int]:
         with self._transaction() as db:  # one transaction: the cost of a call is mostly its commits
             now = self._clock()
-            take = self._take(db, key, now, limits)
-            if take.outcome is not Outcome.GRANTED or take.wait > 0:
+            b = self._bucket(db, key, now, limits)
+            take = self._grant(b, now, limits)
+            if take.outcome is not Outcome.GRANTED:
                 return take, 0
-            return take, self._acquire(db, key, lease, now + ttl, concurrency)
+            sent = 0
+            if take.wait <= 0 and self._live(db, key, now) < concurrency:
+                db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
+                b.sent += 1
+                sent = b.sent
+            self._save(db, key, b)
+            return take, sent
 
     def _take(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> Take:
         b = self._bucket(db, key, now, limits)
+        take = self._grant(b, now, limits)
+        if take.outcome is Outcome.GRANTED:
+            self._save(db, key, b)
+        return take
+
+    @staticmethod
+    def _grant(b: _Bucket, now: float, limits: Limits) -> Take:
+        """Reserve a token from `b` (the caller saves it), or say why not."""
         blocked = b.not_before - now
         if blocked > limits.max_block:
             return Take(Outcome.BLOCKED, blocked, b.seq, b.used)
@@ -356,14 +376,15 @@ class LocalStore:
         b.tokens -= 1.0
         b.seq += 1
         b.used += 1
-        self._save(db, key, b)
         return Take(Outcome.GRANTED, wait, b.seq, b.used)
 
+    @staticmethod
+    def _live(db: sqlite3.Connection, key: str, now: float) -> int:
+        row = db.execute("SELECT COUNT(*) FROM lease WHERE key = ? AND expires > ?", (key, now)).fetchone()
+        return int(row[0])
+
     def _acquire(self, db: sqlite3.Connection, key: str, lease: str, expires: float, concurrency: int) -> int:
-        now = self._clock()
-        db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
-        (live,) = db.execute("SELECT COUNT(*) FROM lease WHERE key = ?", (key,)).fetchone()
-        if live >= concurrency:
+        if self._live(db, key, self._clock()) >= concurrency:
             return 0
         db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, expires))
         return self._count_sent(db, key)
@@ -384,11 +405,12 @@ class LocalStore:
         with self._transaction() as db:
             if correction is not None:
                 self._correct(db, key, correction.estimate, correction.sent, correction.limits)
+            now = self._clock()
             if hold > 0:
-                expires = self._clock() + hold
+                expires = now + hold
                 db.execute("UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (expires, key, lease))
-            else:
-                db.execute("DELETE FROM lease WHERE key = ? AND lease = ?", (key, lease))
+                lease = ""  # kept: only the expired ones go
+            db.execute("DELETE FROM lease WHERE key = ? AND (lease = ? OR expires <= ?)", (key, lease, now))
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
         with self._transaction() as db:

@@ -52,11 +52,12 @@ def compact(value: Any) -> Any:
     return value
 
 
-def success_result(data: Any, pagination: Any = None) -> CallToolResult:
-    """`{data, pagination?}` as structured content, plus the same as compact JSON text."""
-    structured: dict[str, Any] = {"data": compact(data)}
+def success_result(data: Any, pagination: Any = None, *, compacted: bool = False) -> CallToolResult:
+    """`{data, pagination?}` as structured content, plus the same as compact JSON text. `compacted`:
+    the caller already dropped the `None` values (a shaped list page), so they are not looked for again."""
+    structured: dict[str, Any] = {"data": data if compacted else compact(data)}
     if pagination is not None:
-        structured["pagination"] = compact(pagination)
+        structured["pagination"] = pagination if compacted else compact(pagination)
     # Compact (no indentation, no spaces): the copy for clients without structured content support.
     # `check_circular=False`: the data comes from `json.loads` via `compact()`, so it has no cycles.
     text = json.dumps(

@@ -286,7 +286,7 @@ class ServerState:
             data, pagination = await run_http_tool(scope.client, tool, args, integration_id)
             if tool.fields is not None and isinstance(data, list):
                 data = shape_list(data, tool.fields, args.get("fields"))
-                pagination = paging_facts(pagination, len(data))
+                return success_result(data, paging_facts(pagination, len(data)), compacted=True)
             return success_result(data, pagination)
         except Exception as exc:  # every failure becomes a tool error; unexpected ones are logged
             return error_result(tool.name, exc)

@@ -19,6 +19,7 @@ __all__ = ["ALL", "field_problems", "paging_facts", "shape_list", "value_at"]
 
 ALL = "*"
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
+_CONTAINERS = (dict, list)
 
 
 def field_problems(fields: Fields, wanted: Sequence[str] | None) -> list[str]:
@@ -53,12 +54,15 @@ def value_at(record: Any, path: str) -> Any:
 def _value_at(record: Any, parts: tuple[str, ...]) -> Any:
     value: Any = record
     for index, part in enumerate(parts):
-        if isinstance(value, list):
+        if type(value) is dict:  # what json.loads gives: tested first, it is nearly every step
+            value = value.get(part)
+        elif isinstance(value, list):
             rest = parts[index:]
             return [found for item in value if (found := _value_at(item, rest)) is not None]
-        if not isinstance(value, Mapping):
+        elif isinstance(value, Mapping):
+            value = value.get(part)
+        else:
             return None
-        value = value.get(part)
     return value
 
 
@@ -72,11 +76,16 @@ def _plan(paths: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _project(record: Any, plan: Sequence[tuple[str, tuple[str, ...]]]) -> Any:
-    if not isinstance(record, Mapping):
-        return record
+    if type(record) is not dict:
+        if not isinstance(record, Mapping):
+            return record
+        record = dict(record)
     out: dict[str, Any] = {}
     for name, parts in plan:
-        value = _prune(_value_at(record, parts))
+        # a top-level field (most of a summary) is one lookup; a dotted path walks
+        value = record.get(parts[0]) if len(parts) == 1 else _value_at(record, parts)
+        if type(value) in _CONTAINERS:
+            value = _prune(value)
         if value not in _EMPTY:
             out[name] = value
     return out
@@ -84,15 +93,15 @@ def _project(record: Any, plan: Sequence[tuple[str, tuple[str, ...]]]) -> Any:
 
 def shape_list(records: Sequence[Any], fields: Fields, wanted: Sequence[str] | None = None) -> list[Any]:
     """Each record as the list shows it: its summary, plus the `wanted` top-level fields; whole records
-    (empty values dropped) when `wanted` holds "*"."""
+    (empty values dropped) when `wanted` holds "*". Nothing in the result is `None`."""
     if wanted and ALL in wanted:
-        return [_prune(record) for record in records]
+        return [_prune(record) for record in records if record is not None]
     paths = list(fields.summary)
     for name in wanted or ():
         if name not in paths:
             paths.append(name)
     plan = _plan(paths)
-    return [_project(record, plan) for record in records]
+    return [_project(record, plan) for record in records if record is not None]
 
 
 def paging_facts(pagination: Any, returned: int) -> dict[str, Any]:
