@@ -526,7 +526,8 @@ class UnizoClient:
         limited: bool,
     ) -> ApiResponse:
         session = self._get_session()
-        await _after_pending_io()
+        if method not in RETRIED_ON_STALE_CONNECTION:
+            await _after_pending_io()
         gate: AbstractAsyncContextManager[Slot | None] = self._limiter.slot() if limited else nullcontext()
         async with gate as slot:
             log.debug("%s %s: attempt %d, correlationId %s", method, display, attempt + 1, correlation_id)
@@ -691,6 +692,11 @@ class UnizoClient:
             f"{what}: the connection failed ({_reason(exc)})", correlation_id=correlation_id
         )
         return error, True
+
+
+# aiohttp resends a request of these methods once when its pooled connection turns out to be closed
+# (RFC 9112 9.3.1); a request of any other method needs `_after_pending_io` first.
+RETRIED_ON_STALE_CONNECTION = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
 async def _after_pending_io() -> None:
