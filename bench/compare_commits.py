@@ -29,7 +29,7 @@ def cpu_seconds(pid: int) -> float:
 
 def run_once(
     root: Path, service: str, tool: str, args: dict[str, Any], env: dict[str, str], calls: int
-) -> tuple:
+) -> tuple[float, float, float, float]:
     from unizo_mcp_core.registry import module_name, package_name
 
     folder = package_name(service).removeprefix("unizo-mcp-")
@@ -106,7 +106,7 @@ def main() -> int:
             "UNIZO_DAILY_QUOTA": "10000000",
         }
         args = {"integration_id": integration, "limit": 20}
-        results: dict[Path, list[tuple]] = {tree: [] for tree in options.trees}
+        results: dict[Path, list[tuple[float, float, float, float]]] = {tree: [] for tree in options.trees}
         for number in range(options.rounds):
             for tree in options.trees if number % 2 == 0 else options.trees[::-1]:
                 results[tree].append(run_once(tree, service, tool.name, args, env, options.calls))

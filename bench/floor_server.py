@@ -9,19 +9,27 @@ sandbox's raw answer for the page the Unizo servers are driven with there), as c
 plus structured content, which is the least any MCP server must send for that page. Without the
 variable it returns three tiny records.
 
-With BENCH_FLOOR_AIOHTTP=1 it also imports aiohttp and builds a verifying SSL context at startup, as any
-server calling an HTTPS API with aiohttp must: the bench reports that variant next to the floor, so the
-share of start-up time and memory that is aiohttp's, not the core's, is measured rather than guessed.
+With BENCH_FLOOR_FETCH=<url> it is instead the floor of a server that serves this API with aiohttp
+("floor server + aiohttp request"): it imports aiohttp, builds a verifying SSL context (the CA bundle in
+BENCH_FLOOR_CA), makes one GET of that URL before it serves (as a server checking its key does), and
+each call GETs the page (headers: BENCH_FLOOR_HEADERS, a JSON object, plus a fresh correlationId) and
+parses it. It answers with BENCH_FLOOR_ANSWER, a tool result a Unizo server gave for that page (its text
+and structured content), so it sends what that server sends. It does everything that server does but
+the core's own work (arguments, limits, shaping): what the server costs over it is the core's; what it
+costs over the plain floor is the request's, measured rather than guessed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
 
 _source = os.environ.get("BENCH_FLOOR_PAYLOAD")
@@ -29,21 +37,53 @@ PAYLOAD: dict[str, Any] = (
     json.loads(Path(_source).read_text()) if _source else {"data": [{"id": "0"}, {"id": "1"}, {"id": "2"}]}
 )
 TEXT = json.dumps(PAYLOAD, separators=(",", ":"), ensure_ascii=False)
+FETCH = os.environ.get("BENCH_FLOOR_FETCH")
+HEADERS: dict[str, str] = json.loads(os.environ.get("BENCH_FLOOR_HEADERS", "{}"))
 
-if os.environ.get("BENCH_FLOOR_AIOHTTP") == "1":
+
+def answer(page: Any, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=page)
+
+
+async def canned_ping(offset: int = 0, limit: int = 20) -> CallToolResult:
+    """Return a canned page of records."""
+    return answer(PAYLOAD, TEXT)
+
+
+if FETCH:
     import ssl
 
-    import aiohttp  # noqa: F401  (what it costs to have it loaded is the point)
+    import aiohttp
 
-    CONTEXT = ssl.create_default_context()
+    async def fetch(http: aiohttp.ClientSession) -> Any:
+        assert FETCH is not None
+        headers = {**HEADERS, "correlationId": str(uuid.uuid4())}
+        async with http.get(FETCH, headers=headers) as response:
+            response.raise_for_status()
+            return json.loads(await response.read())
 
-server = MCPServer("floor", version="0.0.0")
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[Any]) -> AsyncIterator[aiohttp.ClientSession]:
+        context = ssl.create_default_context(cafile=os.environ.get("BENCH_FLOOR_CA"))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+            await fetch(http)  # before serving, as a server that checks its key
+            yield http
 
+    _answer = os.environ.get("BENCH_FLOOR_ANSWER")
+    ANSWER: dict[str, Any] = json.loads(Path(_answer).read_text()) if _answer else {}
 
-@server.tool()
-async def ping(offset: int = 0, limit: int = 20) -> CallToolResult:
-    """Return a canned page of records."""
-    return CallToolResult(content=[TextContent(type="text", text=TEXT)], structured_content=PAYLOAD)
+    async def fetched_ping(ctx: Context, offset: int = 0, limit: int = 20) -> CallToolResult:
+        """Fetch a page of records from the API; answer what a Unizo server answered for it."""
+        page = await fetch(cast("aiohttp.ClientSession", ctx.request_context.lifespan_context))
+        if not ANSWER:
+            return answer(page, json.dumps(page, separators=(",", ":"), ensure_ascii=False))
+        return answer(ANSWER["structured"], ANSWER["text"])
+
+    server: MCPServer[Any] = MCPServer("floor", version="0.0.0", lifespan=lifespan)
+    server.tool(name="ping")(fetched_ping)
+else:
+    server = MCPServer("floor", version="0.0.0")
+    server.tool(name="ping")(canned_ping)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,12 @@ BEGIN = (
     "<!-- BEGIN GENERATED from results.json by `python bench/run_bench.py --write-readme`; do not edit -->"
 )
 END = "<!-- END GENERATED from results.json -->"
+REFERENCE = "floor server + aiohttp request"
+DEPENDENCY_STATUS = "ok (dep.)"
+DEPENDENCY_NOTE = (
+    f"missed against the floor server, but the {REFERENCE} misses that target on its own, "
+    "and against it the server meets the target"
+)
 
 
 # --- formatting ------------------------------------------------------------------------------------------
@@ -53,6 +59,15 @@ def verdict(judged: Mapping[str, bool], what: str = "server") -> str:
     if not met:
         return f"missed by every {what}"
     return f"met by {names(met)}; missed by {names(missed)}"
+
+
+def server_verdict(servers: Mapping[str, Mapping[str, Any]]) -> str:
+    """`verdict` over per-server results, naming those that meet the target only against the reference."""
+    dependency = [n for n, s in servers.items() if not s["ok"] and s.get("met_over_dependency")]
+    text = verdict({n: bool(s["ok"]) for n, s in servers.items() if n not in dependency})
+    if dependency:
+        text += f"; met only against the {REFERENCE}, which misses it alone, by {names(dependency)}"
+    return text
 
 
 def mib(kb: float) -> str:
@@ -217,7 +232,7 @@ def finding_cold_start(f: Mapping[str, Any]) -> str:
     medians = span((s["median"] for s in servers.values()), ".3f")
     ratios = span((s["ratio"] for s in servers.values()), ".3f")
     cpu = span((s["cpu_ratio"] for s in servers.values()), ".3f")
-    judged = verdict({n: s["ok"] for n, s in servers.items()})
+    judged = server_verdict(servers)
     text = (
         f"**1 Cold start.** The floor server answered `tools/list` {floor['median']:.3f} s after its spawn "
         f"(median); the servers {medians} s, {ratios}x the floor (median of per-round ratios; CPU {cpu}x). "
@@ -226,9 +241,9 @@ def finding_cold_start(f: Mapping[str, Any]) -> str:
     http = f.get("floor_with_aiohttp")
     if http:
         text += (
-            f" The floor server with aiohttp imported and an SSL context built, as any server calling an "
-            f"HTTPS API with aiohttp must, took {http['ratio']:.2f}x the floor: that much of the ratio is "
-            "aiohttp's, not the core's."
+            f" The {REFERENCE} (aiohttp imported, an SSL context built and one GET made before serving, as a "
+            f"server that checks its key must) took {http['ratio']:.2f}x the floor: that much of the ratio "
+            "is aiohttp's and the request's, not the core's."
         )
     unverified = [n for n, s in servers.items() if not s.get("key_verified_before_ready")]
     text += (
@@ -283,7 +298,7 @@ def finding_per_call(f: Mapping[str, Any]) -> str:
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
-    return (
+    text = (
         f"**3 Per call.** `{f['tool']}` through `{f['server']}`, {f['calls_per_run']} calls per round: p50 "
         f"{f['server_p50']:.2f} ms. The floor server answering the same raw API page from memory over the "
         f"same pipe: {f['floor_p50']:.2f} ms, so the server is {f['over_floor_p50']:+.2f} ms over the floor "
@@ -294,6 +309,18 @@ def finding_per_call(f: Mapping[str, Any]) -> str:
         f"{f['floor_process_cpu_ms_per_call']:.2f} ms in the floor server's, {f['cpu_ratio']:.2f}x "
         f"(target <= {f['target_max_cpu_ratio']:g}x: {verdict(f['ok_cpu'])})."
     )
+    if "fetch_p50" in f:
+        text += (
+            f" The {REFERENCE}, which makes the same GET, parses the page and sends what the server sent, "
+            f"and does nothing else: p50 {f['fetch_p50']:.2f} ms ({f['fetch_over_floor_p50']:+.2f} ms over "
+            f"the floor), CPU {f['fetch_process_cpu_ms_per_call']:.2f} ms ({f['fetch_cpu_ratio']:.2f}x the "
+            f"floor). What the server costs over it is the core's own work (arguments, rate limits, "
+            f"shaping): {f['server_over_fetch_p50']:+.2f} ms p50, {f['server_cpu_ratio_to_fetch']:.2f}x CPU."
+        )
+        for what, key in (("latency", "latency_met_over_dependency"), ("CPU", "cpu_met_over_dependency")):
+            if f.get(key):
+                text += f" The {what} target is {DEPENDENCY_STATUS}: {DEPENDENCY_NOTE}."
+    return text
 
 
 def finding_rate(f: Mapping[str, Any]) -> str:
@@ -324,13 +351,13 @@ def finding_memory(f: Mapping[str, Any]) -> str:
     ratios = span((s["ratio"] for s in servers.values()), ".2f")
     text = (
         f"**5 Peak memory.** Floor server {mib(f['floor']['median'])}; servers {sizes} MiB, {ratios}x the "
-        f"floor; target ≤ {f['target_max_ratio']:g}x: {verdict({n: s['ok'] for n, s in servers.items()})}."
+        f"floor; target ≤ {f['target_max_ratio']:g}x: {server_verdict(servers)}."
     )
     http = f.get("floor_with_aiohttp")
     if http:
         text += (
-            f" The floor server with aiohttp loaded (and an SSL context) peaks at {http['ratio']:.2f}x the "
-            "floor: aiohttp's share, which a server built on it cannot go below."
+            f" The {REFERENCE} (aiohttp loaded, an SSL context, the same calls) peaks at "
+            f"{http['ratio']:.2f}x the floor: aiohttp's share, which a server built on it cannot go below."
         )
     return text
 
@@ -424,7 +451,8 @@ def render(results: Mapping[str, Any]) -> str:
         "",
         results["table_markdown"],
         "",
-        "\\* tok = estimated tokens, bytes / 4 (no tokenizer was run).",
+        "\\* tok = estimated tokens, bytes / 4 (no tokenizer was run). ref. = against the "
+        f"{REFERENCE}. {DEPENDENCY_STATUS} = {DEPENDENCY_NOTE}.",
         "",
         "#### What this run shows",
         "",
@@ -433,10 +461,13 @@ def render(results: Mapping[str, Any]) -> str:
     for key, finding in FINDINGS:
         if key in figures:
             lines += [f"- {finding(figures[key])}", ""]
+    dependency = results.get("targets_met_over_dependency", [])
     if missed:
         lines.append(f"Targets missed in this run: {len(missed)} ({'; '.join(missed)}).")
     else:
         lines.append("Every target was met in this run.")
+    if dependency:
+        lines += ["", f"Met only against the {REFERENCE}: {len(dependency)} ({'; '.join(dependency)})."]
     lines.append(END)
     return "\n".join(lines)
 
