@@ -317,6 +317,12 @@ def finding_per_call(f: Mapping[str, Any]) -> str:
             f"floor). What the server costs over it is the core's own work (arguments, rate limits, "
             f"shaping): {f['server_over_fetch_p50']:+.2f} ms p50, {f['server_cpu_ratio_to_fetch']:.2f}x CPU."
         )
+        if "alone_process_cpu_ms_per_call" in f:
+            text += (
+                f" The same server keeping its limits in the process (`UNIZO_RATE_LIMIT_BACKEND=process`): "
+                f"CPU {f['alone_process_cpu_ms_per_call']:.2f} ms ({f['alone_cpu_ratio']:.2f}x the floor); "
+                "the difference is what sharing the limits through the local store costs per call."
+            )
         for what, key in (("latency", "latency_met_over_dependency"), ("CPU", "cpu_met_over_dependency")):
             if f.get(key):
                 text += f" The {what} target is {DEPENDENCY_STATUS}: {DEPENDENCY_NOTE}."

@@ -865,13 +865,21 @@ class Bench:
         server = StdioServer(subject.argv, self.env_for(subject), subject.name)
         floor = StdioServer(self.floor.argv, self.env_for(self.floor), self.floor.name)
         fetching = StdioServer(self.floor_http.argv, self.env_for(self.floor_http), self.floor_http.name)
+        # the same server with its limits kept in the process: the local store's share of the core's cost
+        alone = StdioServer(
+            subject.argv,
+            self.env_for(subject, UNIZO_RATE_LIMIT_BACKEND="process"),
+            f"{subject.name} (process)",
+        )
         await server.start()
         await floor.start()
         await fetching.start()
+        await alone.start()
         try:
             await server.initialize()
             await floor.initialize()
             await fetching.initialize()
+            await alone.initialize()
             await self.choose_tool(subject, (await server.list_tools())["tools"])
             assert subject.tool is not None and self.floor.tool is not None
             self.sandbox.clear_requests()
@@ -893,12 +901,16 @@ class Bench:
             async def via_fetching_floor() -> None:
                 await fetching.call_tool(floor_tool, floor_arguments)
 
-            processes = {"server": server, "floor": floor, "fetch": fetching}
+            async def via_server_alone() -> None:
+                await alone.call_tool(tool, arguments)
+
+            processes = {"server": server, "floor": floor, "fetch": fetching, "alone": alone}
             calls = [
                 ("server", via_server),
                 ("direct", direct),
                 ("floor", via_floor),
                 ("fetch", via_fetching_floor),
+                ("alone", via_server_alone),
             ]
             for _ in range(self.mode.call_warmup):
                 for _, fn in calls:
@@ -928,8 +940,9 @@ class Bench:
             await server.close()
             await floor.close()
             await fetching.close()
+            await alone.close()
 
-        labels = ("server", "direct", "floor", "fetch")
+        labels = ("server", "direct", "floor", "fetch", "alone")
 
         def stat(label: str, pct: float) -> float:
             return median(percentile(run[label], pct) for run in runs)
@@ -949,6 +962,9 @@ class Bench:
         # the floor making the same request with aiohttp: the dependency's share, and the core's over it
         fetch_over_floor, server_over_fetch = over(50, ["floor"], "fetch"), over(50, ["fetch"])
         fetch_cpu_ratio, server_cpu_over_fetch = cpu_over("fetch", "floor"), cpu_over("server", "fetch")
+        # the same server limiting itself alone: what sharing the limits through the local store costs
+        alone_cpu = median(r["alone_cpu_ms"] for r in runs)
+        alone_cpu_ratio, alone_cpu_over_fetch = cpu_over("alone", "floor"), cpu_over("alone", "fetch")
         ok_latency, ok_cpu = over_floor <= CALL_OVER_FLOOR_MAX_MS, cpu_ratio <= CALL_CPU_MAX_RATIO
         dep_latency = met_over_dependency(
             ok_latency, fetch_over_floor, CALL_OVER_FLOOR_MAX_MS, server_over_fetch
@@ -970,6 +986,7 @@ class Bench:
                     "server_cpu_ms_per_call": r["server_cpu_ms"],
                     "floor_cpu_ms_per_call": r["floor_cpu_ms"],
                     "fetch_cpu_ms_per_call": r["fetch_cpu_ms"],
+                    "alone_cpu_ms_per_call": r["alone_cpu_ms"],
                 }
                 for r in runs
             ],
@@ -982,6 +999,8 @@ class Bench:
             "server_process_cpu_ms_per_call": server_cpu,
             "floor_process_cpu_ms_per_call": floor_cpu,
             "fetch_process_cpu_ms_per_call": fetch_cpu,
+            "alone_process_cpu_ms_per_call": alone_cpu,
+            "alone_cpu_ratio": alone_cpu_ratio,
             "over_floor_p50": over_floor,
             "target_max_over_floor_p50": CALL_OVER_FLOOR_MAX_MS,
             "cpu_ratio": cpu_ratio,
@@ -1053,6 +1072,15 @@ class Bench:
                 f"<= {CALL_CPU_MAX_RATIO:g}x",
                 ok_cpu,
                 dep_cpu,
+            ),
+            Row(
+                "3 CPU per call",
+                f"{subject.name} process, limits not shared (UNIZO_RATE_LIMIT_BACKEND=process)",
+                fmt_ms(alone_cpu),
+                f"{fmt_ms(floor_cpu)} floor server process",
+                f"{alone_cpu_ratio:.2f}x ({alone_cpu_over_fetch:.2f}x ref.)",
+                "-",
+                None,
             ),
         ]
 
