@@ -69,14 +69,11 @@ if FETCH:
             await fetch(http)  # before serving, as a server that checks its key
             yield http
 
-    _answer = os.environ.get("BENCH_FLOOR_ANSWER")
-    ANSWER: dict[str, Any] = json.loads(Path(_answer).read_text()) if _answer else {}
+    ANSWER: dict[str, Any] = json.loads(Path(os.environ["BENCH_FLOOR_ANSWER"]).read_text())
 
     async def fetched_ping(ctx: Context, offset: int = 0, limit: int = 20) -> CallToolResult:
         """Fetch a page of records from the API; answer what a Unizo server answered for it."""
-        page = await fetch(cast("aiohttp.ClientSession", ctx.request_context.lifespan_context))
-        if not ANSWER:
-            return answer(page, json.dumps(page, separators=(",", ":"), ensure_ascii=False))
+        await fetch(cast("aiohttp.ClientSession", ctx.request_context.lifespan_context))
         return answer(ANSWER["structured"], ANSWER["text"])
 
     server: MCPServer[Any] = MCPServer("floor", version="0.0.0", lifespan=lifespan)

@@ -179,6 +179,12 @@ def met_over_dependency(ok: bool, reference_ratio: float, target: float, over_re
     return not ok and reference_ratio > target and over_reference <= target
 
 
+def paired_ratio(samples: Sequence[Mapping[str, Any]], base: Sequence[Mapping[str, Any]], key: str) -> float:
+    """The median over rounds of `key` in `samples` / in `base` measured in the same round (slow drifts in
+    load cancel); NaN for a round without a figure (no /proc: VmHWM 0)."""
+    return median(a[key] / b[key] if b[key] else float("nan") for a, b in zip(samples, base, strict=True))
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -409,15 +415,14 @@ class Bench:
         if subject.is_floor:
             extra = {"BENCH_FLOOR_PAYLOAD": str(self.floor_payload)} if self.floor_payload else {}
             if subject is self.floor_http:
-                assert self.floor_request is not None
+                assert self.floor_request is not None and self.floor_answer is not None  # prepare()
                 raw_path, integration_id = self.floor_request
                 headers = self.sandbox.request_headers(integration_id)
                 del headers["correlationId"]  # a fresh one per request, as the servers send
                 extra["BENCH_FLOOR_FETCH"] = self.sandbox.base_url + raw_path
                 extra["BENCH_FLOOR_HEADERS"] = json.dumps(headers)
                 extra["BENCH_FLOOR_CA"] = self.sandbox.ca_file
-                if self.floor_answer is not None:
-                    extra["BENCH_FLOOR_ANSWER"] = str(self.floor_answer)
+                extra["BENCH_FLOOR_ANSWER"] = str(self.floor_answer)
             return child_env(extra)
         return self.sandbox.server_env(**settings)
 
@@ -567,11 +572,8 @@ class Bench:
         }
         self.memory_rows: list[Row] = []
         http = samples[self.floor_http.name]
-        http_ratio = median(a["ready_s"] / b["ready_s"] for a, b in zip(http, floor_samples, strict=True))
-        http_mem = median(
-            a["vm_hwm_kb"] / b["vm_hwm_kb"] if b["vm_hwm_kb"] else float("nan")
-            for a, b in zip(http, floor_samples, strict=True)
-        )
+        http_ratio = paired_ratio(http, floor_samples, "ready_s")
+        http_mem = paired_ratio(http, floor_samples, "vm_hwm_kb")
         cold["floor_with_aiohttp"] = {"samples": [s["ready_s"] for s in http], "ratio": http_ratio}
         memory["floor_with_aiohttp"] = {"samples": [s["vm_hwm_kb"] for s in http], "ratio": http_mem}
         self.rows.append(
@@ -603,8 +605,8 @@ class Bench:
             hwm = median(s["vm_hwm_kb"] for s in mine)
             verified = all(s["verified_before_ready"] for s in mine)
             # Paired: each round's floor was measured next to this server, so slow drifts in load cancel.
-            ratio = median(a["ready_s"] / b["ready_s"] for a, b in zip(mine, floor_samples, strict=True))
-            over_http = median(a["ready_s"] / b["ready_s"] for a, b in zip(mine, http, strict=True))
+            ratio = paired_ratio(mine, floor_samples, "ready_s")
+            over_http = paired_ratio(mine, http, "ready_s")
             cold_ok = ratio <= COLD_START_MAX_RATIO
             cold_dep = met_over_dependency(cold_ok, http_ratio, COLD_START_MAX_RATIO, over_http)
             cpu_ratio = median(
@@ -636,14 +638,8 @@ class Bench:
                     cold_dep,
                 )
             )
-            mem_ratio = median(
-                a["vm_hwm_kb"] / b["vm_hwm_kb"] if b["vm_hwm_kb"] else float("nan")  # no /proc: no figure
-                for a, b in zip(mine, floor_samples, strict=True)
-            )
-            mem_over_http = median(
-                a["vm_hwm_kb"] / b["vm_hwm_kb"] if b["vm_hwm_kb"] else float("nan")
-                for a, b in zip(mine, http, strict=True)
-            )
+            mem_ratio = paired_ratio(mine, floor_samples, "vm_hwm_kb")
+            mem_over_http = paired_ratio(mine, http, "vm_hwm_kb")
             mem_ok = mem_ratio <= MEMORY_MAX_RATIO
             mem_dep = met_over_dependency(mem_ok, http_mem, MEMORY_MAX_RATIO, mem_over_http)
             memory["servers"][subject.name] = {

@@ -406,11 +406,14 @@ class LocalStore:
             if correction is not None:
                 self._correct(db, key, correction.estimate, correction.sent, correction.limits)
             now = self._clock()
-            if hold > 0:
+            if hold > 0:  # kept until then; the key's expired leases go
                 expires = now + hold
                 db.execute("UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (expires, key, lease))
-                lease = ""  # kept: only the expired ones go
-            db.execute("DELETE FROM lease WHERE key = ? AND (lease = ? OR expires <= ?)", (key, lease, now))
+                db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
+            else:  # this lease and the key's expired ones go
+                db.execute(
+                    "DELETE FROM lease WHERE key = ? AND (lease = ? OR expires <= ?)", (key, lease, now)
+                )
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
         with self._transaction() as db:

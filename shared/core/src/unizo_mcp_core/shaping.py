@@ -76,10 +76,8 @@ def _plan(paths: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _project(record: Any, plan: Sequence[tuple[str, tuple[str, ...]]]) -> Any:
-    if type(record) is not dict:
-        if not isinstance(record, Mapping):
-            return record
-        record = dict(record)
+    if not isinstance(record, Mapping):
+        return record
     out: dict[str, Any] = {}
     for name, parts in plan:
         # a top-level field (most of a summary) is one lookup; a dotted path walks
