@@ -10,13 +10,14 @@ plus structured content, which is the least any MCP server must send for that pa
 variable it returns three tiny records.
 
 With BENCH_FLOOR_FETCH=<url> it is instead the floor of a server that serves this API with aiohttp
-("floor server + aiohttp request"): it imports aiohttp, builds a verifying SSL context (the CA bundle in
-BENCH_FLOOR_CA), makes one GET of that URL before it serves (as a server checking its key does), and
-each call GETs the page (headers: BENCH_FLOOR_HEADERS, a JSON object, plus a fresh correlationId) and
-parses it. It answers with BENCH_FLOOR_ANSWER, a tool result a Unizo server gave for that page (its text
-and structured content), so it sends what that server sends. It does everything that server does but
-the core's own work (arguments, limits, shaping): what the server costs over it is the core's; what it
-costs over the plain floor is the request's, measured rather than guessed.
+("floor server + aiohttp request"): it imports aiohttp, builds a verifying SSL context (the platform's
+trust store, which a client of a public HTTPS API loads, plus the CA bundle in BENCH_FLOOR_CA, as the
+core does with UNIZO_CA_BUNDLE), makes one GET of that URL before it serves (as a server checking its
+key does), and each call GETs the page (headers: BENCH_FLOOR_HEADERS, a JSON object, plus a fresh
+correlationId) and parses it. It answers with BENCH_FLOOR_ANSWER, a tool result a Unizo server gave for
+that page (its text and structured content), so it sends what that server sends. It does everything that
+server does but the core's own work (arguments, limits, shaping): what the server costs over it is the
+core's; what it costs over the plain floor is the request's, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ if FETCH:
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[aiohttp.ClientSession]:
-        context = ssl.create_default_context(cafile=os.environ.get("BENCH_FLOOR_CA"))
+        context = ssl.create_default_context()  # the platform's trust store
+        context.load_verify_locations(cafile=os.environ["BENCH_FLOOR_CA"])  # and the sandbox's CA
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
             await fetch(http)  # before serving, as a server that checks its key
             yield http

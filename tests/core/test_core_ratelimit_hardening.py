@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from coretest_support import FakeApi, FakeClock, Reply
 from unizo_mcp_core.errors import RateLimitedError
-from unizo_mcp_core.limitstore import LocalStore
+from unizo_mcp_core.limitstore import RELEASE_DELAY, LocalStore
 from unizo_mcp_core.ratelimit import LocalRateLimitError, RateLimiter
 from unizo_mcp_core.sharedlimits import SharedRateLimiter
 
@@ -114,6 +114,7 @@ async def test_lingering_lease_is_held_by_the_store(tmp_path: Path) -> None:
     other = shared(tmp_path / "limits.db", clock, concurrency=1, max_queue_wait=0.5)
     async with one.slot() as slot:
         one.linger(slot, 5.0)
+    await asyncio.sleep(2 * RELEASE_DELAY)  # the release is written with the next operation, or by then
     store = other.store
     assert isinstance(store, LocalStore) and store.leases("k" * 40) == 1
     with pytest.raises(LocalRateLimitError, match=r"all 1 concurrent requests"):

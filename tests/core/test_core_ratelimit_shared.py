@@ -17,6 +17,7 @@ import pytest
 from coretest_support import KEY, FakeClock
 from unizo_mcp_core.errors import ConfigError, LocalQuotaExceededError
 from unizo_mcp_core.limitstore import (
+    RELEASE_DELAY,
     Limits,
     LocalStore,
     Outcome,
@@ -143,6 +144,54 @@ async def test_a_dead_process_lease_expires(tmp_path: Path) -> None:
     await store.aclose()
     with contextlib.closing(sqlite3.connect(tmp_path / "limits.db")) as db:
         assert db.execute("SELECT lease FROM lease").fetchall() == []
+
+
+async def test_a_call_costs_one_transaction_while_calls_keep_coming(tmp_path: Path) -> None:
+    # A lease's release is written with the next call's take: the commits are most of a call's cost.
+    store = LocalStore(tmp_path / "limits.db")
+    limiter = shared(store, None, per_minute=1000)
+    await take(limiter, 1)  # opens the file (schema, pragmas)
+    assert store._db is not None
+    commits: list[str] = []
+    store._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    await take(limiter, 10)
+    assert len(commits) == 10
+    await limiter.aclose()  # the last release is written on close
+    assert len(commits) == 11
+    with contextlib.closing(sqlite3.connect(tmp_path / "limits.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
+
+
+async def test_a_release_reaches_the_other_processes_without_another_call(tmp_path: Path) -> None:
+    path = tmp_path / "limits.db"
+    one, other = LocalStore(path), LocalStore(path)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    assert (await one.take_lease(FP, limits, "one-1", 30.0, 1))[1] == 1
+    await one.release(FP, "one-1")  # the last call for a while: nothing else writes it
+    await asyncio.sleep(2 * RELEASE_DELAY)
+    assert other.leases(FP) == 0
+    assert await other.acquire(FP, "other-1", 30.0, 1) == 2  # the only slot is free for the other process
+    await one.aclose()
+    await other.aclose()
+
+
+async def test_a_release_that_cannot_be_written_is_dropped_and_its_lease_expires(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "limits.db"
+    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    await one.take_lease(FP, limits, "one-1", 30.0, 1)
+    await one.release(FP, "one-1")
+
+    def unavailable() -> sqlite3.Connection:
+        raise StoreUnavailable("the disk is gone")
+
+    one._connect = unavailable  # type: ignore[method-assign]
+    await asyncio.sleep(2 * RELEASE_DELAY)  # the write fails in the background, quietly
+    assert one._releases == [] and other.leases(FP) == 1
+    clock.advance(30.0)
+    assert other.leases(FP) == 0  # as a killed process's lease
+    await other.aclose()
 
 
 async def test_the_key_is_stored_only_as_a_fingerprint_in_a_private_file(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unizo_mcp_core.limitstore import Limits, LocalStore, Outcome, limit_key
+from unizo_mcp_core.limitstore import RELEASE_DELAY, Limits, LocalStore, Outcome, limit_key
 
 BIN = Path(sys.executable).parent
 RATE = 100  # per window, on both sides
@@ -289,6 +289,8 @@ async def test_servers_on_one_key_share_its_limits(
 
 async def forget_the_bucket(env: Mapping[str, str], redis: RedisServer | None) -> None:
     """Drop the key's token bucket from the store: the next call finds it full, as the API's."""
+    # after the servers wrote their last releases, with the corrections the answers gave
+    await asyncio.sleep(2 * RELEASE_DELAY)
     key = limit_key(env["UNIZO_BASE_URL"], env["UNIZO_API_KEY"])
     if redis is not None:
         redis.command("DEL", f"unizo-mcp:{{{key}}}:bucket")

@@ -26,18 +26,22 @@ it, whereas refusing to open it would stop sharing for good after an upgrade.
            day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
     lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
 
-Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index), and a call is two transactions
-(take a token and a lease; release the lease) of a few statements: the commits are most of what sharing
-costs per call, and each writes fewer pages this way. Expired leases are not counted, and are deleted
+Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index). The commits are most of what
+sharing costs per call, so a call is one transaction while calls keep coming: `release` is written with
+the process's next operation on the store (before that operation's own statements), or `RELEASE_DELAY`
+later when none comes first. Until then the other processes count the ended call's lease as live, which
+only makes them wait a little more, never send more. Expired leases are not counted, and are deleted
 when a lease of the same key is released.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import functools
 import hashlib
+import logging
 import math
 import os
 import sqlite3
@@ -64,8 +68,12 @@ __all__ = [
 DAY = 86_400.0
 _EPSILON = 1e-9
 SCHEMA_VERSION = 3
+RELEASE_DELAY = 0.05  # s: the longest a local release waits to be written with the next operation
+
+log = logging.getLogger("unizo_mcp.ratelimit")
 
 
+@functools.lru_cache(maxsize=16)  # asked for on every operation; a few keys per process
 def limit_key(base_url: str, key: str) -> str:
     """The store's name for a key on an API: a SHA-256 fingerprint; the key itself is never stored."""
     digest = hashlib.sha256(f"unizo-mcp rate limits\0{base_url.rstrip('/')}\0{key}".encode())
@@ -226,6 +234,17 @@ class _Bucket:
             self.day, self.used = today, 0
 
 
+@attrs.frozen
+class _Release:
+    """A `release` not written yet."""
+
+    key: str
+    lease: str
+    expires: float | None  # kept until then (a `hold`), or None: ended
+    ended: float  # when the call ended, by the store's clock
+    correction: Correction | None
+
+
 def _columns(db: sqlite3.Connection, table: str) -> tuple[str, ...]:
     return tuple(str(row[1]) for row in db.execute(f"PRAGMA table_info({table})"))
 
@@ -265,6 +284,8 @@ class LocalStore:
         self.path = path or default_store_path()
         self._clock = clock
         self._db: sqlite3.Connection | None = None
+        self._releases: list[_Release] = []  # not written yet (see the module docstring)
+        self._flush: asyncio.TimerHandle | None = None
 
     @property
     def description(self) -> str:
@@ -292,12 +313,20 @@ class LocalStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One `BEGIN IMMEDIATE` transaction, the pending releases written first. A release that fails
+        with it is dropped: its lease expires on its own, as a killed process's does."""
+        releases, self._releases = self._releases, []
+        if releases and self._flush is not None:  # written here: the timer waits for the next release
+            self._flush.cancel()
+            self._flush = None
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot write {self.path}: {exc}") from None
         try:
+            for release in releases:
+                self._release(db, release)
             yield db
             db.execute("COMMIT")
         except BaseException as exc:
@@ -402,18 +431,36 @@ class LocalStore:
     async def release(
         self, key: str, lease: str, hold: float = 0.0, correction: Correction | None = None
     ) -> None:
-        with self._transaction() as db:
-            if correction is not None:
-                self._correct(db, key, correction.estimate, correction.sent, correction.limits)
-            now = self._clock()
-            if hold > 0:  # kept until then; the key's expired leases go
-                expires = now + hold
-                db.execute("UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (expires, key, lease))
-                db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, now))
-            else:  # this lease and the key's expired ones go
-                db.execute(
-                    "DELETE FROM lease WHERE key = ? AND (lease = ? OR expires <= ?)", (key, lease, now)
-                )
+        """Queued: written with the next operation, or `RELEASE_DELAY` s from now (module docstring)."""
+        now = self._clock()
+        self._releases.append(_Release(key, lease, now + hold if hold > 0 else None, now, correction))
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(RELEASE_DELAY, self._write_releases)
+
+    def _write_releases(self) -> None:
+        self._flush = None
+        if not self._releases:
+            return
+        try:
+            with self._transaction():
+                pass
+        except StoreUnavailable as error:  # the next operation reports it to the limiter
+            log.debug("ended leases not written (they expire on their own): %s", error)
+
+    def _release(self, db: sqlite3.Connection, release: _Release) -> None:
+        key, lease = release.key, release.lease
+        if release.correction is not None:
+            c = release.correction
+            self._correct(db, key, c.estimate, c.sent, c.limits)
+        if release.expires is not None:  # kept until then; the key's expired leases go
+            db.execute(
+                "UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (release.expires, key, lease)
+            )
+            db.execute("DELETE FROM lease WHERE key = ? AND expires <= ?", (key, release.ended))
+        else:  # this lease and the key's expired ones go
+            db.execute(
+                "DELETE FROM lease WHERE key = ? AND (lease = ? OR expires <= ?)", (key, lease, release.ended)
+            )
 
     async def correct(self, key: str, estimate: float, sent: int, limits: Limits) -> None:
         with self._transaction() as db:
@@ -457,14 +504,15 @@ class LocalStore:
                 )
 
     def leases(self, key: str) -> int:
-        """Live leases of `key` (for tests and diagnostics)."""
-        db = self._connect()
-        (count,) = db.execute(
-            "SELECT COUNT(*) FROM lease WHERE key = ? AND expires > ?", (key, self._clock())
-        ).fetchone()
-        return int(count)
+        """Live leases of `key`, the pending releases written first (for tests and diagnostics)."""
+        with self._transaction() as db:
+            return self._live(db, key, self._clock())
 
     async def aclose(self) -> None:
+        """Write the pending releases and close the file (it reopens if used again)."""
+        if self._flush is not None:
+            self._flush.cancel()
+        self._write_releases()
         db, self._db = self._db, None
         if db is not None:
             db.close()

@@ -484,10 +484,13 @@ class RateLimiter:
             wall=self._clock.time(),
             elapsed=now - slot.taken_at if slot is not None else None,
         )
-        if view is None:
-            return
+        if view is not None:
+            self.adopt(view, slot)
+
+    def adopt(self, view: ServerView, slot: Slot | None = None) -> None:
+        """`observe` with the headers already read (by a limiter that keeps this one as its fallback)."""
         self._status = view.status
-        self._refill(now)
+        self._refill(self._clock.now())
         if view.limit is not None:
             self._capacity = view.limit
             self._rate = view.limit / self._window

@@ -139,6 +139,7 @@ class SharedRateLimiter:
         self._failed_at: float | None = None  # monotonic time the store last failed; None when healthy
         self._lease_prefix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}-"
         self._lease_count = 0
+        self._limits_built: Limits | None = None
 
     @classmethod
     def from_settings(
@@ -200,15 +201,18 @@ class SharedRateLimiter:
 
     @property
     def _limits(self) -> Limits:
-        rate = self._capacity / self._window
-        return Limits(
-            capacity=self._capacity,
-            rate=rate,
-            reserve=min(self._margin * rate, max(self._capacity - 1.0, 0.0)),
-            quota=self._daily_quota,
-            max_wait=self._max_queue_wait,
-            max_block=self._max_block_wait,
-        )
+        """The limits sent with every operation; built again only when the server's limit changed them."""
+        if self._limits_built is None or self._limits_built.capacity != self._capacity:
+            rate = self._capacity / self._window
+            self._limits_built = Limits(
+                capacity=self._capacity,
+                rate=rate,
+                reserve=min(self._margin * rate, max(self._capacity - 1.0, 0.0)),
+                quota=self._daily_quota,
+                max_wait=self._max_queue_wait,
+                max_block=self._max_block_wait,
+            )
+        return self._limits_built
 
     def _use_store(self) -> bool:
         return self._failed_at is None or self._clock.now() - self._failed_at >= PROBE_INTERVAL
@@ -380,7 +384,6 @@ class SharedRateLimiter:
             self._fallback.observe(headers, slot)
             self._status = self._fallback.status
             return
-        self._fallback.observe(headers, None)  # keeps the fallback ready with the server's view
         now = self._clock.now()
         view = read_headers(
             headers,
@@ -391,6 +394,7 @@ class SharedRateLimiter:
         )
         if view is None:
             return
+        self._fallback.adopt(view)  # keeps the fallback ready with the server's view
         self._status = view.status
         if view.limit is not None:
             self._capacity = view.limit
