@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import sqlite3
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from coretest_support import KEY, FakeClock
@@ -192,6 +195,40 @@ async def test_a_release_that_cannot_be_written_is_dropped_and_its_lease_expires
     clock.advance(30.0)
     assert other.leases(FP) == 0  # as a killed process's lease
     await other.aclose()
+
+
+def _open_and_take(path: Path, start: Any, answers: Any) -> None:
+    """One process of test_servers_started_together_all_share_a_new_store."""
+
+    async def take_one() -> str:
+        store = LocalStore(path)
+        limits = Limits(capacity=100, rate=10, reserve=0, quota=1000, max_wait=60, max_block=10)
+        try:
+            await store.take_lease(FP, limits, f"{os.getpid()}-1", 30.0, 100)
+            return "shared"
+        except StoreUnavailable as error:
+            return str(error)
+        finally:
+            await store.aclose()
+
+    start.wait()
+    answers.put(asyncio.run(take_one()))
+
+
+def test_servers_started_together_all_share_a_new_store(tmp_path: Path) -> None:
+    # Switching a new file to WAL mode is refused at once ("database is locked") while another process
+    # does it: servers started together fell back to limiting alone (429s in the bench's figure 7).
+    context = multiprocessing.get_context("fork")
+    for attempt in range(12):
+        path = tmp_path / f"limits-{attempt}.db"
+        start, answers = context.Barrier(4), context.Queue()
+        processes = [context.Process(target=_open_and_take, args=(path, start, answers)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(30)
+        got = [answers.get(timeout=5) for _ in processes]
+        assert got == ["shared"] * 4, f"attempt {attempt + 1}: {got}"
 
 
 async def test_the_key_is_stored_only_as_a_fingerprint_in_a_private_file(tmp_path: Path) -> None:

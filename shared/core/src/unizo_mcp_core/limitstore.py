@@ -69,6 +69,7 @@ DAY = 86_400.0
 _EPSILON = 1e-9
 SCHEMA_VERSION = 3
 RELEASE_DELAY = 0.05  # s: the longest a local release waits to be written with the next operation
+SET_UP_TIMEOUT = 10.0  # s: the longest a process waits for another one setting up a new file
 
 log = logging.getLogger("unizo_mcp.ratelimit")
 
@@ -277,6 +278,25 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
         raise
 
 
+def _set_up(db: sqlite3.Connection) -> None:
+    """WAL mode and the schema, waiting while another process sets up the same new file.
+
+    Switching a new file to WAL needs it to itself, and SQLite answers "database is locked" at once there
+    instead of waiting the busy timeout: servers started together would otherwise give up sharing."""
+    deadline = time.monotonic() + SET_UP_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            _ensure_schema(db)
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)  # once per process, while another one creates the file
+
+
 class LocalStore:
     """SQLite (WAL) in one file, shared by the processes of one machine; see the module docstring."""
 
@@ -302,9 +322,7 @@ class LocalStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            _ensure_schema(db)
+            _set_up(db)
         except sqlite3.Error as exc:
             db.close()
             raise StoreUnavailable(f"cannot use {self.path}: {exc}") from None
