@@ -8,7 +8,8 @@ from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+# uv when installed (`pip install "nox[uv]"`, as the README says): a session is set up in seconds
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
 nox.options.download_python = "never"
@@ -41,7 +42,7 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *args)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_backend="venv")  # its tests run `python -m pip`, which uv venvs lack
 def packaging(session: nox.Session) -> None:
     """Wheels and fresh virtual environments: each server installs alone next to the core."""
     install_workspace(session, *TEST_DEPS)

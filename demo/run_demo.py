@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The demo: the README's first command (`python3 -m pip install nox && python3 -m nox -s demo`).
+"""The demo: the README's first command (`python3 -m pip install "nox[uv]" && python3 -m nox -s demo`).
 
 It starts the Unizo sandbox (a local HTTPS emulator of the Unizo API), writes the `mcpServers`
 config a desktop MCP client would hold for every installed service server, launches each server over
@@ -56,7 +56,7 @@ try:  # imported up front: importing the MCP SDK later would stall the transcrip
 except ImportError as exc:
     sys.stderr.write(
         f"The demo needs the workspace installed ({exc}).\n"
-        "Run it with: python3 -m pip install nox && python3 -m nox -s demo\n"
+        "Run it with: python3 -m pip install 'nox[uv]' && python3 -m nox -s demo\n"
     )
     sys.exit(1)
 
