@@ -59,7 +59,7 @@ def success_result(data: Any, pagination: Any = None, *, compacted: bool = False
     if pagination is not None:
         structured["pagination"] = pagination if compacted else compact(pagination)
     # Compact (no indentation, no spaces): the copy for clients without structured content support.
-    # `check_circular=False`: the data comes from `json.loads` via `compact()`, so it has no cycles.
+    # `check_circular=False`: the data comes from `json.loads` via `compact()` or `shape_list()`: no cycles.
     text = json.dumps(
         structured, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
     )
