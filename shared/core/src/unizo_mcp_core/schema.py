@@ -2,13 +2,15 @@
 
 Schemas are built from the spec alone (never inferred from a Python signature), are deterministic
 (properties in declaration order), and kept short: every tool definition costs context on every turn.
-Schema generation imports only the standard library; validation imports `jsonschema` lazily (it comes
-with the MCP SDK and is only needed once a tool is called).
+Valid arguments are recognised by a check compiled from the schema (`compile_check`: the few keywords
+`input_schema` writes); `jsonschema` (it comes with the MCP SDK) is imported only to describe what is wrong
+with invalid ones, so a server that is only called correctly never loads it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +19,7 @@ from .spec import FIELDS, INTEGRATION_ID, Param, ToolSpec
 __all__ = [
     "accept_lenient",
     "argument_validator",
+    "compile_check",
     "input_schema",
     "object_schema",
     "param_schema",
@@ -204,23 +207,136 @@ def _describe_error(error: Any, schema: Mapping[str, Any]) -> str:
     return f"{where}: {message}"
 
 
+class Unsupported(ValueError):
+    """A schema `compile_check` does not compile (a keyword `input_schema` never writes)."""
+
+
+Predicate = Callable[[Any], bool]
+
+# Keywords that only annotate: they never make a value invalid.
+_ANNOTATIONS = frozenset({"description", "default", "title"})
+
+
+def _type_test(kind: str) -> Predicate:
+    """Draft 2020-12's type test, as jsonschema applies it to what `json.loads` produces."""
+    if kind == "string":
+        return lambda v: isinstance(v, str)
+    if kind == "integer":  # 1.0 is an integer; True is not
+        return lambda v: (
+            (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+        )
+    if kind == "number":
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+    if kind == "boolean":
+        return lambda v: isinstance(v, bool)
+    if kind == "array":
+        return lambda v: isinstance(v, list)
+    if kind == "object":
+        return lambda v: isinstance(v, dict)
+    raise Unsupported(f"type {kind!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _compile(schema: Mapping[str, Any]) -> Predicate:
+    """A predicate true exactly when jsonschema finds no error for `schema` (of the keywords we write)."""
+    tests: list[Predicate] = []
+    unknown = set(schema) - _ANNOTATIONS - {
+        "type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern",
+        "items", "minItems", "maxItems", "properties", "required", "additionalProperties",
+    }  # fmt: skip
+    if unknown:
+        raise Unsupported(", ".join(sorted(unknown)))
+    if "type" in schema:
+        if not isinstance(schema["type"], str):
+            raise Unsupported("a list of types")
+        tests.append(_type_test(schema["type"]))
+    if "enum" in schema:
+        choices = schema["enum"]
+        if not all(isinstance(c, str) for c in choices):
+            raise Unsupported("an enum of non-strings")  # JSON equality of 1, 1.0 and true: jsonschema's
+        allowed = frozenset(choices)
+        tests.append(lambda v: isinstance(v, str) and v in allowed)
+    if "minimum" in schema:
+        low = schema["minimum"]
+        tests.append(lambda v: not _is_number(v) or v >= low)
+    if "maximum" in schema:
+        high = schema["maximum"]
+        tests.append(lambda v: not _is_number(v) or v <= high)
+    if "minLength" in schema:
+        shortest = schema["minLength"]
+        tests.append(lambda v: not isinstance(v, str) or len(v) >= shortest)
+    if "maxLength" in schema:
+        longest = schema["maxLength"]
+        tests.append(lambda v: not isinstance(v, str) or len(v) <= longest)
+    if "pattern" in schema:
+        search = re.compile(schema["pattern"]).search
+        tests.append(lambda v: not isinstance(v, str) or search(v) is not None)
+    if "minItems" in schema:
+        fewest = schema["minItems"]
+        tests.append(lambda v: not isinstance(v, list) or len(v) >= fewest)
+    if "maxItems" in schema:
+        most = schema["maxItems"]
+        tests.append(lambda v: not isinstance(v, list) or len(v) <= most)
+    if "items" in schema:
+        item = _compile(schema["items"])
+        tests.append(lambda v: not isinstance(v, list) or all(item(i) for i in v))
+    properties = {name: _compile(sub) for name, sub in schema.get("properties", {}).items()}
+    required = tuple(schema.get("required", ()))
+    closed = schema.get("additionalProperties", True)
+    if not isinstance(closed, bool):
+        raise Unsupported("additionalProperties as a schema")
+    if properties or required or not closed:
+
+        def fits(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for name, value in v.items():
+                test = properties.get(name)
+                if test is None:
+                    if not closed:
+                        return False
+                elif not test(value):
+                    return False
+            return all(name in v for name in required)
+
+        tests.append(fits)
+    return lambda v: all(test(v) for test in tests)
+
+
+def compile_check(schema: Mapping[str, Any]) -> Predicate | None:
+    """A fast predicate: true exactly when `schema` accepts the value, or None when the schema uses a
+    keyword it does not compile (the generated ones never do; tests/mcp hold it to jsonschema's verdict)."""
+    try:
+        return _compile(schema)
+    except (Unsupported, re.error):
+        return None
+
+
 def argument_validator(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], list[str]]:
     """A checker for `schema`: arguments → every violation as a short sentence (empty when valid).
 
-    `jsonschema` (it comes with the MCP SDK) is imported and the validator built on the first call, not
-    at startup: a server with 46 tools would otherwise spend ~0.1 s before answering `initialize`. The
-    generated schemas themselves are checked against the metaschema once, in tests/mcp.
+    Valid arguments are recognised by `compile_check`'s predicate. Only invalid ones are handed to
+    `jsonschema`, imported then, for the sentences: a server called correctly never imports it (about
+    2 MiB and 20 µs a call). The generated schemas themselves are checked against the metaschema once,
+    in tests/mcp.
     """
     frozen = dict(schema)
+    accepts = compile_check(frozen)
     compiled: list[Any] = []
 
     def check(arguments: Mapping[str, Any]) -> list[str]:
+        given = dict(arguments)
+        if accepts is not None and accepts(given):
+            return []
         if not compiled:
             import jsonschema
 
             compiled.append(jsonschema.Draft202012Validator(frozen))
         errors = sorted(
-            compiled[0].iter_errors(dict(arguments)),
+            compiled[0].iter_errors(given),
             key=lambda e: (list(map(str, e.absolute_path)), e.validator),
         )
         # jsonschema reports one `required` error per missing property, each naming the whole list:
