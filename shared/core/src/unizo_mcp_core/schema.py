@@ -9,7 +9,9 @@ with invalid ones, so a server that is only called correctly never loads it.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -240,6 +242,37 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _bounded(applies: Predicate, within: Callable[[Any, Any], bool], limit: Any, value: Any) -> bool:
+    return not applies(value) or within(value, limit)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _at_least(count: Any, limit: int) -> bool:
+    return len(count) >= limit
+
+
+def _at_most(count: Any, limit: int) -> bool:
+    return len(count) <= limit
+
+
+# keyword -> (the values it applies to, whether such a value is within the keyword's limit)
+_BOUNDS: dict[str, tuple[Predicate, Callable[[Any, Any], bool]]] = {
+    "minimum": (_is_number, operator.ge),
+    "maximum": (_is_number, operator.le),
+    "minLength": (_is_text, _at_least),
+    "maxLength": (_is_text, _at_most),
+    "minItems": (_is_list, _at_least),
+    "maxItems": (_is_list, _at_most),
+}
+
+
 def _compile(schema: Mapping[str, Any]) -> Predicate:
     """A predicate true exactly when jsonschema finds no error for `schema` (of the keywords we write)."""
     tests: list[Predicate] = []
@@ -259,27 +292,12 @@ def _compile(schema: Mapping[str, Any]) -> Predicate:
             raise Unsupported("an enum of non-strings")  # JSON equality of 1, 1.0 and true: jsonschema's
         allowed = frozenset(choices)
         tests.append(lambda v: isinstance(v, str) and v in allowed)
-    if "minimum" in schema:
-        low = schema["minimum"]
-        tests.append(lambda v: not _is_number(v) or v >= low)
-    if "maximum" in schema:
-        high = schema["maximum"]
-        tests.append(lambda v: not _is_number(v) or v <= high)
-    if "minLength" in schema:
-        shortest = schema["minLength"]
-        tests.append(lambda v: not isinstance(v, str) or len(v) >= shortest)
-    if "maxLength" in schema:
-        longest = schema["maxLength"]
-        tests.append(lambda v: not isinstance(v, str) or len(v) <= longest)
+    for keyword, (applies, within) in _BOUNDS.items():
+        if keyword in schema:
+            tests.append(functools.partial(_bounded, applies, within, schema[keyword]))
     if "pattern" in schema:
         search = re.compile(schema["pattern"]).search
         tests.append(lambda v: not isinstance(v, str) or search(v) is not None)
-    if "minItems" in schema:
-        fewest = schema["minItems"]
-        tests.append(lambda v: not isinstance(v, list) or len(v) >= fewest)
-    if "maxItems" in schema:
-        most = schema["maxItems"]
-        tests.append(lambda v: not isinstance(v, list) or len(v) <= most)
     if "items" in schema:
         item = _compile(schema["items"])
         tests.append(lambda v: not isinstance(v, list) or all(item(i) for i in v))
