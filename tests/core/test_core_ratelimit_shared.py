@@ -165,6 +165,66 @@ async def test_a_call_costs_one_transaction_while_calls_keep_coming(tmp_path: Pa
         assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
 
 
+async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path) -> None:
+    # The ended call's lease is handed to the next one, and its answer's correction applied to the bucket
+    # the take reads anyway: read the bucket, move the lease on, save the bucket.
+    store = LocalStore(tmp_path / "limits.db")
+    limiter = shared(store, None, per_minute=1000)
+    await take(limiter, 2)
+    assert store._db is not None
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    for _ in range(5):
+        async with limiter.slot() as slot:  # each answer lowers the shared estimate: a correction
+            limiter.observe({"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "500"}, slot)
+    verbs = [sql.split()[0] for sql in statements]
+    assert verbs == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"] * 5, statements
+    await limiter.aclose()
+    with contextlib.closing(sqlite3.connect(tmp_path / "limits.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
+        tokens = db.execute("SELECT tokens FROM bucket").fetchone()[0]
+    assert tokens <= 500  # the corrections were written, the last one on close
+
+
+async def test_a_handed_over_lease_expires_a_lease_time_after_the_new_call_took_it(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "limits.db"
+    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    assert (await one.take_lease(FP, limits, "one-1", 30.0, 1))[1] == 1
+    await one.release(FP, "one-1")
+    clock.advance(20.0)
+    assert (await one.take_lease(FP, limits, "one-2", 30.0, 1))[1] == 2  # one-1 handed over
+    assert other.leases(FP) == 1
+    clock.advance(20.0)  # one-1's own lease time is over; the call that took it over is not
+    assert other.leases(FP) == 1
+    assert await other.acquire(FP, "other-1", 30.0, 1) == 0
+    await one.release(FP, "one-2")
+    await one.aclose()
+    assert await other.acquire(FP, "other-1", 30.0, 1) == 3
+    await other.aclose()
+
+
+async def test_a_lease_deleted_meanwhile_is_not_handed_over_but_taken_anew(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "limits.db"
+    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
+    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+    await one.take_lease(FP, limits, "one-1", 30.0, 2)
+    await one.release(FP, "one-1")  # pending: this process is paused for longer than the lease time
+    clock.advance(31.0)
+    await other.acquire(FP, "other-1", 30.0, 2)
+    await other.release(FP, "other-1")
+    await other.aclose()  # its release deletes the key's expired leases: one-1 is gone
+    take, sent = await one.take_lease(FP, limits, "one-2", 30.0, 2)
+    assert take.outcome is Outcome.GRANTED and sent == 3
+    assert one.leases(FP) == 1
+    await one.release(FP, "one-2")
+    await one.aclose()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
+
+
 async def test_a_release_reaches_the_other_processes_without_another_call(tmp_path: Path) -> None:
     path = tmp_path / "limits.db"
     one, other = LocalStore(path), LocalStore(path)

@@ -26,12 +26,16 @@ it, whereas refusing to open it would stop sharing for good after an upgrade.
            day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
     lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
 
-Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index). The commits are most of what
-sharing costs per call, so a call is one transaction while calls keep coming: `release` is written with
-the process's next operation on the store (before that operation's own statements), or `RELEASE_DELAY`
-later when none comes first. Until then the other processes count the ended call's lease as live, which
-only makes them wait a little more, never send more. Expired leases are not counted, and are deleted
-when a lease of the same key is released.
+Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index). The transactions and their
+statements are most of what sharing costs per call, so a call is one transaction of three statements while
+calls keep coming: `release` is written with the process's next operation on the store (before that
+operation's own statements), or `RELEASE_DELAY` later when none comes first. Until then the other processes
+count the ended call's lease as live, which only makes them wait a little more, never send more. When the
+next operation is the same key's `take_lease` and its token is ready, the ended call's lease is handed over
+to the new call (renamed, its expiry moved on) instead of being deleted and another counted and inserted:
+the number of leases stays what it was, and the correction the ended call's answer gave is applied to the
+bucket the take reads anyway. Expired leases are not counted, and are deleted when a lease of the same key
+is released.
 """
 
 from __future__ import annotations
@@ -235,6 +239,16 @@ class _Bucket:
             self.day, self.used = today, 0
 
 
+def _lower(b: _Bucket, estimate: float, sent: int) -> bool:
+    """Apply a correction (`LimitStore.correct`) to `b`; True when it lowered the tokens."""
+    # sent since that request, and reserved but not sent yet: all still to come off the server's count
+    estimate -= max(b.seq - sent, 0)
+    if estimate < b.tokens:
+        b.tokens = estimate
+        return True
+    return False
+
+
 @attrs.frozen
 class _Release:
     """A `release` not written yet."""
@@ -385,19 +399,42 @@ class LocalStore:
     async def take_lease(
         self, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
     ) -> tuple[Take, int]:
-        with self._transaction() as db:  # one transaction: the cost of a call is mostly its commits
+        handed = self._handover(key)
+        with self._transaction() as db:  # one transaction: the cost of a call is mostly its statements
             now = self._clock()
             b = self._bucket(db, key, now, limits)
+            if handed is not None and handed.correction is not None:
+                _lower(b, handed.correction.estimate, handed.correction.sent)
             take = self._grant(b, now, limits)
-            if take.outcome is not Outcome.GRANTED:
-                return take, 0
+            ready = take.outcome is Outcome.GRANTED and take.wait <= 0
             sent = 0
-            if take.wait <= 0 and self._live(db, key, now) < concurrency:
-                db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
-                b.sent += 1
-                sent = b.sent
-            self._save(db, key, b)
+            if handed is not None and ready and self._hand_over(db, key, handed.lease, lease, now + ttl):
+                sent = b.sent = b.sent + 1
+            else:
+                if handed is not None:  # its correction is in `b` already
+                    self._end_lease(db, handed)
+                if ready and self._live(db, key, now) < concurrency:
+                    db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
+                    sent = b.sent = b.sent + 1
+            if take.outcome is Outcome.GRANTED or (handed is not None and handed.correction is not None):
+                self._save(db, key, b)
             return take, sent
+
+    def _handover(self, key: str) -> _Release | None:
+        """A pending release of `key` that ends its lease now (no hold), taken off the queue: the next call
+        takes its lease over instead of releasing it and taking another (see the module docstring)."""
+        for index, release in enumerate(self._releases):
+            if release.key == key and release.expires is None:
+                return self._releases.pop(index)
+        return None
+
+    @staticmethod
+    def _hand_over(db: sqlite3.Connection, key: str, old: str, new: str, expires: float) -> bool:
+        """Give the ended call's lease `old` to a new call; False when it is gone (expired and deleted)."""
+        cursor = db.execute(
+            "UPDATE lease SET lease = ?, expires = ? WHERE key = ? AND lease = ?", (new, expires, key, old)
+        )
+        return cursor.rowcount == 1
 
     def _take(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> Take:
         b = self._bucket(db, key, now, limits)
@@ -466,10 +503,14 @@ class LocalStore:
             log.debug("ended leases not written (they expire on their own): %s", error)
 
     def _release(self, db: sqlite3.Connection, release: _Release) -> None:
-        key, lease = release.key, release.lease
         if release.correction is not None:
             c = release.correction
-            self._correct(db, key, c.estimate, c.sent, c.limits)
+            self._correct(db, release.key, c.estimate, c.sent, c.limits)
+        self._end_lease(db, release)
+
+    @staticmethod
+    def _end_lease(db: sqlite3.Connection, release: _Release) -> None:
+        key, lease = release.key, release.lease
         if release.expires is not None:  # kept until then; the key's expired leases go
             db.execute(
                 "UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (release.expires, key, lease)
@@ -486,10 +527,7 @@ class LocalStore:
 
     def _correct(self, db: sqlite3.Connection, key: str, estimate: float, sent: int, limits: Limits) -> None:
         b = self._bucket(db, key, self._clock(), limits)
-        # sent since that request, and reserved but not sent yet: all still to come off the server's count
-        estimate -= max(b.seq - sent, 0)
-        if estimate < b.tokens:
-            b.tokens = estimate
+        if _lower(b, estimate, sent):
             self._save(db, key, b)
 
     async def block(self, key: str, seconds: float) -> None:
