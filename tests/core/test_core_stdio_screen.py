@@ -80,6 +80,11 @@ def test_nesting_at_the_limit_is_accepted() -> None:
     assert screen(line.encode()) == line
 
 
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    line = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":"' + "[{" * MAX_DEPTH + '"}}'
+    assert screen(line.encode()) == line
+
+
 INVALID = {
     # name: (message, id the answer echoes, words the answer names)
     "jsonrpc 1.0": ({"jsonrpc": "1.0", "id": 3, "method": "ping"}, 3, '"jsonrpc"'),

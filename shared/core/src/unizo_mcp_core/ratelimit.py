@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from .errors import ExitCode, LocalQuotaExceededError, UnizoError
-from .values import header_value, non_negative
+from .values import header_values, non_negative
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -191,10 +191,8 @@ def read_headers(
     """Read an answer's rate-limit headers against our `capacity` per `window`; None without any.
 
     `elapsed`: seconds since the answered request was sent (None when unknown)."""
-    limit = non_negative(header_value(headers, "X-RateLimit-Limit"))
-    remaining = non_negative(header_value(headers, "X-RateLimit-Remaining"))
-    reset = non_negative(header_value(headers, "X-RateLimit-Reset"))
-    reset_after = non_negative(header_value(headers, "X-RateLimit-Reset-After"))
+    names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Reset-After")
+    limit, remaining, reset, reset_after = map(non_negative, header_values(headers, *names))
     if limit is None and remaining is None and reset is None and reset_after is None:
         return None
     status = RateLimitStatus(

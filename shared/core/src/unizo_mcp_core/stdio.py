@@ -70,9 +70,12 @@ def screen(line: bytes) -> str | Rejection | None:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         column = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         return Rejection(PARSE_ERROR, f"Parse error: {detail}{column}")
-    problem = _structure_problem(message, check_text=_SURROGATE_ESCAPE.search(text) is not None)
-    if problem:
-        return Rejection(PARSE_ERROR, f"Parse error: {problem}")
+    check_text = _SURROGATE_ESCAPE.search(text) is not None
+    # no deeper nesting than brackets in the text: most lines need no walk through the message
+    if check_text or text.count("{") + text.count("[") > MAX_DEPTH:
+        problem = _structure_problem(message, check_text=check_text)
+        if problem:
+            return Rejection(PARSE_ERROR, f"Parse error: {problem}")
     rejection = _invalid_request(message)
     return rejection if rejection is not None else text
 

@@ -8,16 +8,27 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["header_value", "non_negative", "query_value"]
+__all__ = ["header_value", "header_values", "non_negative", "query_value"]
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive header lookup that works for plain dicts and multidicts; surrounding space removed."""
     value = headers.get(name)
     if value is None:
-        lowered = name.lower()
-        value = next((item for key, item in headers.items() if key.lower() == lowered), None)
+        return header_values(headers, name)[0]
     return value.strip() if isinstance(value, str) else None
+
+
+def header_values(headers: Mapping[str, str], *names: str) -> tuple[str | None, ...]:
+    """Several headers at once, as `header_value` finds each: one pass over the headers, whatever their
+    case (a lookup by name per header scans them all for every header that is absent)."""
+    wanted = {name.lower(): index for index, name in enumerate(names)}
+    found: list[str | None] = [None] * len(names)
+    for key, value in headers.items():
+        index = wanted.get(key.lower())
+        if index is not None and found[index] is None and isinstance(value, str):
+            found[index] = value.strip()
+    return tuple(found)
 
 
 def non_negative(raw: object) -> float | None:
