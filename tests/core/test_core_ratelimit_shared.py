@@ -46,6 +46,26 @@ async def take(limiter: SharedRateLimiter, n: int) -> None:
             pass
 
 
+SMALL = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
+
+
+def two_stores(path: Path, clock: FakeClock | None = None) -> tuple[LocalStore, LocalStore]:
+    """Two processes' stores on one file."""
+    if clock is None:
+        return LocalStore(path), LocalStore(path)
+    return LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
+
+
+async def one_call_ended(
+    path: Path, clock: FakeClock | None, concurrency: int
+) -> tuple[LocalStore, LocalStore]:
+    """Two processes' stores; the first made a call ("one-1", send number 1), whose release is pending."""
+    one, other = two_stores(path, clock)
+    assert (await one.take_lease(FP, SMALL, "one-1", 30.0, concurrency))[1] == 1
+    await one.release(FP, "one-1")
+    return one, other
+
+
 async def test_two_limiters_on_one_store_share_one_bucket(tmp_path: Path) -> None:
     clock = FakeClock()
     path = tmp_path / "limits.db"
@@ -188,13 +208,9 @@ async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path
 
 async def test_a_handed_over_lease_expires_a_lease_time_after_the_new_call_took_it(tmp_path: Path) -> None:
     clock = FakeClock()
-    path = tmp_path / "limits.db"
-    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
-    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
-    assert (await one.take_lease(FP, limits, "one-1", 30.0, 1))[1] == 1
-    await one.release(FP, "one-1")
+    one, other = await one_call_ended(tmp_path / "limits.db", clock, 1)
     clock.advance(20.0)
-    assert (await one.take_lease(FP, limits, "one-2", 30.0, 1))[1] == 2  # one-1 handed over
+    assert (await one.take_lease(FP, SMALL, "one-2", 30.0, 1))[1] == 2  # one-1 handed over
     assert other.leases(FP) == 1
     clock.advance(20.0)  # one-1's own lease time is over; the call that took it over is not
     assert other.leases(FP) == 1
@@ -208,15 +224,12 @@ async def test_a_handed_over_lease_expires_a_lease_time_after_the_new_call_took_
 async def test_a_lease_deleted_meanwhile_is_not_handed_over_but_taken_anew(tmp_path: Path) -> None:
     clock = FakeClock()
     path = tmp_path / "limits.db"
-    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
-    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
-    await one.take_lease(FP, limits, "one-1", 30.0, 2)
-    await one.release(FP, "one-1")  # pending: this process is paused for longer than the lease time
-    clock.advance(31.0)
+    one, other = await one_call_ended(path, clock, 2)
+    clock.advance(31.0)  # this process is paused for longer than the lease time
     await other.acquire(FP, "other-1", 30.0, 2)
     await other.release(FP, "other-1")
     await other.aclose()  # its release deletes the key's expired leases: one-1 is gone
-    take, sent = await one.take_lease(FP, limits, "one-2", 30.0, 2)
+    take, sent = await one.take_lease(FP, SMALL, "one-2", 30.0, 2)
     assert take.outcome is Outcome.GRANTED and sent == 3
     assert one.leases(FP) == 1
     await one.release(FP, "one-2")
@@ -226,11 +239,7 @@ async def test_a_lease_deleted_meanwhile_is_not_handed_over_but_taken_anew(tmp_p
 
 
 async def test_a_release_reaches_the_other_processes_without_another_call(tmp_path: Path) -> None:
-    path = tmp_path / "limits.db"
-    one, other = LocalStore(path), LocalStore(path)
-    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
-    assert (await one.take_lease(FP, limits, "one-1", 30.0, 1))[1] == 1
-    await one.release(FP, "one-1")  # the last call for a while: nothing else writes it
+    one, other = await one_call_ended(tmp_path / "limits.db", None, 1)  # the last call for a while
     await asyncio.sleep(2 * RELEASE_DELAY)
     assert other.leases(FP) == 0
     assert await other.acquire(FP, "other-1", 30.0, 1) == 2  # the only slot is free for the other process
@@ -240,11 +249,7 @@ async def test_a_release_reaches_the_other_processes_without_another_call(tmp_pa
 
 async def test_a_release_that_cannot_be_written_is_dropped_and_its_lease_expires(tmp_path: Path) -> None:
     clock = FakeClock()
-    path = tmp_path / "limits.db"
-    one, other = LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
-    limits = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block=10)
-    await one.take_lease(FP, limits, "one-1", 30.0, 1)
-    await one.release(FP, "one-1")
+    one, other = await one_call_ended(tmp_path / "limits.db", clock, 1)
 
     def unavailable() -> sqlite3.Connection:
         raise StoreUnavailable("the disk is gone")
