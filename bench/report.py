@@ -365,6 +365,14 @@ def finding_memory(f: Mapping[str, Any]) -> str:
             f" The {REFERENCE} (aiohttp loaded, an SSL context, the same calls) peaks at "
             f"{http['ratio']:.2f}x the floor: aiohttp's share, which a server built on it cannot go below."
         )
+    unshared = f.get("limits_not_shared")
+    if unshared:
+        text += (
+            f" `{unshared['server']}` keeping its limits in the process (`UNIZO_RATE_LIMIT_BACKEND=process`) "
+            f"peaks at {mib(unshared['median'])}, {unshared['ratio']:.2f}x the floor: sharing the limits "
+            f"through the local store (SQLite's code and its connection) costs "
+            f"{unshared['store_share_kb'] / 1024:.1f} MiB of the server's peak."
+        )
     return text
 
 

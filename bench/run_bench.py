@@ -137,6 +137,7 @@ class Subject:
     module: str = ""  # import package, for `python -m` style launches
     tool: str | None = None  # the read tool driven in figures 3-6
     arguments: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # UNIZO_* settings of its own (a variant)
 
     @property
     def is_floor(self) -> bool:
@@ -424,7 +425,7 @@ class Bench:
                 extra["BENCH_FLOOR_CA"] = self.sandbox.ca_file
                 extra["BENCH_FLOOR_ANSWER"] = str(self.floor_answer)
             return child_env(extra)
-        return self.sandbox.server_env(**settings)
+        return self.sandbox.server_env(**{**subject.settings, **settings})
 
     def main_subject(self) -> Subject:
         """The server of figures 3 and 4: the main service's own."""
@@ -528,8 +529,20 @@ class Bench:
             "verified_before_ready": verified,
         }
 
+    def unshared_subject(self) -> Subject:
+        """The main server keeping its limits in the process: what it costs without the local store."""
+        main = self.main_subject()
+        return Subject(
+            f"{main.name}, limits not shared (UNIZO_RATE_LIMIT_BACKEND=process)",
+            main.argv,
+            main.service,
+            main.module,
+            settings={"UNIZO_RATE_LIMIT_BACKEND": "process"},
+        )
+
     async def figures_1_5_6(self) -> None:
-        subjects = [self.floor, self.floor_http, *self.servers]
+        unshared = self.unshared_subject()
+        subjects = [self.floor, self.floor_http, *self.servers, unshared]
         samples: dict[str, list[dict[str, Any]]] = {s.name: [] for s in subjects}
         kept: dict[str, dict[str, Any]] = {}
         for round_no in range(self.rounds()):
@@ -662,6 +675,30 @@ class Bench:
                     mem_dep,
                 )
             )
+        # the local store's share: the same server with its limits kept in the process
+        mine = samples[unshared.name]
+        main = memory["servers"][self.main_subject().name]
+        unshared_hwm = median(s["vm_hwm_kb"] for s in mine)
+        memory["limits_not_shared"] = {
+            "server": self.main_subject().name,
+            "samples": [s["vm_hwm_kb"] for s in mine],
+            "median": unshared_hwm,
+            "ratio": paired_ratio(mine, floor_samples, "vm_hwm_kb"),
+            "ratio_to_floor_with_aiohttp": paired_ratio(mine, http, "vm_hwm_kb"),
+            "store_share_kb": main["median"] - unshared_hwm,
+        }
+        self.memory_rows.append(
+            Row(
+                "5 peak RSS",
+                unshared.name,
+                fmt_mib(unshared_hwm),
+                f"{fmt_mib(floor_hwm)} floor server",
+                f"{memory['limits_not_shared']['ratio']:.2f}x "
+                f"({memory['limits_not_shared']['ratio_to_floor_with_aiohttp']:.2f}x ref.)",
+                "-",
+                None,
+            )
+        )
         self.results["1_cold_start"] = cold
         self.results["5_memory"] = memory
         cold["imports"] = await self.import_breakdown()

@@ -342,12 +342,14 @@ def argument_validator(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]
     in tests/mcp.
     """
     frozen = dict(schema)
-    accepts = compile_check(frozen)
+    accepts: list[Predicate | None] = []  # compiled on the first call: most tools are never called
     compiled: list[Any] = []
 
     def check(arguments: Mapping[str, Any]) -> list[str]:
         given = dict(arguments)
-        if accepts is not None and accepts(given):
+        if not accepts:
+            accepts.append(compile_check(frozen))
+        if accepts[0] is not None and accepts[0](given):
             return []
         if not compiled:
             import jsonschema
