@@ -206,6 +206,22 @@ async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path
     assert tokens <= 500  # the corrections were written, the last one on close
 
 
+async def test_calls_that_keep_coming_keep_handing_their_lease_over(tmp_path: Path) -> None:
+    # Calls a fifth of RELEASE_DELAY apart, for several times RELEASE_DELAY: every release is handed to the
+    # next call; none is written on its own by the timer (which would end the lease the next call could take).
+    store = LocalStore(tmp_path / "limits.db")
+    limiter = shared(store, None, per_minute=1000)
+    await take(limiter, 1)
+    assert store._db is not None
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    for _ in range(20):
+        await take(limiter, 1)
+        await asyncio.sleep(RELEASE_DELAY / 5)
+    assert [sql.split()[0] for sql in statements] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"] * 20
+    await limiter.aclose()
+
+
 async def test_a_handed_over_lease_expires_a_lease_time_after_the_new_call_took_it(tmp_path: Path) -> None:
     clock = FakeClock()
     one, other = await one_call_ended(tmp_path / "limits.db", clock, 1)

@@ -425,7 +425,11 @@ class LocalStore:
         takes its lease over instead of releasing it and taking another (see the module docstring)."""
         for index, release in enumerate(self._releases):
             if release.key == key and release.expires is None:
-                return self._releases.pop(index)
+                handed = self._releases.pop(index)
+                if not self._releases and self._flush is not None:  # nothing left for the timer to write
+                    self._flush.cancel()
+                    self._flush = None
+                return handed
         return None
 
     @staticmethod
