@@ -23,6 +23,7 @@ MEMBERS = ["shared/core", "shared/sandbox", *SERVICES]
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGING_TESTS = "tests/packaging"
+TOKENIZER = "gpt-tokenizer@4.0.0"  # figure 6's token counts (bench/tokens.py)
 
 
 def install_workspace(session: nox.Session, *extra: str) -> None:
@@ -73,9 +74,15 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks, each figure against its floor (bench/README.md); `-- --smoke` is CI's one quick run."""
+    """Benchmarks, each figure against its floor (bench/README.md); `-- --smoke` is CI's one quick run.
+    Figure 6 counts tokens with the npm package gpt-tokenizer (bench/tokens.py), installed here once."""
     install_workspace(session)
-    session.run("python", "bench/run_bench.py", *session.posargs)
+    tokenizer = Path(session.virtualenv.location) / "tokenizer"
+    if not (tokenizer / "node_modules" / "gpt-tokenizer").is_dir():
+        session.run(
+            "npm", "install", "--prefix", str(tokenizer), "--no-audit", "--no-fund", TOKENIZER, external=True
+        )
+    session.run("python", "bench/run_bench.py", *session.posargs, env={"BENCH_TOKENIZER_DIR": str(tokenizer)})
 
 
 @nox.session(python=PYTHON)

@@ -376,6 +376,13 @@ def finding_memory(f: Mapping[str, Any]) -> str:
     return text
 
 
+def token_note(f: Mapping[str, Any]) -> str:
+    """What "tok" means in the table: counted tokens, or (a run before tokenizing) bytes / 4."""
+    if "tokenizer" in f:
+        return f"tokens counted with {f['tokenizer']}, the GPT-4o family's encoding; other models' differ."
+    return "estimated tokens, bytes / 4 (no tokenizer was run)."
+
+
 def finding_context(f: Mapping[str, Any]) -> str:
     servers = f["servers"]
     target = f["target_max_avg_tool_bytes"]
@@ -391,7 +398,11 @@ def finding_context(f: Mapping[str, Any]) -> str:
         f"{target:g} B: {judged}; highest `{heaviest}` at {worst:.0f} B, {1 - worst / target:.0%} under). "
         f"The largest single definition is `{largest['name']}`, {number(largest['bytes'])} B. "
         f"`{widest_name}` lists {widest['tools']} tools in {number(widest['tools_list_bytes'])} B "
-        f"(~{number(widest['tools_list_tokens_est'])} tokens estimated)"
+        + (
+            f"({number(widest['tools_list_tokens'])} tokens, {f['tokenizer']})"
+            if "tools_list_tokens" in widest
+            else f"(~{number(widest['tools_list_tokens_est'])} tokens estimated)"  # a run before tokenizing
+        )
     )
     fields = widest.get("avg_bytes_by_field", {})
     if fields:
@@ -405,10 +416,13 @@ def finding_context(f: Mapping[str, Any]) -> str:
         ratios = span((s["result_vs_raw"] for s in listed.values()), ".2f")
         wire = span((s["result_wire_bytes"] / s["raw_api_compact_bytes"] for s in listed.values()), ".1f")
         judged = verdict({n: s["ok_list_result"] for n, s in listed.items()})
+        text += f" List results are {ratios}x the raw API page (targets: {judged})"
+        if all("result_vs_raw_tokens" in s for s in listed.values()):
+            in_tokens = span((s["result_vs_raw_tokens"] for s in listed.values()), ".2f")
+            text += f", {in_tokens}x in tokens"
         text += (
-            f" List results are {ratios}x the raw API page (targets: {judged}); on the wire a result "
-            f"carries both the text and the structured copy, {wire}x the raw page, of which a host shows the "
-            "model one."
+            f"; on the wire a result carries both the text and the structured copy, {wire}x the raw page, "
+            "of which a host shows the model one."
         )
     return text
 
@@ -445,6 +459,7 @@ FINDINGS = (
 def render(results: Mapping[str, Any]) -> str:
     """The README's generated section, markers included, from the contents of results.json."""
     machine = results["machine"]
+    figures = results.get("figures", {})
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
     cores = f"{machine['cpu_cores']} cores ({machine['cpu_cores_usable']} usable)"
     missed = results.get("targets_missed", [])
@@ -465,13 +480,12 @@ def render(results: Mapping[str, Any]) -> str:
         "",
         results["table_markdown"],
         "",
-        "\\* tok = estimated tokens, bytes / 4 (no tokenizer was run). ref. = against the "
+        f"\\* tok = {token_note(figures.get('6_context', {}))} ref. = against the "
         f"{REFERENCE}. {DEPENDENCY_STATUS} = {DEPENDENCY_NOTE}.",
         "",
         "#### What this run shows",
         "",
     ]
-    figures = results.get("figures", {})
     for key, finding in FINDINGS:
         if key in figures:
             lines += [f"- {finding(figures[key])}", ""]

@@ -40,6 +40,7 @@ from benchlib import (
     write_json,
 )
 from report import DEPENDENCY_NOTE, DEPENDENCY_STATUS, README, REFERENCE, RESULTS, check_readme, write_readme
+from tokens import TokenizerMissing, count_tokens, tokenizer_name
 
 if TYPE_CHECKING:
     import aiohttp
@@ -742,13 +743,14 @@ class Bench:
 
     async def context_figure(self, kept: Mapping[str, Mapping[str, Any]]) -> None:
         """Figure 6: what the tool definitions and a 20-item list result cost in the model's context."""
+        tokenizer = tokenizer_name()
         figure: dict[str, Any] = {
-            "unit": "bytes (compact JSON, UTF-8); tokens estimated as bytes / 4, no tokenizer",
+            "unit": f"bytes (compact JSON, UTF-8) and tokens ({tokenizer})",
+            "tokenizer": tokenizer,
             "target_max_avg_tool_bytes": TOOL_DEF_MAX_BYTES,
             "servers": {},
         }
-        defs_rows: list[Row] = []
-        list_rows: list[Row] = []
+        texts: dict[tuple[str, str], str] = {}  # (server, what) -> the text whose tokens are counted
         for subject in self.servers:
             listed = kept[subject.name]["tools_list"]
             tools = listed["tools"]
@@ -764,42 +766,32 @@ class Bench:
                 if prop is not None:  # the parameter every data tool repeats
                     key = "inputSchema.properties.integration_id"
                     parts[key] = parts.get(key, 0) + len(compact_json({"integration_id": prop})) - 2
+            texts[subject.name, "tools_list"] = compact_json(listed).decode()
             entry: dict[str, Any] = {
                 "tools": len(tools),
                 "avg_bytes_by_field": {k: round(v / len(tools)) for k, v in sorted(parts.items())},
                 "tools_list_bytes": total,
-                "tools_list_tokens_est": round(total / 4),
                 "avg_tool_bytes": avg,
-                "avg_tool_tokens_est": round(avg / 4),
                 "largest_tool": {"name": largest, "bytes": per_tool[largest]},
                 "per_tool_bytes": per_tool,
                 "ok_tool_defs": avg < TOOL_DEF_MAX_BYTES,
             }
             figure["servers"][subject.name] = entry
-            defs_rows.append(
-                Row(
-                    "6 tools/list",
-                    f"{subject.name}: {len(tools)} tools, {fmt_bytes(total)} (~{round(total / 4):,} tok*)",
-                    f"{fmt_bytes(avg)}/tool (~{round(avg / 4)} tok*)",
-                    "-",
-                    "-",
-                    f"avg < {TOOL_DEF_MAX_BYTES} B",
-                    avg < TOOL_DEF_MAX_BYTES,
-                )
-            )
             if subject.name not in self.raw_paths:  # its driven tool made no data request
                 continue
             raw_path, integration_id = self.raw_paths[subject.name]
             raw = await self.sandbox.get_raw(raw_path, integration_id)
-            raw_compact = len(compact_json(json.loads(raw)))
+            raw_text = compact_json(json.loads(raw)).decode()
+            raw_compact = len(raw_text.encode())
             result = kept[subject.name]["first_result"]
-            text = sum(
-                len(c.get("text", "").encode()) for c in result.get("content", []) if c.get("type") == "text"
-            )
+            text = "".join(c.get("text", "") for c in result.get("content", []) if c.get("type") == "text")
             structured = (
-                len(compact_json(result["structuredContent"])) if "structuredContent" in result else 0
+                compact_json(result["structuredContent"]).decode() if "structuredContent" in result else ""
             )
-            seen = max(text, structured)  # a host shows the model one of the two, never both
+            # a host shows the model one of the two, never both: the larger is counted
+            seen = max(text, structured, key=lambda t: len(t.encode()))
+            texts[subject.name, "result"] = seen
+            texts[subject.name, "raw"] = raw_text
             limit = MAIN_RESULT_MAX_RATIO if subject.service in (self.main_service, "*") else RESULT_MAX_RATIO
             items = result.get("structuredContent", {}).get("data")
             entry.update(
@@ -807,25 +799,61 @@ class Bench:
                     "list_tool": subject.tool,
                     "list_items": len(items) if isinstance(items, list) else None,
                     "request": raw_path,
-                    "result_text_bytes": text,
-                    "result_structured_bytes": structured,
+                    "result_text_bytes": len(text.encode()),
+                    "result_structured_bytes": len(structured.encode()),
                     "result_wire_bytes": len(compact_json(result)),
+                    "result_seen_bytes": len(seen.encode()),
                     "raw_api_bytes": len(raw),
                     "raw_api_compact_bytes": raw_compact,
-                    "result_vs_raw": seen / raw_compact,
+                    "result_vs_raw": len(seen.encode()) / raw_compact,
                     "target_max_result_vs_raw": limit,
-                    "ok_list_result": seen <= limit * raw_compact,
+                    "ok_list_result": len(seen.encode()) <= limit * raw_compact,
                 }
             )
+        keys = list(texts)
+        counted = dict(
+            zip(keys, await asyncio.to_thread(count_tokens, [texts[k] for k in keys]), strict=True)
+        )
+        log(f"tokens counted ({tokenizer})")
+        defs_rows: list[Row] = []
+        list_rows: list[Row] = []
+        for subject in self.servers:
+            entry = figure["servers"][subject.name]
+            tokens = counted[subject.name, "tools_list"]
+            entry["tools_list_tokens"] = tokens
+            entry["avg_tool_tokens"] = tokens / entry["tools"]
+            total, avg = entry["tools_list_bytes"], entry["avg_tool_bytes"]
+            defs_rows.append(
+                Row(
+                    "6 tools/list",
+                    f"{subject.name}: {entry['tools']} tools, {fmt_bytes(total)} ({tokens:,} tok*)",
+                    f"{fmt_bytes(avg)}/tool ({round(entry['avg_tool_tokens'])} tok*)",
+                    "-",
+                    "-",
+                    f"avg < {TOOL_DEF_MAX_BYTES} B",
+                    entry["ok_tool_defs"],
+                )
+            )
+            if (subject.name, "result") not in counted:
+                continue
+            seen_tokens, raw_tokens = counted[subject.name, "result"], counted[subject.name, "raw"]
+            entry.update(
+                {
+                    "result_tokens": seen_tokens,
+                    "raw_api_tokens": raw_tokens,
+                    "result_vs_raw_tokens": seen_tokens / raw_tokens,
+                }
+            )
+            limit = entry["target_max_result_vs_raw"]
             list_rows.append(
                 Row(
                     "6 list result",
                     f"{subject.name}: {subject.tool} x{entry['list_items']}",
-                    f"{fmt_bytes(seen)} (~{round(seen / 4):,} tok*)",
-                    f"{fmt_bytes(raw_compact)} raw API (compact)",
-                    f"{seen / raw_compact:.2f}x",
+                    f"{fmt_bytes(entry['result_seen_bytes'])} ({seen_tokens:,} tok*)",
+                    f"{fmt_bytes(entry['raw_api_compact_bytes'])} ({raw_tokens:,} tok*) raw API (compact)",
+                    f"{entry['result_vs_raw']:.2f}x ({seen_tokens / raw_tokens:.2f}x tok*)",
                     f"<= {limit:.2f}x",
-                    seen <= limit * raw_compact,
+                    entry["ok_list_result"],
                 )
             )
         self.results["6_context"] = figure
@@ -1548,6 +1576,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = mode.name if standard or mode.name != "full" else "partial"
     out = args.out or (RESULTS if standard else BENCH / "results" / f"{label}.json")
 
+    if only is None or only & {"1", "5", "6"}:
+        try:
+            tokenizer_name()  # figure 6 needs it: fail before the figures, not after them
+        except TokenizerMissing as missing:
+            log(str(missing))
+            return 2
     started = time.perf_counter()
     machine = machine_info(ROOT, versioned_packages())
     cores = machine["cpu_cores_usable"]
@@ -1570,7 +1604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     dependency = [f"{r.figure}: {r.subject}" for r in rows if r.dependency]
     print(table)
     print()
-    print("* tok = estimated tokens, bytes / 4 (no tokenizer was run).")
+    if "6_context" in bench.results:
+        tokenizer = bench.results["6_context"]["tokenizer"]
+        print(f"* tok = tokens counted with {tokenizer}; other models' tokenizers give other counts.")
     print(f"ref. = against the {REFERENCE}. {DEPENDENCY_STATUS} = {DEPENDENCY_NOTE}.")
     print(
         f"{mode.name} run, {duration:.0f} s, {machine['cpu_model']}, {machine['cpu_cores_usable']} cores, "
