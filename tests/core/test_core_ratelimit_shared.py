@@ -185,20 +185,29 @@ async def test_a_call_costs_one_transaction_while_calls_keep_coming(tmp_path: Pa
         assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
 
 
-async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path) -> None:
-    # The ended call's lease is handed to the next one, and its answer's correction applied to the bucket
-    # the take reads anyway: read the bucket, move the lease on, save the bucket.
-    store = LocalStore(tmp_path / "limits.db")
+ONE_CALL = ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]  # read the bucket, move the lease on, save
+
+
+async def traced(path: Path) -> tuple[SharedRateLimiter, list[str]]:
+    """A limiter on a local store that has made one call (its file is set up), and the statements it runs
+    from now on."""
+    store = LocalStore(path)
     limiter = shared(store, None, per_minute=1000)
-    await take(limiter, 2)
+    await take(limiter, 1)
     assert store._db is not None
     statements: list[str] = []
     store._db.set_trace_callback(statements.append)
+    return limiter, statements
+
+
+async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path) -> None:
+    # The ended call's lease is handed to the next one, and its answer's correction applied to the bucket
+    # the take reads anyway: read the bucket, move the lease on, save the bucket.
+    limiter, statements = await traced(tmp_path / "limits.db")
     for _ in range(5):
         async with limiter.slot() as slot:  # each answer lowers the shared estimate: a correction
             limiter.observe({"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "500"}, slot)
-    verbs = [sql.split()[0] for sql in statements]
-    assert verbs == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"] * 5, statements
+    assert [sql.split()[0] for sql in statements] == ONE_CALL * 5, statements
     await limiter.aclose()
     with contextlib.closing(sqlite3.connect(tmp_path / "limits.db")) as db:
         assert db.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 0
@@ -209,16 +218,11 @@ async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path
 async def test_calls_that_keep_coming_keep_handing_their_lease_over(tmp_path: Path) -> None:
     # Calls a fifth of RELEASE_DELAY apart, for several times RELEASE_DELAY: every release is handed to the
     # next call; none is written on its own by the timer (which would end the lease the next call could take).
-    store = LocalStore(tmp_path / "limits.db")
-    limiter = shared(store, None, per_minute=1000)
-    await take(limiter, 1)
-    assert store._db is not None
-    statements: list[str] = []
-    store._db.set_trace_callback(statements.append)
+    limiter, statements = await traced(tmp_path / "limits.db")
     for _ in range(20):
         await take(limiter, 1)
         await asyncio.sleep(RELEASE_DELAY / 5)
-    assert [sql.split()[0] for sql in statements] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"] * 20
+    assert [sql.split()[0] for sql in statements] == ONE_CALL * 20
     await limiter.aclose()
 
 
