@@ -20,6 +20,7 @@ import pytest
 from coretest_support import KEY, FakeClock
 from unizo_mcp_core.errors import ConfigError, LocalQuotaExceededError
 from unizo_mcp_core.limitstore import (
+    KEEP,
     RELEASE_DELAY,
     Limits,
     LocalStore,
@@ -50,10 +51,10 @@ SMALL = Limits(capacity=10, rate=1, reserve=0, quota=100, max_wait=60, max_block
 
 
 def two_stores(path: Path, clock: FakeClock | None = None) -> tuple[LocalStore, LocalStore]:
-    """Two processes' stores on one file."""
+    """Two processes' stores on one file, taking one token per transaction (the lease handover alone)."""
     if clock is None:
-        return LocalStore(path), LocalStore(path)
-    return LocalStore(path, clock=clock.time), LocalStore(path, clock=clock.time)
+        return LocalStore(path, ahead=0), LocalStore(path, ahead=0)
+    return LocalStore(path, clock=clock.time, ahead=0), LocalStore(path, clock=clock.time, ahead=0)
 
 
 async def one_call_ended(
@@ -277,7 +278,7 @@ async def test_a_release_that_cannot_be_written_is_dropped_and_its_lease_expires
     one._connect = unavailable  # type: ignore[method-assign]
     await asyncio.sleep(2 * RELEASE_DELAY)  # the write fails in the background, quietly
     assert one._releases == [] and other.leases(FP) == 1
-    clock.advance(30.0)
+    clock.advance(30.0 + KEEP)  # the lease time asked for, and the time it is kept for the next call
     assert other.leases(FP) == 0  # as a killed process's lease
     await other.aclose()
 
@@ -367,7 +368,7 @@ async def test_store_outage_falls_back_with_one_warning_then_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
-    store = FailingStore(tmp_path / "limits.db", clock=clock.time)
+    store = FailingStore(tmp_path / "limits.db", clock=clock.time, ahead=0)  # every call uses the store
     limiter = shared(store, clock)
     caplog.set_level(logging.INFO, "unizo_mcp.ratelimit")
     await take(limiter, 2)

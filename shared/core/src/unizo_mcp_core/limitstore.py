@@ -26,16 +26,35 @@ it, whereas refusing to open it would stop sharing for good after an upgrade.
            day INTEGER, used INTEGER)  -- UTC day number (unix seconds // 86400) and its request count
     lease(key TEXT, lease TEXT, expires REAL, PRIMARY KEY (key, lease))  -- one per request in flight
 
-Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index). The transactions and their
-statements are most of what sharing costs per call, so a call is one transaction of three statements while
-calls keep coming: `release` is written with the process's next operation on the store (before that
-operation's own statements), or `RELEASE_DELAY` later when none comes first. Until then the other processes
-count the ended call's lease as live, which only makes them wait a little more, never send more. When the
-next operation is the same key's `take_lease` and its token is ready, the ended call's lease is handed over
-to the new call (renamed, its expiry moved on) instead of being deleted and another counted and inserted:
-the number of leases stays what it was, and the correction the ended call's answer gave is applied to the
-bucket the take reads anyway. Expired leases are not counted, and are deleted when a lease of the same key
-is released.
+Both tables are `WITHOUT ROWID` (one b-tree each, no separate key index). The transactions are most of
+what sharing costs per call, so while calls keep coming most of them need none:
+
+* `release` is written with the process's next operation on the store (before that operation's own
+  statements), or `RELEASE_DELAY` later when none comes first. Until then the other processes count the
+  ended call's lease as live, which only makes them wait a little more, never send more.
+* When the next operation is the same key's `take_lease`, the ended call's lease is handed over to the
+  new call instead of being deleted and another counted and inserted. A lease `take_lease` writes lives
+  `KEEP` seconds longer than asked, so for `KEEP` seconds the handover needs no statement at all: the new
+  call still has the whole lease time asked for. Later, the handover renames the lease and moves its
+  expiry on.
+* Tokens reserved ahead. A transaction that grants a token also reserves up to `AHEAD` more for this
+  process's next calls on the key, with their send numbers (`_Ahead`), while (1) no other process has
+  used the key for `CROWDED_FOR` seconds, as far as this one has seen (the bucket changed between two of
+  its transactions), (2) the bucket keeps more than half its capacity and (3) the day's quota more than
+  a bucket's worth of requests. They are counted for the day and taken from the bucket at once, as if
+  sent. A call that has such a token and a lease to take over sends without a transaction, unless the
+  ended call's answer said the API has less than half the capacity left (less the tokens reserved): its
+  correction goes in first. The tokens not used are given back (to the bucket and the day's count) by the
+  process's next transaction, or `RELEASE_DELAY` after its last call; a process killed with some loses
+  them, as it would a token it reserved.
+  Processes that share a key, and calls near its limits, take one token per transaction: send numbers
+  then follow the order of sending, which corrections rely on, and no process holds tokens another one is
+  waiting for. When a second process starts on a key the first one reserved ahead on, the first gives its
+  unused tokens back at its next transaction; their send numbers stay unused, so a correction that counts
+  them as sent lowers the bucket by up to `AHEAD` tokens more than needed, once.
+* The correction an ended call's answer gave is applied to the bucket the next transaction reads anyway.
+
+Expired leases are not counted, and are deleted when a lease of the same key is released.
 """
 
 from __future__ import annotations
@@ -73,6 +92,9 @@ DAY = 86_400.0
 _EPSILON = 1e-9
 SCHEMA_VERSION = 3
 RELEASE_DELAY = 0.05  # s: the longest a local release waits to be written with the next operation
+KEEP = 1.0  # s: how long after `take_lease` wrote a lease the next calls may take it over without statements
+AHEAD = 7  # tokens one transaction reserves for the process's next calls, at most (module docstring)
+CROWDED_FOR = 10.0  # s: how long after seeing another process use a key this one reserves nothing ahead
 SET_UP_TIMEOUT = 10.0  # s: the longest a process waits for another one setting up a new file
 
 log = logging.getLogger("unizo_mcp.ratelimit")
@@ -254,10 +276,36 @@ class _Release:
     """A `release` not written yet."""
 
     key: str
-    lease: str
+    lease: str | None  # None: only the correction (the lease went on to the next call)
     expires: float | None  # kept until then (a `hold`), or None: ended
     ended: float  # when the call ended, by the store's clock
     correction: Correction | None
+
+
+@attrs.define
+class _Ahead:
+    """Tokens a transaction reserved for this process's next calls on a key (see the module docstring)."""
+
+    tokens: int  # not used yet
+    sent: int  # the next call's send number
+    seq: int  # the bucket's `seq`, `sent` and `day` right after the reservation
+    last_sent: int
+    day: int
+    used: int  # the day's count after the reservation, these tokens included
+    limits: Limits
+
+    def give_back(self, b: _Bucket, limits: Limits) -> bool:
+        """Return the unused tokens to `b` (read and refilled); True when there were any."""
+        if self.tokens <= 0:
+            return False
+        b.tokens = min(b.tokens + self.tokens, limits.capacity)
+        if b.day == self.day:
+            b.used = max(b.used - self.tokens, 0)
+        if b.seq == self.seq and b.sent == self.last_sent:  # nothing reserved or sent since: no gap left
+            b.seq -= self.tokens
+            b.sent -= self.tokens
+        self.tokens = 0
+        return True
 
 
 def _columns(db: sqlite3.Connection, table: str) -> tuple[str, ...]:
@@ -314,12 +362,22 @@ def _set_up(db: sqlite3.Connection) -> None:
 class LocalStore:
     """SQLite (WAL) in one file, shared by the processes of one machine; see the module docstring."""
 
-    def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path | None = None, *, clock: Callable[[], float] = time.time, ahead: int = AHEAD
+    ) -> None:
+        """`ahead`: the most tokens a transaction reserves for the next calls (0: one per call)."""
         self.path = path or default_store_path()
         self._clock = clock
+        self._ahead_max = ahead
         self._db: sqlite3.Connection | None = None
         self._releases: list[_Release] = []  # not written yet (see the module docstring)
         self._flush: asyncio.TimerHandle | None = None
+        self._ahead: dict[str, _Ahead] = {}  # per key
+        # a call's lease -> its name in the store and its expiry there (leases `take_lease` wrote)
+        self._stored: dict[str, tuple[str, float]] = {}
+        # per key: the bucket's (seq, sent) as this process's last `take_lease` left it
+        self._left: dict[str, tuple[int, int]] = {}
+        self._crowded_until: dict[str, float] = {}  # per key: another process used it lately
 
     @property
     def description(self) -> str:
@@ -344,10 +402,14 @@ class LocalStore:
         return db
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One `BEGIN IMMEDIATE` transaction, the pending releases written first. A release that fails
-        with it is dropped: its lease expires on its own, as a killed process's does."""
+    def _transaction(self, keep: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One `BEGIN IMMEDIATE` transaction, the pending releases written and the tokens reserved ahead
+        given back first (except `keep`'s, which the caller handles). A release that fails with it is
+        dropped: its lease expires on its own, as a killed process's does; so are tokens given back."""
         releases, self._releases = self._releases, []
+        returned = [(key, a) for key, a in self._ahead.items() if key != keep]
+        for key, _ in returned:
+            del self._ahead[key]
         if releases and self._flush is not None:  # written here: the timer waits for the next release
             self._flush.cancel()
             self._flush = None
@@ -359,6 +421,10 @@ class LocalStore:
         try:
             for release in releases:
                 self._release(db, release)
+            for key, ahead in returned:
+                b = self._bucket(db, key, self._clock(), ahead.limits)
+                if ahead.give_back(b, ahead.limits):
+                    self._save(db, key, b)
             yield db
             db.execute("COMMIT")
         except BaseException as exc:
@@ -400,31 +466,87 @@ class LocalStore:
         self, key: str, limits: Limits, lease: str, ttl: float, concurrency: int
     ) -> tuple[Take, int]:
         handed = self._handover(key)
-        with self._transaction() as db:  # one transaction: the cost of a call is mostly its statements
+        if handed is not None and (reused := self._take_over(key, limits, handed, lease, ttl)) is not None:
+            return reused
+        with self._transaction(keep=key) as db:  # its own tokens reserved ahead are handled here
             now = self._clock()
             b = self._bucket(db, key, now, limits)
+            alone = self._alone(key, b, now)
+            ahead = self._ahead.pop(key, None)
+            changed = ahead is not None and ahead.give_back(b, limits)
             if handed is not None and handed.correction is not None:
                 _lower(b, handed.correction.estimate, handed.correction.sent)
+                changed = True
             take = self._grant(b, now, limits)
             ready = take.outcome is Outcome.GRANTED and take.wait <= 0
-            sent = 0
-            if handed is not None and ready and self._hand_over(db, key, handed.lease, lease, now + ttl):
+            sent, expires = 0, now + ttl + KEEP
+            if handed is not None and ready and self._hand_over(db, key, handed, lease, expires):
                 sent = b.sent = b.sent + 1
             else:
                 if handed is not None:  # its correction is in `b` already
                     self._end_lease(db, handed)
                 if ready and self._live(db, key, now) < concurrency:
-                    db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, now + ttl))
+                    db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, expires))
                     sent = b.sent = b.sent + 1
-            if take.outcome is Outcome.GRANTED or (handed is not None and handed.correction is not None):
+            if sent:
+                self._stored[lease] = (lease, expires)
+                if alone:
+                    self._reserve_ahead(key, b, limits)
+            if take.outcome is Outcome.GRANTED or changed:
                 self._save(db, key, b)
+            self._left[key] = (b.seq, b.sent)
             return take, sent
+
+    def _alone(self, key: str, b: _Bucket, now: float) -> bool:
+        """Whether no other process has used the key for `CROWDED_FOR` s, by what this one has seen: the
+        bucket as this process left it. Its first call on a key cannot tell, and reserves nothing."""
+        left = self._left.get(key)
+        if left is None:
+            return False
+        if left != (b.seq, b.sent):
+            self._crowded_until[key] = now + CROWDED_FOR
+            return False
+        return now >= self._crowded_until.get(key, 0.0)
+
+    def _take_over(
+        self, key: str, limits: Limits, handed: _Release, lease: str, ttl: float
+    ) -> tuple[Take, int] | None:
+        """A call that needs no transaction: a token reserved ahead, and the ended call's lease still
+        good for `ttl` s. None when the call needs the store (see the module docstring)."""
+        ahead, stored = self._ahead.get(key), self._stored.get(handed.lease or "")
+        if ahead is None or ahead.tokens <= 0 or ahead.limits != limits or stored is None:
+            return None
+        if stored[1] - self._clock() < ttl:
+            return None
+        c = handed.correction
+        if c is not None and c.estimate - ahead.tokens < limits.capacity / 2:
+            return None  # the API has less left than we reckon: the correction goes in first
+        del self._stored[handed.lease or ""]
+        self._stored[lease] = stored
+        if c is not None:  # written with the next transaction
+            self._queue(_Release(key, None, None, handed.ended, c))
+        ahead.tokens -= 1
+        sent, ahead.sent = ahead.sent, ahead.sent + 1
+        return Take(Outcome.GRANTED, 0.0, ahead.seq - ahead.tokens, ahead.used - ahead.tokens), sent
+
+    def _reserve_ahead(self, key: str, b: _Bucket, limits: Limits) -> None:
+        """Reserve tokens for the next calls while the bucket keeps half its capacity and the day's quota a
+        bucket's worth of requests (module docstring): near either limit, calls take one token each."""
+        spare_quota = limits.quota - b.used - math.ceil(limits.capacity)
+        n = min(self._ahead_max, math.floor(b.tokens - limits.capacity / 2), spare_quota)
+        if n < 1:
+            return
+        b.tokens -= n
+        b.seq += n
+        b.used += n
+        first, b.sent = b.sent + 1, b.sent + n
+        self._ahead[key] = _Ahead(n, first, b.seq, b.sent, b.day, b.used, limits)
 
     def _handover(self, key: str) -> _Release | None:
         """A pending release of `key` that ends its lease now (no hold), taken off the queue: the next call
         takes its lease over instead of releasing it and taking another (see the module docstring)."""
         for index, release in enumerate(self._releases):
-            if release.key == key and release.expires is None:
+            if release.key == key and release.lease is not None and release.expires is None:
                 handed = self._releases.pop(index)
                 if not self._releases and self._flush is not None:  # nothing left for the timer to write
                     self._flush.cancel()
@@ -432,11 +554,17 @@ class LocalStore:
                 return handed
         return None
 
-    @staticmethod
-    def _hand_over(db: sqlite3.Connection, key: str, old: str, new: str, expires: float) -> bool:
-        """Give the ended call's lease `old` to a new call; False when it is gone (expired and deleted)."""
+    def _name(self, lease: str) -> str:
+        """The lease's name in the store (a lease taken over without statements keeps the one before)."""
+        stored = self._stored.pop(lease, None)
+        return stored[0] if stored is not None else lease
+
+    def _hand_over(self, db: sqlite3.Connection, key: str, ended: _Release, new: str, expires: float) -> bool:
+        """Give the ended call's lease to a new call; False when it is gone (expired and deleted)."""
+        assert ended.lease is not None
         cursor = db.execute(
-            "UPDATE lease SET lease = ?, expires = ? WHERE key = ? AND lease = ?", (new, expires, key, old)
+            "UPDATE lease SET lease = ?, expires = ? WHERE key = ? AND lease = ?",
+            (new, expires, key, self._name(ended.lease)),
         )
         return cursor.rowcount == 1
 
@@ -492,13 +620,17 @@ class LocalStore:
     ) -> None:
         """Queued: written with the next operation, or `RELEASE_DELAY` s from now (module docstring)."""
         now = self._clock()
-        self._releases.append(_Release(key, lease, now + hold if hold > 0 else None, now, correction))
+        self._queue(_Release(key, lease, now + hold if hold > 0 else None, now, correction))
+
+    def _queue(self, release: _Release) -> None:
+        self._releases.append(release)
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(RELEASE_DELAY, self._write_releases)
 
     def _write_releases(self) -> None:
+        """Write the pending releases and give back the tokens reserved ahead."""
         self._flush = None
-        if not self._releases:
+        if not self._releases and not self._ahead:
             return
         try:
             with self._transaction():
@@ -512,9 +644,10 @@ class LocalStore:
             self._correct(db, release.key, c.estimate, c.sent, c.limits)
         self._end_lease(db, release)
 
-    @staticmethod
-    def _end_lease(db: sqlite3.Connection, release: _Release) -> None:
-        key, lease = release.key, release.lease
+    def _end_lease(self, db: sqlite3.Connection, release: _Release) -> None:
+        if release.lease is None:
+            return
+        key, lease = release.key, self._name(release.lease)
         if release.expires is not None:  # kept until then; the key's expired leases go
             db.execute(
                 "UPDATE lease SET expires = ? WHERE key = ? AND lease = ?", (release.expires, key, lease)
