@@ -203,3 +203,30 @@ async def test_a_kept_lease_is_taken_over_without_a_transaction_only_while_it_la
     await limiter.aclose()
     assert other.leases(FP) == 0
     await other.aclose()
+
+
+async def test_giving_tokens_back_does_not_make_a_process_think_it_shares_the_key(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "limits.db")
+    limiter = limiter_on(store, None)
+    await calls(limiter, 3)  # the second reserved ahead
+    await asyncio.sleep(2 * RELEASE_DELAY)  # a pause: the unused tokens go back (renumbered)
+    begun = transactions(store)
+    await calls(limiter, AHEAD + 1)
+    assert len(begun) == 1, "its own give-back taken for another process's call"
+    await limiter.aclose()
+
+
+async def test_corrections_that_say_plenty_is_left_wait_for_the_next_transaction(tmp_path: Path) -> None:
+    # calls a quarter of RELEASE_DELAY apart, each answer a correction: the release timer, which would end
+    # the lease the next call takes over and give the reserved tokens back, is not kept running for
+    # corrections alone: one transaction per AHEAD + 1 calls still
+    store = LocalStore(tmp_path / "limits.db")
+    limiter = limiter_on(store, None)
+    await calls(limiter, 2)
+    begun = transactions(store)
+    answer = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "990"}
+    for _ in range(2 * (AHEAD + 1)):
+        await calls(limiter, 1, answer)
+        await asyncio.sleep(RELEASE_DELAY / 4)
+    assert len(begun) <= 3, len(begun)
+    await limiter.aclose()

@@ -52,7 +52,10 @@ what sharing costs per call, so while calls keep coming most of them need none:
   waiting for. When a second process starts on a key the first one reserved ahead on, the first gives its
   unused tokens back at its next transaction; their send numbers stay unused, so a correction that counts
   them as sent lowers the bucket by up to `AHEAD` tokens more than needed, once.
-* The correction an ended call's answer gave is applied to the bucket the next transaction reads anyway.
+* The correction an ended call's answer gave is applied to the bucket the next transaction reads anyway;
+  when the next call took the lease over without one, the correction waits for the next transaction (at
+  the latest when the tokens reserved ahead run out) without starting the release timer, which would end
+  the lease the call after takes over.
 
 Expired leases are not counted, and are deleted when a lease of the same key is released.
 """
@@ -423,8 +426,10 @@ class LocalStore:
                 self._release(db, release)
             for key, ahead in returned:
                 b = self._bucket(db, key, self._clock(), ahead.limits)
+                before = (b.seq, b.sent)
                 if ahead.give_back(b, ahead.limits):
                     self._save(db, key, b)
+                    self._moved(key, before, (b.seq, b.sent))
             yield db
             db.execute("COMMIT")
         except BaseException as exc:
@@ -508,6 +513,12 @@ class LocalStore:
             return False
         return now >= self._crowded_until.get(key, 0.0)
 
+    def _moved(self, key: str, before: tuple[int, int], after: tuple[int, int]) -> None:
+        """This process moved the key's (seq, sent) from `before` to `after`: when `before` is where its
+        last `take_lease` left them, no other process has used the key since, and none has yet."""
+        if self._left.get(key) == before:
+            self._left[key] = after
+
     def _take_over(
         self, key: str, limits: Limits, handed: _Release, lease: str, ttl: float
     ) -> tuple[Take, int] | None:
@@ -523,8 +534,8 @@ class LocalStore:
             return None  # the API has less left than we reckon: the correction goes in first
         del self._stored[handed.lease or ""]
         self._stored[lease] = stored
-        if c is not None:  # written with the next transaction
-            self._queue(_Release(key, None, None, handed.ended, c))
+        if c is not None:  # written with the next transaction (at the latest when these tokens run out)
+            self._releases.append(_Release(key, None, None, handed.ended, c))
         ahead.tokens -= 1
         sent, ahead.sent = ahead.sent, ahead.sent + 1
         return Take(Outcome.GRANTED, 0.0, ahead.seq - ahead.tokens, ahead.used - ahead.tokens), sent
@@ -548,7 +559,8 @@ class LocalStore:
         for index, release in enumerate(self._releases):
             if release.key == key and release.lease is not None and release.expires is None:
                 handed = self._releases.pop(index)
-                if not self._releases and self._flush is not None:  # nothing left for the timer to write
+                if self._flush is not None and all(r.lease is None for r in self._releases):
+                    # no lease left for the timer to end: corrections alone wait for the next transaction
                     self._flush.cancel()
                     self._flush = None
                 return handed
@@ -570,9 +582,11 @@ class LocalStore:
 
     def _take(self, db: sqlite3.Connection, key: str, now: float, limits: Limits) -> Take:
         b = self._bucket(db, key, now, limits)
+        before = (b.seq, b.sent)
         take = self._grant(b, now, limits)
         if take.outcome is Outcome.GRANTED:
             self._save(db, key, b)
+            self._moved(key, before, (b.seq, b.sent))
         return take
 
     @staticmethod
@@ -605,11 +619,13 @@ class LocalStore:
         db.execute("INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (key, lease, expires))
         return self._count_sent(db, key)
 
-    @staticmethod
-    def _count_sent(db: sqlite3.Connection, key: str) -> int:
+    def _count_sent(self, db: sqlite3.Connection, key: str) -> int:
         db.execute("UPDATE bucket SET sent = sent + 1 WHERE key = ?", (key,))
         row = db.execute("SELECT sent FROM bucket WHERE key = ?", (key,)).fetchone()
-        return int(row[0]) if row is not None else 1
+        sent = int(row[0]) if row is not None else 1
+        if (left := self._left.get(key)) is not None:
+            self._moved(key, (left[0], sent - 1), (left[0], sent))
+        return sent
 
     async def abandon(self, key: str) -> None:
         with self._transaction() as db:
