@@ -230,3 +230,20 @@ async def test_corrections_that_say_plenty_is_left_wait_for_the_next_transaction
         await asyncio.sleep(RELEASE_DELAY / 4)
     assert len(begun) <= 3, len(begun)
     await limiter.aclose()
+
+
+async def test_tokens_reserved_before_midnight_are_not_used_after_it(tmp_path: Path) -> None:
+    # the new UTC day's count starts from zero: a call after midnight is counted in it, not in the old one
+    day = 86_400
+    clock = FakeClock(wall=20_000 * day - 0.5)
+    path = tmp_path / "limits.db"
+    store = LocalStore(path, clock=clock.time)
+    limiter = limiter_on(store, clock)
+    await calls(limiter, 2)  # the second reserved ahead, half a second before midnight
+    clock.advance(0.6)
+    begun = transactions(store)
+    await calls(limiter, 1)
+    assert len(begun) == 1
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT day, used FROM bucket").fetchone() == (20_000, 1 + AHEAD)
+    await limiter.aclose()

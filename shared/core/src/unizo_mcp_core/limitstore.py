@@ -527,7 +527,8 @@ class LocalStore:
         ahead, stored = self._ahead.get(key), self._stored.get(handed.lease or "")
         if ahead is None or ahead.tokens <= 0 or ahead.limits != limits or stored is None:
             return None
-        if stored[1] - self._clock() < ttl:
+        now = self._clock()
+        if stored[1] - now < ttl or int(now // DAY) != ahead.day:  # a new UTC day counts from zero
             return None
         c = handed.correction
         if c is not None and c.estimate - ahead.tokens < limits.capacity / 2:
