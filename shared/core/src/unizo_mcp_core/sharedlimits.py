@@ -16,7 +16,8 @@ after a timeout, `X-RateLimit-*` headers lower the shared estimate). A call:
    (quota, a server pause, a wait past UNIZO_MAX_QUEUE_WAIT) and nothing is sent;
 2. sleeps that wait;
 3. takes a concurrency lease in the store, polling while all are live (one poller per process), which
-   expires on its own UNIZO_TIMEOUT + LEASE_GRACE seconds later: a process killed mid-request cannot
+   expires on its own UNIZO_TIMEOUT + LEASE_GRACE seconds later (the local store adds `limitstore.KEEP`,
+   the time the next call may take it over without a transaction): a process killed mid-request cannot
    hold a slot for longer;
 4. sends, then ends the lease (or, after a timeout, lets it expire UNIZO_TIMEOUT seconds later).
 
