@@ -290,9 +290,8 @@ class _Ahead:
     """Tokens a transaction reserved for this process's next calls on a key (see the module docstring)."""
 
     tokens: int  # not used yet
-    sent: int  # the next call's send number
-    seq: int  # the bucket's `seq`, `sent` and `day` right after the reservation
-    last_sent: int
+    sent: int  # the next call's send number (the unused tokens have this one and the ones after)
+    seq: int  # the bucket's `seq` and `day` right after the reservation
     day: int
     used: int  # the day's count after the reservation, these tokens included
     limits: Limits
@@ -304,7 +303,7 @@ class _Ahead:
         b.tokens = min(b.tokens + self.tokens, limits.capacity)
         if b.day == self.day:
             b.used = max(b.used - self.tokens, 0)
-        if b.seq == self.seq and b.sent == self.last_sent:  # nothing reserved or sent since: no gap left
+        if b.seq == self.seq and b.sent == self.sent + self.tokens - 1:  # nothing reserved or sent since
             b.seq -= self.tokens
             b.sent -= self.tokens
         self.tokens = 0
@@ -524,7 +523,9 @@ class LocalStore:
     ) -> tuple[Take, int] | None:
         """A call that needs no transaction: a token reserved ahead, and the ended call's lease still
         good for `ttl` s. None when the call needs the store (see the module docstring)."""
-        ahead, stored = self._ahead.get(key), self._stored.get(handed.lease or "")
+        ended = handed.lease
+        assert ended is not None  # `_handover` hands over only releases that end a lease
+        ahead, stored = self._ahead.get(key), self._stored.get(ended)
         if ahead is None or ahead.tokens <= 0 or ahead.limits != limits or stored is None:
             return None
         now = self._clock()
@@ -533,7 +534,7 @@ class LocalStore:
         c = handed.correction
         if c is not None and c.estimate - ahead.tokens < limits.capacity / 2:
             return None  # the API has less left than we reckon: the correction goes in first
-        del self._stored[handed.lease or ""]
+        del self._stored[ended]
         self._stored[lease] = stored
         if c is not None:  # written with the next transaction (at the latest when these tokens run out)
             self._releases.append(_Release(key, None, None, handed.ended, c))
@@ -552,7 +553,7 @@ class LocalStore:
         b.seq += n
         b.used += n
         first, b.sent = b.sent + 1, b.sent + n
-        self._ahead[key] = _Ahead(n, first, b.seq, b.sent, b.day, b.used, limits)
+        self._ahead[key] = _Ahead(n, first, b.seq, b.day, b.used, limits)
 
     def _handover(self, key: str) -> _Release | None:
         """A pending release of `key` that ends its lease now (no hold), taken off the queue: the next call
@@ -637,10 +638,7 @@ class LocalStore:
     ) -> None:
         """Queued: written with the next operation, or `RELEASE_DELAY` s from now (module docstring)."""
         now = self._clock()
-        self._queue(_Release(key, lease, now + hold if hold > 0 else None, now, correction))
-
-    def _queue(self, release: _Release) -> None:
-        self._releases.append(release)
+        self._releases.append(_Release(key, lease, now + hold if hold > 0 else None, now, correction))
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(RELEASE_DELAY, self._write_releases)
 
