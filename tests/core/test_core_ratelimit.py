@@ -210,7 +210,7 @@ async def test_remaining_without_fraction_is_taken_as_is() -> None:
     assert lim.tokens == pytest.approx(3.0)
 
 
-async def test_lower_server_limit_is_adopted() -> None:
+async def test_the_server_limit_is_followed_up_to_the_configured_one() -> None:
     clock = FakeClock()
     lim = limiter(clock, per_minute=100)
     async with lim.slot() as slot:
@@ -220,8 +220,13 @@ async def test_lower_server_limit_is_adopted() -> None:
     assert lim.tokens == 30
     clock.advance(1000)
     assert lim.tokens == 30
-    lim.observe(headers(limit=500), None)  # a higher one does not raise the configured limit
-    assert lim.per_minute == 30
+    # the API raised it again: so does ours, refilling at the new rate (a lowered limit is not for good)
+    lim.observe(headers(limit=60), None)
+    assert lim.per_minute == 60
+    clock.advance(1000)
+    assert lim.tokens == 60
+    lim.observe(headers(limit=500), None)  # never above the configured limit
+    assert lim.per_minute == 100
 
 
 async def test_garbage_headers_are_ignored() -> None:

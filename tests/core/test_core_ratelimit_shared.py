@@ -216,6 +216,17 @@ async def test_a_call_is_three_statements_while_calls_keep_coming(tmp_path: Path
     assert tokens <= 500  # the corrections were written, the last one on close
 
 
+async def test_the_server_limit_is_followed_up_to_the_configured_one(tmp_path: Path) -> None:
+    # A limit the API lowered for a while must not throttle the process until it restarts.
+    store = LocalStore(tmp_path / "limits.db", ahead=0)
+    limiter = shared(store, None, per_minute=100)
+    for limit, followed in (("30", 30), ("60", 60), ("500", 100)):
+        async with limiter.slot() as slot:
+            limiter.observe({"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": "20"}, slot)
+        assert limiter.per_minute == followed, limit
+    await limiter.aclose()
+
+
 async def test_calls_that_keep_coming_keep_handing_their_lease_over(tmp_path: Path) -> None:
     # Calls a fifth of RELEASE_DELAY apart, for several times RELEASE_DELAY: every release is handed to the
     # next call; none is written on its own by the timer (which would end the lease the next call could take).

@@ -11,8 +11,9 @@ client uses the whole allowance without ever receiving a 429:
   does not lower the sustained rate;
 * every answer's `X-RateLimit-*` headers correct the estimate: when the server has fewer tokens
   than we think (another process on the same key, a restart) ours is lowered, and `Remaining: 0`
-  with `Reset-After` makes the next request wait exactly that long. A lower `X-RateLimit-Limit`
-  than configured lowers ours;
+  with `Reset-After` makes the next request wait exactly that long. `X-RateLimit-Limit` is followed
+  up to the configured limit: a lower one lowers ours, and a later higher one raises it again (never
+  above UNIZO_RATE_LIMIT), so a limit the API lowered for a while does not throttle the process for good;
 * a request past the daily quota raises `LocalQuotaExceededError` at once and is not sent;
 * the concurrency cap is a semaphore taken before the token, so a request is sent as soon as it
   has its token;
@@ -171,9 +172,10 @@ def quota_error(quota: int, wall: float) -> LocalQuotaExceededError:
 
 @attrs.frozen
 class ServerView:
-    """What one answer's `X-RateLimit-*` headers say: the status to show, a lower limit to adopt (or
-    None), and the server's token count when it answered plus the refill since `slot` was sent (None
-    when the headers give no count). Tokens taken after `slot` are not subtracted yet."""
+    """What one answer's `X-RateLimit-*` headers say: the status to show, the limit to follow (the
+    API's, at most the configured one; None without the header), and the server's token count when it
+    answered plus the refill since `slot` was sent (None when the headers give no count). Tokens taken
+    after `slot` are not subtracted yet."""
 
     status: RateLimitStatus
     limit: float | None
@@ -184,12 +186,14 @@ def read_headers(
     headers: Mapping[str, str],
     *,
     capacity: float,
+    ceiling: float,
     window: float,
     wall: float,
     elapsed: float | None,
 ) -> ServerView | None:
     """Read an answer's rate-limit headers against our `capacity` per `window`; None without any.
 
+    `ceiling`: the configured limit, which the API's `X-RateLimit-Limit` may lower but never raise.
     `elapsed`: seconds since the answered request was sent (None when unknown)."""
     names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Reset-After")
     limit, remaining, reset, reset_after = map(non_negative, header_values(headers, *names))
@@ -202,11 +206,11 @@ def read_headers(
         reset_after=reset_after,
         observed_at=wall,
     )
-    lower = float(limit) if limit is not None and 1 <= limit < capacity else None
-    if lower is not None:
-        capacity = lower
+    follow = min(float(limit), ceiling) if limit is not None and limit >= 1 else None
+    if follow is not None:
+        capacity = follow
     if remaining is None:
-        return ServerView(status, lower, None)
+        return ServerView(status, follow, None)
     server_rate = (limit / window) if limit else capacity / window
     server_capacity = limit if limit else capacity
     # The server's fractional token count when it answered: Remaining is floored; Reset-After
@@ -226,7 +230,7 @@ def read_headers(
         # That over-credits by at most the one-way latency, which the reserve covers, and
         # keeps every answer from needlessly pushing the schedule back by the round trip.
         estimate = min(estimate + max(elapsed, 0.0) * server_rate, server_capacity)
-    return ServerView(status, lower, estimate)
+    return ServerView(status, follow, estimate)
 
 
 class Limiter(Protocol):
@@ -289,7 +293,7 @@ class RateLimiter:
             raise ValueError("max_queue_wait and max_block_wait must not be negative")
         self._clock: Clock = clock or SystemClock()
         self._window = float(window)
-        self._capacity = float(per_minute)
+        self._ceiling = self._capacity = float(per_minute)
         self._rate = per_minute / self._window
         self._margin = max(0.0, margin)
         self._tokens = self._capacity
@@ -478,6 +482,7 @@ class RateLimiter:
         view = read_headers(
             headers,
             capacity=self._capacity,
+            ceiling=self._ceiling,
             window=self._window,
             wall=self._clock.time(),
             elapsed=now - slot.taken_at if slot is not None else None,

@@ -119,7 +119,7 @@ class SharedRateLimiter:
         self._key = key
         self._clock: Clock = clock or SystemClock()
         self._window = float(window)
-        self._capacity = float(per_minute)
+        self._ceiling = self._capacity = float(per_minute)
         self._margin = max(0.0, margin)
         self._daily_quota = daily_quota
         self._concurrency = concurrency
@@ -389,6 +389,7 @@ class SharedRateLimiter:
         view = read_headers(
             headers,
             capacity=self._capacity,
+            ceiling=self._ceiling,
             window=self._window,
             wall=self._clock.time(),
             elapsed=now - slot.taken_at if slot is not None else None,
