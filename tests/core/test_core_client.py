@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -124,6 +125,28 @@ async def test_empty_and_non_json_bodies(api: FakeApi, make_client) -> None:
     assert "not valid JSON (text/html" in info.value.message
     assert "gave up after 1 retry" in info.value.message
     assert len(api.seen("/api/v1/html")) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"data": "\xff"}', b'{"data": "\\ud800"}', b'{"data": [1]} trailing'],
+    ids=["not-utf8", "lone-surrogate", "trailing"],
+)
+async def test_a_body_that_is_not_json_text_is_an_invalid_response(api: FakeApi, make_client, body) -> None:
+    # a lone surrogate escape decodes to text that cannot be written out as UTF-8: refused on arrival
+    from unizo_mcp_core.errors import InvalidResponseError
+
+    api.script("GET", "/api/v1/odd", Reply(200, body=body, headers={"Content-Type": "application/json"}))
+    with pytest.raises(InvalidResponseError, match="not valid JSON"):
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/odd")
+
+
+async def test_answers_decode_as_json_loads_does(api: FakeApi, make_client) -> None:
+    body = '{"n": 123456789012345678901234567890, "f": 1.5e300, "s": "d\u00e9j\u00e0", "a": [], "x": null}'
+    api.script(
+        "GET", "/api/v1/values", Reply(200, body=body.encode(), headers={"Content-Type": "application/json"})
+    )
+    assert (await make_client().request("GET", "/values")).data == json.loads(body)
 
 
 async def test_post_without_a_readable_answer_says_it_may_have_happened(api: FakeApi, make_client) -> None:

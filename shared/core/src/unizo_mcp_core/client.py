@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json as jsonlib
 import logging
 import socket
 import ssl
@@ -34,6 +33,7 @@ from urllib.parse import quote
 import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
+from pydantic_core import from_json
 from yarl import URL
 
 from .errors import (
@@ -571,7 +571,7 @@ class UnizoClient:
                 elapsed=elapsed,
             )
         try:
-            data: Any = jsonlib.loads(body) if body else None
+            data: Any = from_json(body) if body else None
         except ValueError:
             data = None
         error = error_from_response(
@@ -601,12 +601,13 @@ class UnizoClient:
         status: int,
         correlation_id: str,
     ) -> Any:
-        """The JSON of a 2xx answer; anything else (an HTML error page from a proxy, a cut-off body)
-        is an InvalidResponseError: the API always answers JSON."""
+        """The JSON of a 2xx answer; anything else (an HTML error page from a proxy, a cut-off body, text
+        that is not UTF-8 or not Unicode) is an InvalidResponseError: the API always answers JSON.
+        pydantic-core's parser: the values `json.loads` gives, faster (it runs on every page)."""
         if not body.strip():
             return None
         try:
-            return jsonlib.loads(body.decode("utf-8"))
+            return from_json(body)
         except ValueError:
             content_type = headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
             raise _Failure(
