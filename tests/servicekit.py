@@ -40,6 +40,7 @@ from unizo_mcp_core.spec import Permission, ServiceSpec, ToolSpec
 from unizo_testkit import text_of
 
 API = "/api/v1"
+VERIFY_PATH = "/v1/auth/verify"  # the key check every server makes when it starts
 MISSING = "does-not-exist-4242"
 UPDATE_SNAPSHOTS = "UPDATE_SNAPSHOTS"
 SNAPSHOT_FIELDS = {"name", "title", "description", "input_schema", "annotations"}
@@ -396,7 +397,7 @@ def service_tests(
                 text = text_of(result)
                 assert result.is_error, text
                 assert f"{spec.name}:{action}" in text, text
-                statuses = [r.status for r in sandbox.requests()[before:] if r.path != "/v1/auth/verify"]
+                statuses = [r.status for r in sandbox.requests()[before:] if r.path != VERIFY_PATH]
                 assert 403 in statuses, statuses
             return
         async with open_server(spec.name) as session:

@@ -78,17 +78,19 @@ def workspace_modules() -> dict[str, str]:
     return found
 
 
+INSTALLED = importlib.metadata.packages_distributions()
+OURS = workspace_modules()
+
+
 @pytest.mark.parametrize("member", MEMBERS, ids=[m.name for m in MEMBERS])
 def test_every_imported_distribution_is_declared(member: Path) -> None:
     own, names = declared(member / "pyproject.toml")
-    installed = importlib.metadata.packages_distributions()
-    ours = workspace_modules()
     undeclared = []
     for module in sorted(imported_modules(member / "src")):
         if module in sys.stdlib_module_names or module == "__future__":
             continue
         distributions = (
-            {ours[module]} if module in ours else {normalized(d) for d in installed.get(module, [])}
+            {OURS[module]} if module in OURS else {normalized(d) for d in INSTALLED.get(module, [])}
         )
         assert distributions, f"{member.name}: no installed distribution provides {module!r}"
         if not distributions & (names | {own}):

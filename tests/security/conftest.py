@@ -19,6 +19,7 @@ import anyio
 import pytest
 import pytest_asyncio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from servicekit import VERIFY_PATH
 from unizo_testkit import Proxy, clear_env, preserved_logging
 
 from .support import (
@@ -45,7 +46,6 @@ VERBOSE = {"UNIZO_LOG_LEVEL": "debug", "UNIZO_LOG_AUTH": "true"}
 FAST_RETRIES = {"UNIZO_RETRY_ATTEMPTS": "3", "UNIZO_RETRY_DELAY": "10", "UNIZO_MAX_RETRY_DELAY": "2000"}
 UNTHROTTLED = {"UNIZO_RATE_LIMIT": "100000", "UNIZO_DAILY_QUOTA": "10000000"}
 CALL_TIMEOUT = 60
-VERIFY_PATH = "/v1/auth/verify"  # the key check every server makes when it starts
 
 
 @pytest.fixture(autouse=True)

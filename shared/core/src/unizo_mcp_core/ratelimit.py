@@ -207,8 +207,6 @@ def read_headers(
         observed_at=wall,
     )
     follow = min(float(limit), ceiling) if limit is not None and limit >= 1 else None
-    if follow is not None:
-        capacity = follow
     if remaining is None:
         return ServerView(status, follow, None)
     server_rate = (limit / window) if limit else capacity / window
