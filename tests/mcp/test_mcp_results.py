@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 from collections import OrderedDict
 from types import MappingProxyType
@@ -80,6 +82,17 @@ def test_success_result_text_is_the_structured_content_as_compact_json() -> None
     assert json.loads(text) == structured
     assert text == json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
     assert "\n" not in text and ": " not in text and ", " not in text
+
+
+def test_success_result_writes_values_json_has_no_form_for_as_text() -> None:
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque"
+
+    when = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.UTC)
+    result = success_result({"at": when, "n": decimal.Decimal("1.50"), "o": Opaque()})
+    (text,) = [c.text for c in result.content]
+    assert json.loads(text) == {"data": {"at": "2026-12-01T10:00:00Z", "n": "1.50", "o": "opaque"}}
 
 
 def test_success_result_keeps_non_ascii_text_as_is() -> None:

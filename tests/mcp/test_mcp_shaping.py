@@ -52,6 +52,19 @@ def test_a_summary_keeps_its_fields_and_drops_empty_values() -> None:
     ]
 
 
+def test_a_summary_keeps_the_declared_order_and_falsy_numbers() -> None:
+    fields = Fields(summary=("risk", "os.name", "id", "active", "label=os.version"))
+    record = {"id": "m9", "active": False, "risk": 0, "os": {"name": "Linux", "version": "6.1"}}
+    (shaped,) = shape_list([record], fields)
+    assert list(shaped.items()) == [
+        ("risk", 0),
+        ("os.name", "Linux"),
+        ("id", "m9"),
+        ("active", False),
+        ("label", "6.1"),
+    ]
+
+
 def test_fields_add_whole_top_level_fields() -> None:
     shaped = shape_list(RECORDS, MACHINE, ["owner", "changeLog"])
     assert shaped[0]["owner"] == {"id": "u1"} and shaped[0]["changeLog"]["createdDateTime"]

@@ -68,7 +68,8 @@ def check_value(name: str, value: object, *, what: str = "a path parameter", sla
             continue
         if char in text:
             raise ToolInputError(f"Refused {name}: {what} cannot contain {shown}")
-    for char in text:
+    # printable ASCII (ids nearly always) holds none of those categories: only other text is walked
+    for char in () if text.isascii() and text.isprintable() else text:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             raise ToolInputError(
                 f"Refused {name}: {what} cannot contain control or invisible characters (U+{ord(char):04X})"

@@ -66,25 +66,42 @@ def _value_at(record: Any, parts: tuple[str, ...]) -> Any:
     return value
 
 
-def _plan(paths: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """(shown name, path parts) per entry, parsed once per page rather than once per record."""
-    plan = []
+_Plan = list[tuple[str, str, "tuple[str, ...] | None"]]
+
+
+def _plan(paths: Sequence[str]) -> _Plan:
+    """(shown name, top-level key, path parts of a dotted path or None) per entry, parsed once per page
+    rather than once per record."""
+    plan: _Plan = []
     for entry in paths:
         name, _, path = entry.partition("=") if "=" in entry else (entry, "", entry)
-        plan.append((name, tuple(path.split("."))))
+        parts = tuple(path.split("."))
+        plan.append((name, path, parts if len(parts) > 1 else None))
     return plan
 
 
-def _project(record: Any, plan: Sequence[tuple[str, tuple[str, ...]]]) -> Any:
-    if not isinstance(record, Mapping):
-        return record
+def _project(record: Any, plan: _Plan) -> Any:
+    if type(record) is not dict:
+        if not isinstance(record, Mapping):
+            return record
+        record = dict(record)
     out: dict[str, Any] = {}
-    for name, parts in plan:
-        # a top-level field (most of a summary) is one lookup; a dotted path walks
-        value = record.get(parts[0]) if len(parts) == 1 else _value_at(record, parts)
-        if type(value) in _CONTAINERS:
+    get = record.get
+    # runs for every field of every record of every page: a top-level field (most of a summary) is one
+    # lookup and strings (most values) are tested first; empty values are dropped, 0 and false kept
+    for name, key, parts in plan:
+        value = get(key) if parts is None else _value_at(record, parts)
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str:
+            if value:
+                out[name] = value
+        elif kind in _CONTAINERS:
             value = _prune(value)
-        if value not in _EMPTY:
+            if value:
+                out[name] = value
+        else:
             out[name] = value
     return out
 
