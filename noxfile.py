@@ -40,7 +40,10 @@ def tests(session: nox.Session) -> None:
     sandbox over HTTPS, on every CPU (pytest-xdist)."""
     install_workspace(session, *TEST_DEPS)
     args = session.posargs or ["-n", "auto", "--ignore", PACKAGING_TESTS]
-    session.run("python", "-m", "pytest", *args)
+    # Bytecode is written (under __pycache__, ignored by git) even where the caller's environment says
+    # not to: without it every pytest worker rewrites the suite's assertions anew (~6 s of CPU each) and
+    # every server the tests start compiles the workspace from source.
+    session.run("python", "-m", "pytest", *args, env={"PYTHONDONTWRITEBYTECODE": None})
 
 
 @nox.session(python=PYTHON, venv_backend="venv")  # its tests run `python -m pip`, which uv venvs lack
