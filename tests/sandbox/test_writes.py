@@ -5,6 +5,12 @@ Each service's own writes (and their field validation) are tested in its package
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
+from unizo_mcp_sandbox.errors import dumps
+
 from .support import WEBHOOKS, Api, hook_body
 
 JSON = {"Content-Type": "application/json"}
@@ -32,3 +38,18 @@ async def test_odd_but_valid_json_is_stored_and_served_back(api: Api) -> None:
     assert fetched["name"] == "lone \ud800 surrogate é nul \x00"
     deep = await api.post(WEBHOOKS, data=b"[" * 100_000 + b"]" * 100_000, headers=JSON)
     assert (deep.status, deep.error["property"]) == (400, "body")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"data": [{"id": "a1", "n": 3, "risk": 7.5, "ok": True, "none": None}], "pagination": {"total": 1}},
+        {"name": "Zoë 東京"},
+        {"name": "lone \ud800 surrogate"},
+        {"text": "control \x00\x1f and delete \x7f"},
+    ],
+)
+def test_bodies_are_compact_ascii_json_of_what_is_served(payload: dict[str, Any]) -> None:
+    text = dumps(payload)
+    assert text.isascii() and ", " not in text and '": ' not in text
+    assert json.loads(text) == payload
