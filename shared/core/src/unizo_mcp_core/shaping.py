@@ -66,7 +66,7 @@ def _value_at(record: Any, parts: tuple[str, ...]) -> Any:
     return value
 
 
-_Plan = list[tuple[str, str, "tuple[str, ...] | None"]]
+_Plan = list[tuple[str, str, tuple[str, ...] | None]]
 
 
 def _plan(paths: Sequence[str]) -> _Plan:
@@ -81,10 +81,8 @@ def _plan(paths: Sequence[str]) -> _Plan:
 
 
 def _project(record: Any, plan: _Plan) -> Any:
-    if type(record) is not dict:
-        if not isinstance(record, Mapping):
-            return record
-        record = dict(record)
+    if not isinstance(record, Mapping):
+        return record
     out: dict[str, Any] = {}
     get = record.get
     # runs for every field of every record of every page: a top-level field (most of a summary) is one

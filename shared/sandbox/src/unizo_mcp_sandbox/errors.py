@@ -9,6 +9,7 @@ model without our codes, the documented 429 without our `Retry-After`, and, wher
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -46,11 +47,11 @@ def dumps(payload: Any) -> str:
     """Compact JSON in ASCII: request text echoed back (ids, names) may hold lone surrogates that UTF-8
     cannot encode. Every page of every list is written here, so pydantic-core writes it when the text is
     plain ASCII (4x faster than json.dumps); anything else is escaped by json.dumps."""
-    try:
+    with contextlib.suppress(ValueError):  # a lone surrogate: escaped below
         raw = to_json(payload)
-    except ValueError:  # a lone surrogate
-        return json.dumps(payload, separators=(",", ":"))
-    return raw.decode("ascii") if raw.isascii() else json.dumps(payload, separators=(",", ":"))
+        if raw.isascii():
+            return raw.decode("ascii")
+    return json.dumps(payload, separators=(",", ":"))
 
 
 def json_response(payload: Any, status: int = 200) -> web.Response:
