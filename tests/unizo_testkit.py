@@ -58,9 +58,10 @@ def preserved_logging(loggers: Iterable[str] = ()) -> Iterator[None]:
     for handler in handlers:
         if handler not in root.handlers:
             root.addHandler(handler)
-    root.setLevel(root_level)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    # only where it changed: every setLevel clears the cache of every logger
+    for logger, level in [(root, root_level), *((logging.getLogger(n), lv) for n, lv in levels.items())]:
+        if logger.level != level:
+            logger.setLevel(level)
 
 
 # --- MCP results and messages ----------------------------------------------------------------------

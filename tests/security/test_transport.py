@@ -15,10 +15,22 @@ from typing import Any
 import pytest
 import trustme
 from servicekit import a_service
+from unizo_mcp_core import cli
 from unizo_testkit import initialize_request
 
 from .calls import discovery_tool
-from .support import SERVERS, base_env, inprocess_client, listable, script, server_of, text_of, top_list
+from .support import (
+    ALL_IN_ONE,
+    SERVERS,
+    base_env,
+    inprocess_client,
+    listable,
+    script,
+    server_of,
+    specs_of,
+    text_of,
+    top_list,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,18 +67,36 @@ def free_port() -> int:
 # --- http:// ---------------------------------------------------------------------------------------
 
 
-async def test_plain_http_base_url_refused_by_every_server(sandbox: Any, tmp_path: Path) -> None:
+def refused_plain_http(code: int, out: str, err: str) -> None:
+    assert code == 2, err
+    assert "UNIZO_BASE_URL" in err and "https" in err, err
+    assert out == ""
+
+
+def test_plain_http_base_url_refused_by_every_server(sandbox: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    """Every server's CLI, in this process (the console scripts run exactly this `main`; the two
+    subprocess runs below check one script of each kind end to end)."""
+    plain = sandbox.base_url.replace("https://", "http://")
+    env = {**sandbox.env("full"), "UNIZO_BASE_URL": plain}
+    for server in SERVERS:
+        service = None if server == ALL_IN_ONE else specs_of(server)[0]
+        for argv, environ in (([], env), (["--base-url", plain], sandbox.env("full"))):
+            capfd.readouterr()
+            code = cli.main(service, package=server, argv=argv, environ=environ)
+            refused_plain_http(code, *capfd.readouterr())
+    assert sandbox.requests() == [], "a server sent something to the plain-http URL"
+
+
+async def test_plain_http_base_url_refused_by_the_console_scripts(sandbox: Any, tmp_path: Path) -> None:
     plain = sandbox.base_url.replace("https://", "http://")
     env = base_env(tmp_path, {**sandbox.env("full"), "UNIZO_BASE_URL": plain})
     flag_env = base_env(tmp_path, sandbox.env("full"))
     runs = await asyncio.gather(
-        *(run([script(s)], env, tmp_path) for s in SERVERS),
-        *(run([script(s), "--base-url", plain], flag_env, tmp_path) for s in SERVERS),
+        run([script(ALL_IN_ONE)], env, tmp_path),
+        run([script(SERVER), "--base-url", plain], flag_env, tmp_path),
     )
     for code, out, err in runs:
-        assert code == 2, err
-        assert "UNIZO_BASE_URL" in err and "https" in err, err
-        assert out == ""
+        refused_plain_http(code, out, err)
     assert sandbox.requests() == [], "a server sent something to the plain-http URL"
 
 
