@@ -49,8 +49,8 @@ def clear_env(monkeypatch: pytest.MonkeyPatch, keep: tuple[str, ...] = ()) -> No
 def preserved_logging(loggers: Iterable[str] = ()) -> Iterator[None]:
     """Put back the root logger's handlers and level, and the levels of `loggers`, on leaving."""
     root = logging.getLogger()
-    handlers, root_level = root.handlers[:], root.level
-    levels = {name: logging.getLogger(name).level for name in loggers}
+    handlers = root.handlers[:]
+    levels = {logger: logger.level for logger in (root, *map(logging.getLogger, loggers))}
     yield
     for handler in root.handlers[:]:
         if handler not in handlers:
@@ -58,9 +58,8 @@ def preserved_logging(loggers: Iterable[str] = ()) -> Iterator[None]:
     for handler in handlers:
         if handler not in root.handlers:
             root.addHandler(handler)
-    # only where it changed: every setLevel clears the cache of every logger
-    for logger, level in [(root, root_level), *((logging.getLogger(n), lv) for n, lv in levels.items())]:
-        if logger.level != level:
+    for logger, level in levels.items():
+        if logger.level != level:  # only where it changed: every setLevel clears every logger's cache
             logger.setLevel(level)
 
 

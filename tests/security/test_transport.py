@@ -82,7 +82,7 @@ def test_plain_http_base_url_refused_by_every_server(sandbox: Any, capfd: pytest
         service = None if server == ALL_IN_ONE else specs_of(server)[0]
         for argv, environ in (([], env), (["--base-url", plain], sandbox.env("full"))):
             capfd.readouterr()
-            code = cli.main(service, package=server, argv=argv, environ=environ)
+            code = cli.main(service, argv=argv, environ=environ)
             refused_plain_http(code, *capfd.readouterr())
     assert sandbox.requests() == [], "a server sent something to the plain-http URL"
 
