@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from coretest_support import KEY, KEY2, FakeApi, Reply, error_body
@@ -147,6 +148,34 @@ async def test_answers_decode_as_json_loads_does(api: FakeApi, make_client) -> N
         "GET", "/api/v1/values", Reply(200, body=body.encode(), headers={"Content-Type": "application/json"})
     )
     assert (await make_client().request("GET", "/values")).data == json.loads(body)
+
+
+async def test_a_decoder_given_for_a_call_decodes_its_answer_and_what_it_refuses_is_decoded_whole(
+    api: FakeApi, make_client
+) -> None:
+    body = b'{"data": [{"id": "t1", "note": "kept"}], "meta": {"n": 1}}'
+    api.script("GET", "/api/v1/things", Reply(200, body=body, headers={"Content-Type": "application/json"}))
+    client = make_client()
+    seen: list[bytes] = []
+
+    def first_records(raw: bytes) -> Any:
+        seen.append(raw)
+        return json.loads(raw)["data"][:1]
+
+    def refuses(raw: bytes) -> Any:
+        seen.append(raw)
+        raise ValueError("not a page of records")
+
+    assert (await client.request("GET", "/things", decode=first_records)).data == [
+        {"id": "t1", "note": "kept"}
+    ]
+    assert (await client.request("GET", "/things", decode=refuses)).data == json.loads(body)
+    assert seen == [body, body]
+    api.script("GET", "/api/v1/html", Reply(200, body=b"<html/>", headers={"Content-Type": "text/html"}))
+    from unizo_mcp_core.errors import InvalidResponseError
+
+    with pytest.raises(InvalidResponseError, match="not valid JSON"):  # refused by both: not an answer
+        await make_client(UNIZO_RETRY_ATTEMPTS="0").request("GET", "/html", decode=refuses)
 
 
 async def test_post_without_a_readable_answer_says_it_may_have_happened(api: FakeApi, make_client) -> None:

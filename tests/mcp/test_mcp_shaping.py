@@ -3,13 +3,18 @@ and tools the core computes from a list (`Aggregate`)."""
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp import Client
 from unizo_mcp_core.execute import aggregate
-from unizo_mcp_core.responses import KeyInfo
+from unizo_mcp_core.pages import page_decoder, top_level_keys
+from unizo_mcp_core.responses import KeyInfo, split_envelope
 from unizo_mcp_core.server import prepare_server
 from unizo_mcp_core.settings import load_settings
 from unizo_mcp_core.shaping import field_problems, paging_facts, shape_list
@@ -253,3 +258,79 @@ async def test_an_aggregate_pages_within_its_bound() -> None:
     assert [r["id"] for r in summary["top"]] == ["m9", "m19"]
     assert [c["params"]["offset"] for c in client.sent] == ["0", "100"]
     assert all(c["path"] == "/fleet/machines" for c in client.sent)
+
+
+# --- a page decoded only as far as the list shows it (pages.page_decoder) ----------------------------
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+# records with the fields MACHINE reads and others, any of them missing or of any JSON type
+RECORD_KEYS = st.sampled_from(["id", "name", "os", "tags", "owner", "changeLog", "risk", "other", ""])
+JSON_RECORDS = st.dictionaries(RECORD_KEYS, JSON_VALUES, max_size=8)
+PAGES = st.fixed_dictionaries(
+    {"data": st.lists(JSON_RECORDS, max_size=4)}, optional={"pagination": JSON_VALUES}
+) | JSON_VALUES.map(lambda value: {"data": value})
+WANTED = st.none() | st.lists(st.sampled_from([*MACHINE.names, "other"]), max_size=3)
+
+
+def _shown(page: Any, wanted: list[str] | None) -> tuple[Any, Any]:
+    data, pagination = split_envelope(page)
+    return (shape_list(data, MACHINE, wanted) if isinstance(data, list) else data), pagination
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(page=PAGES, wanted=WANTED)
+def test_a_page_decoded_for_its_list_shows_what_the_whole_page_shows(
+    page: Any, wanted: list[str] | None
+) -> None:
+    body = json.dumps(page).encode()
+    whole = json.loads(body)
+    decoder = page_decoder(MACHINE, wanted)
+    assert decoder is not None
+    fits = isinstance(whole.get("data"), list) and all(isinstance(r, dict) for r in whole["data"])
+    if not fits:  # not a page of records: the client decodes it whole
+        with pytest.raises(ValueError):
+            decoder(body)
+        return
+    assert _shown(decoder(body), wanted) == _shown(whole, wanted)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"id": "m1"}]',  # a bare list: another envelope
+        b'{"data": [{"id": "m1"}], "meta": {}}',  # a top-level key besides data and pagination
+        b'{"pagination": {"total": 0}}',
+        b'{"data": [{"id": "m1"}, null]}',  # a record that is not an object
+        b'{"data": {"id": "m1"}}',
+        b'{"data": [{"id": "m1", "x": "\\ud800"}]}',  # not Unicode, in a field the list does not show
+        b'{"data": [{"id": "m1"}]} trailing',
+    ],
+)
+def test_a_page_decoder_refuses_what_is_not_a_page_of_records(body: bytes) -> None:
+    decoder = page_decoder(MACHINE, None)
+    assert decoder is not None
+    with pytest.raises(ValueError):
+        decoder(body)
+
+
+def test_a_page_decoder_keeps_the_top_level_fields_the_list_reads() -> None:
+    fields = Fields(summary=("id", "os.name", "updated=changeLog.last"), more=("owner", "risk"))
+    assert top_level_keys(fields, None) == {"id", "os", "changeLog"}
+    assert top_level_keys(fields, ["risk"]) == {"id", "os", "changeLog", "risk"}
+    decoder = page_decoder(fields, ["risk"])
+    assert decoder is not None
+    record = '{"id": "m1", "os": {"name": "L", "v": 1}, "changeLog": {"last": "t"}, "risk": 2, "x": 3}'
+    body = f'{{"data": [{record}]}}'.encode()
+    assert decoder(body) == {
+        "data": [{"id": "m1", "os": {"name": "L", "v": 1}, "changeLog": {"last": "t"}, "risk": 2}]
+    }
+
+
+def test_whole_records_are_decoded_whole() -> None:
+    assert page_decoder(MACHINE, ["*"]) is None
+    assert page_decoder(MACHINE, ["owner", "*"]) is None

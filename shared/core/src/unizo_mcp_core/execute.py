@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .invoke import build_call
+from .pages import page_decoder
 from .responses import split_envelope
 from .shaping import shape_list, value_at
 
@@ -43,8 +44,10 @@ def _merged(current: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, A
 async def run_http_tool(
     client: UnizoClient, tool: ToolSpec, args: Mapping[str, Any], integration_id: str | None
 ) -> tuple[Any, Any]:
-    """(data, pagination) of `tool` called with validated `args` on `integration_id`."""
+    """(data, pagination) of `tool` called with validated `args` on `integration_id`; a list tool's
+    page decoded only as far as its records' shown fields (`pages`)."""
     call = build_call(tool, args)
+    decode = page_decoder(tool.fields, args.get("fields")) if tool.fields is not None else None
     if tool.read_before_write and call.json is not None:
         current = await client.request("GET", call.path, integration_id=integration_id)
         record, _ = split_envelope(current.data)
@@ -58,6 +61,7 @@ async def run_http_tool(
         params=call.params,
         json=call.json,
         multipart=call.multipart,
+        decode=decode,
     )
     return split_envelope(response.data)
 
