@@ -7,6 +7,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unizo_mcp_core.stdio import (
     INVALID_REQUEST,
     MAX_DEPTH,
@@ -131,3 +133,42 @@ def test_a_line_over_the_limit_is_read_to_its_end_and_refused() -> None:
 def test_a_line_of_exactly_the_limit_is_kept() -> None:
     line = b"y" * (MAX_LINE_BYTES - 1) + b"\n"
     assert read_line(io.BytesIO(line)) == line
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+# messages shaped like requests and notifications (the lines a client sends), each member of any JSON
+# type or missing, plus stray members; responses included, as a client answers the server's requests
+MESSAGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.sampled_from(["2.0", "1.0"]) | JSON_VALUES,
+        "id": st.integers() | st.text(max_size=6) | JSON_VALUES,
+        "method": st.sampled_from(["ping", "tools/call", "notifications/initialized"]) | JSON_VALUES,
+        "params": st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=3) | JSON_VALUES,
+        "result": st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=2) | JSON_VALUES,
+        "error": st.fixed_dictionaries({"code": st.integers(), "message": st.text(max_size=6)}) | JSON_VALUES,
+        "extra": JSON_VALUES,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(message=MESSAGES)
+def test_a_line_the_screen_passes_is_one_the_sdk_takes(message: dict[str, object]) -> None:
+    """The screen answers every line the SDK's message model would drop: what it passes, the model takes."""
+    import mcp_types
+    from pydantic import ValidationError
+
+    line = json.dumps(message)
+    verdict = screen(line.encode())
+    try:
+        mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    except ValidationError:
+        assert isinstance(verdict, Rejection), f"passed, yet the SDK drops it: {line}"
+        return
+    assert verdict == line or isinstance(verdict, Rejection)  # stricter than the model is allowed
