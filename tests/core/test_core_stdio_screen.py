@@ -60,6 +60,7 @@ PARSE_ERRORS = {
     "escaped lone surrogate": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"s":"\\ud800"}}\n',
     "lone surrogate in a key": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"\\udc00":1}}\n',
     "NaN": b'{"jsonrpc":"2.0","id":NaN,"method":"ping"}\n',
+    "byte order mark": b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"ping"}\n',
     "too deep": b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
     + b"[" * MAX_DEPTH
     + b"]" * MAX_DEPTH
@@ -74,6 +75,11 @@ def test_parse_errors_answer_32700_with_null_id(line: bytes) -> None:
     assert isinstance(verdict, Rejection), verdict
     assert (verdict.code, verdict.id) == (PARSE_ERROR, None)
     assert verdict.message.startswith("Parse error: ")
+
+
+def test_a_byte_order_mark_is_named() -> None:
+    verdict = screen(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    assert isinstance(verdict, Rejection) and "BOM" in verdict.message, verdict
 
 
 def test_nesting_at_the_limit_is_accepted() -> None:

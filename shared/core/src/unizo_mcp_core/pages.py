@@ -1,13 +1,14 @@
 """Decode a list page keeping only what the list shows of its records.
 
-A list tool answers each record's summary fields (`shaping`); a page of 20 records is about 30 KB of JSON
-of which the summary keeps a tenth. Building Python objects for the rest only to drop them is most of what
-decoding costs, so a page is decoded by pydantic-core against a schema of the top-level fields the
+A list tool answers each record's summary fields (`shaping`), a small part of each record (figure 6 of
+`nox -s bench`). Building Python objects for the rest only to drop them is most of what decoding a page
+costs, so a page is decoded by pydantic-core against a schema of the top-level fields the
 summary (and any `fields` asked for) reads: `{"data": [record...], "pagination": ...}` with nothing else
 at the top, records objects whose other fields are skipped, values kept exactly as `json.loads` gives
 them. Any other body (another envelope, a record that is not an object, JSON that is not valid) does not
 fit and is decoded whole by the client, as every body was before: what the list answers is the same
-either way (tests/core/test_core_pages.py checks it on every service's pages).
+either way (tests/servers/test_list_pages.py checks it on every service's pages, tests/mcp/test_mcp_shaping.py
+on generated ones).
 """
 
 from __future__ import annotations

@@ -62,6 +62,8 @@ def screen(line: bytes) -> str | Rejection | None:
         return Rejection(PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}")
     if not text.strip():
         return None
+    if text.startswith("\ufeff"):  # as json.loads says it
+        return Rejection(PARSE_ERROR, "Parse error: Unexpected UTF-8 BOM (decode using utf-8-sig)")
     try:
         message = _STRICT_JSON.decode(text)  # no raw control chars, no NaN or Infinity
     except RecursionError:
