@@ -19,8 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 # --- a known environment and restored logging ------------------------------------------------------
+
+# any JSON value, small: for property tests of what parses, validates or shapes JSON
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
 
 ENV_TO_CLEAR = (
     "HTTP_PROXY",

@@ -18,6 +18,7 @@ from unizo_mcp_core.stdio import (
     read_line,
     screen,
 )
+from unizo_testkit import JSON_VALUES
 
 VALID = [
     {"jsonrpc": "2.0", "id": 1, "method": "ping"},
@@ -141,12 +142,6 @@ def test_a_line_of_exactly_the_limit_is_kept() -> None:
     assert read_line(io.BytesIO(line)) == line
 
 
-JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-)
 # messages shaped like requests and notifications (the lines a client sends), each member of any JSON
 # type or missing, plus stray members; responses included, as a client answers the server's requests
 MESSAGES = st.fixed_dictionaries(

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_mcp_schema_conformance import SCHEMAS
 from unizo_mcp_core.schema import argument_validator, compile_check
+from unizo_testkit import JSON_VALUES
 
 WRONG_TYPES: list[Any] = [None, True, False, 0, -1, 1.0, 1.5, "", "x", [], ["x"], {}, {"x": 1}]
 
@@ -108,15 +109,6 @@ def test_compiled_check_agrees_with_jsonschema_near_every_limit(name: str) -> No
     assert any(validator.is_valid(v) for v in values) and not all(validator.is_valid(v) for v in values)
 
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(10**9), 10**9)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-)
 NAMES = sorted(SCHEMAS)
 
 
@@ -127,7 +119,7 @@ def test_compiled_check_agrees_with_jsonschema_on_random_json(name: str, data: s
     properties = sorted(schema["properties"])
     base = {n: next(iter(_valid(schema["properties"][n]))) for n in schema.get("required", [])}
     chosen = data.draw(st.sampled_from(properties)) if properties else "anything"
-    value = {**base, chosen: data.draw(JSON)}
+    value = {**base, chosen: data.draw(JSON_VALUES)}
     check, expected = _verdicts(schema, value)
     assert check == expected, f"{name}: {value!r}: compiled {check}, jsonschema {expected}"
 

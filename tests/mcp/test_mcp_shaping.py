@@ -13,12 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 from unizo_mcp_core.execute import aggregate
-from unizo_mcp_core.pages import page_decoder, top_level_keys
+from unizo_mcp_core.pages import page_decoder
 from unizo_mcp_core.responses import KeyInfo, split_envelope
 from unizo_mcp_core.server import prepare_server
 from unizo_mcp_core.settings import load_settings
-from unizo_mcp_core.shaping import field_problems, paging_facts, shape_list
+from unizo_mcp_core.shaping import field_problems, paging_facts, shape_list, top_level_keys
 from unizo_mcp_core.spec import Aggregate, Fields, Param, Permission, ServiceSpec, ToolSpec, list_tool
+from unizo_testkit import JSON_VALUES
 
 KEY = "uz_prod_0123abcd_" + "S" * 32
 MACHINE = Fields(summary=("id", "name", "os.name", "tags"), more=("owner", "changeLog", "risk"))
@@ -262,12 +263,6 @@ async def test_an_aggregate_pages_within_its_bound() -> None:
 
 # --- a page decoded only as far as the list shows it (pages.page_decoder) ----------------------------
 
-JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=12,
-)
 # records with the fields MACHINE reads and others, any of them missing or of any JSON type
 RECORD_KEYS = st.sampled_from(["id", "name", "os", "tags", "owner", "changeLog", "risk", "other", ""])
 JSON_RECORDS = st.dictionaries(RECORD_KEYS, JSON_VALUES, max_size=8)

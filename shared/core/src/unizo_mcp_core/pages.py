@@ -20,19 +20,10 @@ from typing import Any
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
-from .shaping import ALL
+from .shaping import ALL, top_level_keys
 from .spec import Fields
 
-__all__ = ["page_decoder", "top_level_keys"]
-
-
-def top_level_keys(fields: Fields, wanted: Sequence[str] | None) -> frozenset[str]:
-    """The records' top-level fields that the summary plus `wanted` read (`name=path` reads `path`)."""
-    keys = set()
-    for entry in (*fields.summary, *(wanted or ())):
-        path = entry.partition("=")[2] if "=" in entry else entry
-        keys.add(path.split(".", 1)[0])
-    return frozenset(keys)
+__all__ = ["page_decoder"]
 
 
 def page_decoder(fields: Fields, wanted: Sequence[str] | None) -> Callable[[bytes], Any] | None:

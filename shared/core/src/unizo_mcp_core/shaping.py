@@ -15,7 +15,7 @@ from typing import Any
 
 from .spec import Fields
 
-__all__ = ["ALL", "field_problems", "paging_facts", "shape_list", "value_at"]
+__all__ = ["ALL", "field_problems", "paging_facts", "shape_list", "top_level_keys", "value_at"]
 
 ALL = "*"
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -70,7 +70,7 @@ _Plan = list[tuple[str, str, tuple[str, ...] | None]]
 
 
 def _plan(paths: Sequence[str]) -> _Plan:
-    """(shown name, top-level key, path parts of a dotted path or None) per entry, parsed once per page
+    """(shown name, path, its parts when it is dotted, else None) per entry, parsed once per page
     rather than once per record."""
     plan: _Plan = []
     for entry in paths:
@@ -104,17 +104,27 @@ def _project(record: Any, plan: _Plan) -> Any:
     return out
 
 
+def _shown_plan(fields: Fields, wanted: Sequence[str] | None) -> _Plan:
+    """The plan of a list showing the summary plus the `wanted` top-level fields."""
+    paths = list(fields.summary)
+    for name in wanted or ():
+        if name not in paths:
+            paths.append(name)
+    return _plan(paths)
+
+
 def shape_list(records: Sequence[Any], fields: Fields, wanted: Sequence[str] | None = None) -> list[Any]:
     """Each record as the list shows it: its summary, plus the `wanted` top-level fields; whole records
     (empty values dropped) when `wanted` holds "*". Nothing in the result is `None`."""
     if wanted and ALL in wanted:
         return [_prune(record) for record in records if record is not None]
-    paths = list(fields.summary)
-    for name in wanted or ():
-        if name not in paths:
-            paths.append(name)
-    plan = _plan(paths)
+    plan = _shown_plan(fields, wanted)
     return [_project(record, plan) for record in records if record is not None]
+
+
+def top_level_keys(fields: Fields, wanted: Sequence[str] | None) -> frozenset[str]:
+    """The records' top-level fields that `shape_list` reads for `fields` plus `wanted` (not "*")."""
+    return frozenset(key if parts is None else parts[0] for _, key, parts in _shown_plan(fields, wanted))
 
 
 def paging_facts(pagination: Any, returned: int) -> dict[str, Any]:
