@@ -199,3 +199,28 @@ def test_each_path_imports_only_what_it_needs(sandbox: Any) -> None:
     for step, (_, _, loaded) in zip(steps[1:-2], fast, strict=True):
         assert not set(loaded) & HEAVY, (step[:2], loaded)
     assert "mcp" not in test_auth[2] and "mcp" not in verify[2], (test_auth[2], verify[2])
+
+
+SERVE_BARE_SCRIPT = """
+import json, sys
+from unizo_mcp_core.cli import main
+from unizo_mcp_core.registry import discover_services
+code = main(discover_services()[sys.argv[1]], argv=[], environ=json.loads(sys.argv[2]))
+sys.stderr.write(json.dumps([code, "argparse" in sys.modules, "mcp" in sys.modules]) + "\\n")
+"""
+
+
+@pytest.mark.slow
+def test_serving_with_no_arguments_never_imports_argparse(sandbox: Any) -> None:
+    """How MCP clients start a server: no arguments. It serves (here until stdin ends) without the parser."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVE_BARE_SCRIPT, a_service().name, json.dumps(sandbox_env(sandbox))],
+        env=base_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""  # no request came, so no protocol message either
+    assert json.loads(proc.stderr.splitlines()[-1]) == [0, False, True], proc.stderr

@@ -112,6 +112,15 @@ def test_flags_override_env() -> None:
     assert settings.integration_id_for("widgets") == "flag-id"
 
 
+@pytest.mark.parametrize("service", [WIDGETS, None], ids=["one service", "all-in-one"])
+def test_no_arguments_reads_as_the_parser_would(service: Any) -> None:
+    """main() skips the parser when there are no arguments; what it uses instead must be what the
+    parser gives for none, or a flag added with a default would be lost for servers started bare."""
+    parsed = vars(cli.build_parser(service, "x").parse_args([]))
+    assert vars(cli.NO_ARGUMENTS).keys() <= parsed.keys()
+    assert {dest: getattr(cli.NO_ARGUMENTS, dest, None) for dest in parsed} == parsed
+
+
 def test_user_agent() -> None:
     assert registry.user_agent([WIDGETS]) == "unizo-mcp-testwidgets/9.9.1 unizo-mcp-core/0.1.0"
     assert (

@@ -4,7 +4,8 @@ Flags are derived from `settings.SETTINGS` (each names its environment twin; fla
 environment). Importing this module is cheap (the standard library's `os`/`sys` and `errors`):
 `--version` alone is answered before anything else is imported; `--help` and `--print-config` add
 argparse, `settings` (attrs) and `docs`, never the MCP SDK or aiohttp; serving, `--test-auth` and
-`--verify-connection` load the rest lazily. The all-in-one server reads only the names of the
+`--verify-connection` load the rest lazily, and serving with no arguments (as MCP clients start a server)
+never imports argparse. The all-in-one server reads only the names of the
 installed services on its fast paths, without importing their modules.
 Stdout carries nothing but the MCP protocol (stdio) or the requested output; everything else goes to
 stderr.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__ as core_version
@@ -32,6 +34,12 @@ __all__ = ["build_parser", "configure_logging", "main", "print_config_env", "run
 POLICY_TEXT = (
     "tool policy (first match hides a tool; hidden tools are also refused when called): "
     "--exclude-tools > --read-only > the key's permissions on the service > --tools allow-list"
+)
+
+
+# What the parser gives for no arguments: every action off, every setting flag absent (None)
+NO_ARGUMENTS = SimpleNamespace(
+    test_auth=False, verify_connection=False, print_config=False, bare_command=False, version=False
 )
 
 
@@ -118,7 +126,7 @@ def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentPar
 
 
 def _overrides(
-    service: ServiceSpec | None, namespace: argparse.Namespace, environ: Mapping[str, str]
+    service: ServiceSpec | None, namespace: argparse.Namespace | SimpleNamespace, environ: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(environment without keys a flag replaces, overrides from flags) for `load_settings`."""
     from .keys import key_variables
@@ -260,8 +268,8 @@ def main(
         return _print_version(prog, version)
     from .settings import load_settings
 
-    parser = build_parser(service, prog)
-    namespace = parser.parse_args(args)
+    # MCP clients start servers with no arguments: nothing to parse, so argparse is not even imported
+    namespace = build_parser(service, prog).parse_args(args) if args else NO_ARGUMENTS
     if namespace.version:
         return _print_version(prog, version)
     env, overrides = _overrides(service, namespace, os.environ if environ is None else environ)
