@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from coretest_support import FakeApi, FakeClock, Reply
 from unizo_mcp_core.errors import RateLimitedError
-from unizo_mcp_core.limitstore import RELEASE_DELAY, LocalStore
+from unizo_mcp_core.localstore import RELEASE_DELAY, LocalStore
 from unizo_mcp_core.ratelimit import LocalRateLimitError, RateLimiter
 from unizo_mcp_core.sharedlimits import SharedRateLimiter
 

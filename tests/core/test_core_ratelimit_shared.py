@@ -19,16 +19,8 @@ from typing import Any
 import pytest
 from coretest_support import KEY, FakeClock
 from unizo_mcp_core.errors import ConfigError, LocalQuotaExceededError
-from unizo_mcp_core.limitstore import (
-    KEEP,
-    RELEASE_DELAY,
-    Limits,
-    LocalStore,
-    Outcome,
-    StoreUnavailable,
-    default_store_path,
-    limit_key,
-)
+from unizo_mcp_core.limitstore import Limits, Outcome, StoreUnavailable, limit_key
+from unizo_mcp_core.localstore import KEEP, RELEASE_DELAY, LocalStore, default_store_path
 from unizo_mcp_core.ratelimit import RateLimiter
 from unizo_mcp_core.settings import load_settings
 from unizo_mcp_core.sharedlimits import PROBE_INTERVAL, SharedRateLimiter, make_limiter

@@ -206,15 +206,20 @@ import json, sys
 from unizo_mcp_core.cli import main
 from unizo_mcp_core.registry import discover_services
 code = main(discover_services()[sys.argv[1]], argv=[], environ=json.loads(sys.argv[2]))
-sys.stderr.write(json.dumps([code, "argparse" in sys.modules, "mcp" in sys.modules]) + "\\n")
+loaded = [name in sys.modules for name in ("mcp", "argparse", "sqlite3")]
+sys.stderr.write(json.dumps([code, *loaded]) + "\\n")
 """
 
 
 @pytest.mark.slow
-def test_serving_with_no_arguments_never_imports_argparse(sandbox: Any) -> None:
-    """How MCP clients start a server: no arguments. It serves (here until stdin ends) without the parser."""
+@pytest.mark.parametrize("backend", ["local", "process"])
+def test_serving_with_no_arguments_loads_only_what_it_uses(sandbox: Any, backend: str) -> None:
+    """How MCP clients start a server: no arguments. It serves (here until stdin ends) without importing
+    the parser, and SQLite only for the local rate-limit store (the default), not when limits stay in
+    the process."""
+    env = {**sandbox_env(sandbox), "UNIZO_RATE_LIMIT_BACKEND": backend}
     proc = subprocess.run(
-        [sys.executable, "-c", SERVE_BARE_SCRIPT, a_service().name, json.dumps(sandbox_env(sandbox))],
+        [sys.executable, "-c", SERVE_BARE_SCRIPT, a_service().name, json.dumps(env)],
         env=base_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -223,4 +228,6 @@ def test_serving_with_no_arguments_never_imports_argparse(sandbox: Any) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # no request came, so no protocol message either
-    assert json.loads(proc.stderr.splitlines()[-1]) == [0, False, True], proc.stderr
+    code, mcp, argparse, sqlite = json.loads(proc.stderr.splitlines()[-1])
+    assert (code, mcp, argparse) == (0, True, False), proc.stderr
+    assert sqlite is (backend == "local"), proc.stderr

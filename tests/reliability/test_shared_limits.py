@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unizo_mcp_core.limitstore import RELEASE_DELAY, Limits, LocalStore, Outcome, limit_key
+from unizo_mcp_core.limitstore import Limits, Outcome, limit_key
+from unizo_mcp_core.localstore import RELEASE_DELAY, LocalStore
 
 BIN = Path(sys.executable).parent
 RATE = 100  # per window, on both sides

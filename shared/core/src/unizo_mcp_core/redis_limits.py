@@ -1,6 +1,6 @@
 """`RedisStore`: a key's limits shared by processes on several hosts, in Redis (`unizo-mcp-core[redis]`).
 
-The same semantics as `limitstore.LocalStore`, each operation one Lua script (atomic in Redis), with the
+The same semantics as `localstore.LocalStore`, each operation one Lua script (atomic in Redis), with the
 Redis server's clock (`TIME`) as the only clock, so hosts whose clocks differ still agree. Keys, with the
 fingerprint `limit_key()` in a hash tag so that one key's data stays on one cluster slot:
 

@@ -3,7 +3,7 @@
 `make_limiter(settings)` gives the client its limiter:
 
 * `process`: `ratelimit.RateLimiter`, this process alone (the behaviour before shared limits);
-* `local` (the default): `SharedRateLimiter` over `limitstore.LocalStore`, a SQLite file in the user's
+* `local` (the default): `SharedRateLimiter` over `localstore.LocalStore`, a SQLite file in the user's
   cache directory: the servers of one machine that use the same key share one token bucket, daily
   quota and concurrency cap;
 * `redis://...`: `SharedRateLimiter` over `redis_limits.RedisStore`, for servers on several hosts.
@@ -16,7 +16,7 @@ after a timeout, `X-RateLimit-*` headers lower the shared estimate). A call:
    (quota, a server pause, a wait past UNIZO_MAX_QUEUE_WAIT) and nothing is sent;
 2. sleeps that wait;
 3. takes a concurrency lease in the store, polling while all are live (one poller per process), which
-   expires on its own UNIZO_TIMEOUT + LEASE_GRACE seconds later (the local store adds `limitstore.KEEP`,
+   expires on its own UNIZO_TIMEOUT + LEASE_GRACE seconds later (the local store adds `localstore.KEEP`,
    the time the next call may take it over without a transaction): a process killed mid-request cannot
    hold a slot for longer;
 4. sends, then ends the lease (or, after a timeout, lets it expire UNIZO_TIMEOUT seconds later).
@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from .limitstore import Correction, Limits, LimitStore, LocalStore, Outcome, StoreUnavailable, Take, limit_key
+from .limitstore import Correction, Limits, LimitStore, Outcome, StoreUnavailable, Take, limit_key
 from .ratelimit import (
     DAY,
     Clock,
@@ -76,6 +76,8 @@ def make_limiter(settings: Settings, *, clock: Clock | None = None) -> Limiter:
         return RateLimiter.from_settings(settings, clock=clock)
     store: LimitStore
     if backend == "local":
+        from .localstore import LocalStore  # SQLite is loaded only for the store that uses it
+
         store = LocalStore()
     else:
         from .redis_limits import RedisStore  # raises ConfigError without the redis extra

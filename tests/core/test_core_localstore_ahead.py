@@ -1,6 +1,6 @@
 """The local store's calls without a transaction: tokens reserved ahead and a lease kept between calls.
 
-See `limitstore`'s docstring. A process's first call on a key, calls of processes
+See `localstore`'s docstring. A process's first call on a key, calls of processes
 that take turns on it and calls near the bucket's or the day's limits take their token in the store;
 whatever is reserved and not used goes back; processes never count the same send number twice.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from coretest_support import FakeClock
 from unizo_mcp_core.errors import LocalQuotaExceededError
-from unizo_mcp_core.limitstore import AHEAD, CROWDED_FOR, KEEP, RELEASE_DELAY, LocalStore
+from unizo_mcp_core.localstore import AHEAD, CROWDED_FOR, KEEP, RELEASE_DELAY, LocalStore
 from unizo_mcp_core.sharedlimits import SharedRateLimiter
 
 FP = "k" * 40
