@@ -15,9 +15,13 @@ trust store, which a client of a public HTTPS API loads, plus the CA bundle in B
 core does with UNIZO_CA_BUNDLE), makes one GET of that URL before it serves (as a server checking its
 key does), and each call GETs the page (headers: BENCH_FLOOR_HEADERS, a JSON object, plus a fresh
 correlationId) and parses it. It answers with BENCH_FLOOR_ANSWER, a tool result a Unizo server gave for
-that page (its text and structured content), so it sends what that server sends. It does everything that
-server does but the core's own work (arguments, limits, shaping): what the server costs over it is the
-core's; what it costs over the plain floor is the request's, measured rather than guessed.
+that page (its text and structured content), so it sends what that server sends. With BENCH_FLOOR_STORE=<path>
+it also opens a SQLite database there before serving, as the core's local rate-limit store does (WAL mode,
+one write transaction), and keeps it open: the library and the connection a server sharing its limits
+between processes holds; the store's transactions per call are the core's own work, so it makes none.
+It does everything that server does but the core's own work (arguments, limits, shaping): what the server
+costs over it is the core's; what it costs over the plain floor is the request's and SQLite's, measured
+rather than guessed.
 """
 
 from __future__ import annotations
@@ -67,9 +71,28 @@ if FETCH:
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[aiohttp.ClientSession]:
         context = ssl.create_default_context()  # the platform's trust store
         context.load_verify_locations(cafile=os.environ["BENCH_FLOOR_CA"])  # and the sandbox's CA
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
-            await fetch(http)  # before serving, as a server that checks its key
-            yield http
+        store = open_store(os.environ.get("BENCH_FLOOR_STORE"))
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+                await fetch(http)  # before serving, as a server that checks its key
+                yield http
+        finally:
+            if store is not None:
+                store.close()
+
+    def open_store(path: str | None) -> Any:
+        """A SQLite database opened as the local rate-limit store opens its own; None without a path."""
+        if not path:
+            return None
+        import sqlite3
+
+        store = sqlite3.connect(path, isolation_level=None)
+        store.execute("PRAGMA journal_mode=WAL")
+        store.execute("CREATE TABLE IF NOT EXISTS bucket(key TEXT PRIMARY KEY, tokens REAL) WITHOUT ROWID")
+        store.execute("BEGIN IMMEDIATE")
+        store.execute("INSERT OR REPLACE INTO bucket VALUES ('floor', 1.0)")
+        store.execute("COMMIT")
+        return store
 
     ANSWER: dict[str, Any] = json.loads(Path(os.environ["BENCH_FLOOR_ANSWER"]).read_text())
 

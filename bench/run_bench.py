@@ -394,9 +394,10 @@ class Bench:
         self.floor = Subject(
             "floor server", [sys.executable, str(FLOOR_SERVER)], None, tool="ping", arguments={"limit": PAGE}
         )
-        # The floor of a server serving this API with aiohttp: the floor server that imports aiohttp,
-        # builds a verifying SSL context, makes one GET before serving and one per call (the main
-        # service's page), and answers what the main server answers for it (floor_server.py).
+        # The floor of a server serving this API with aiohttp and sharing its limits in SQLite: the floor
+        # server that imports aiohttp, builds a verifying SSL context, opens a SQLite database and makes
+        # one GET before serving, one GET per call (the main service's page), and answers what the main
+        # server answers for it (floor_server.py).
         self.floor_http = Subject(
             REFERENCE,
             [sys.executable, str(FLOOR_SERVER)],
@@ -406,6 +407,7 @@ class Bench:
         )
         self.floor_request: tuple[str, str | None] | None = None  # (raw path, integration id) it GETs
         self.floor_answer: Path | None = None  # the main server's result for that page, which it sends
+        self.floor_store: Path | None = None  # the SQLite database it keeps open, as the local store does
         self.specs, self.servers = installed_servers()
         # The service figures 3 and 4 drive, and the all-in-one server's list tool: the category whose
         # first list page is the heaviest (the most per-call work), chosen in prepare().
@@ -425,6 +427,7 @@ class Bench:
                 extra["BENCH_FLOOR_HEADERS"] = json.dumps(headers)
                 extra["BENCH_FLOOR_CA"] = self.sandbox.ca_file
                 extra["BENCH_FLOOR_ANSWER"] = str(self.floor_answer)
+                extra["BENCH_FLOOR_STORE"] = str(self.floor_store)
             return child_env(extra)
         return self.sandbox.server_env(**{**subject.settings, **settings})
 
@@ -464,6 +467,7 @@ class Bench:
             await server.close()
         (text,) = [c["text"] for c in result["content"] if c.get("type") == "text"]
         self.floor_answer = state_dir / "floor-answer.json"
+        self.floor_store = state_dir / "floor-store.sqlite3"
         self.floor_answer.write_text(json.dumps({"text": text, "structured": result["structuredContent"]}))
 
     def rounds(self) -> int:
