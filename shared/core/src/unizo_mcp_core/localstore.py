@@ -69,10 +69,10 @@ from pathlib import Path
 import attrs
 
 from .limitstore import Correction, Limits, Outcome, StoreUnavailable, Take
+from .ratelimit import DAY
 
 __all__ = ["AHEAD", "CROWDED_FOR", "KEEP", "RELEASE_DELAY", "LocalStore", "default_store_path"]
 
-DAY = 86_400.0
 _EPSILON = 1e-9
 SCHEMA_VERSION = 3
 RELEASE_DELAY = 0.05  # s: the longest a local release waits to be written with the next operation
