@@ -202,12 +202,18 @@ def test_each_path_imports_only_what_it_needs(sandbox: Any) -> None:
 
 
 SERVE_BARE_SCRIPT = """
-import json, sys
+import json, sys, threading
+from unizo_mcp_core import tls
 from unizo_mcp_core.cli import main
 from unizo_mcp_core.registry import discover_services
+builds, build = [], tls._build
+def counted(*args):
+    builds.append(threading.current_thread().name)
+    return build(*args)
+tls._build = counted
 code = main(discover_services()[sys.argv[1]], argv=[], environ=json.loads(sys.argv[2]))
 loaded = [name in sys.modules for name in ("mcp", "argparse", "sqlite3")]
-sys.stderr.write(json.dumps([code, *loaded]) + "\\n")
+sys.stderr.write(json.dumps([code, *loaded, builds]) + "\\n")
 """
 
 
@@ -216,7 +222,8 @@ sys.stderr.write(json.dumps([code, *loaded]) + "\\n")
 def test_serving_with_no_arguments_loads_only_what_it_uses(sandbox: Any, backend: str) -> None:
     """How MCP clients start a server: no arguments. It serves (here until stdin ends) without importing
     the parser, and SQLite only for the local rate-limit store (the default), not when limits stay in
-    the process."""
+    the process. The trust store is loaded once, on the thread the CLI starts for it (while the HTTP
+    stack imports), and the client's key check takes that context."""
     env = {**sandbox_env(sandbox), "UNIZO_RATE_LIMIT_BACKEND": backend}
     proc = subprocess.run(
         [sys.executable, "-c", SERVE_BARE_SCRIPT, a_service().name, json.dumps(env)],
@@ -228,6 +235,7 @@ def test_serving_with_no_arguments_loads_only_what_it_uses(sandbox: Any, backend
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # no request came, so no protocol message either
-    code, mcp, argparse, sqlite = json.loads(proc.stderr.splitlines()[-1])
+    code, mcp, argparse, sqlite, builds = json.loads(proc.stderr.splitlines()[-1])
     assert (code, mcp, argparse) == (0, True, False), proc.stderr
     assert sqlite is (backend == "local"), proc.stderr
+    assert builds == ["unizo-tls"], proc.stderr

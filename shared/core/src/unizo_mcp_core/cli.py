@@ -293,6 +293,10 @@ def main(
     except UnizoError as exc:
         return _fail(prog, exc)
     configure_logging(settings)
+    from .tls import prepare_ssl_context
+
+    # the trust store loads on a thread (OpenSSL's work, without the GIL) while the HTTP stack is imported
+    prepare_ssl_context(settings.ca_bundle)
     try:
         if namespace.test_auth:
             from .diagnostics import run_test_auth

@@ -3,6 +3,10 @@
 Trust = the system default store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus, when set,
 UNIZO_CA_BUNDLE (a corporate TLS-inspection CA or a private deployment's CA). There is no
 parameter that turns verification off, on purpose.
+
+Loading the trust store is OpenSSL's work, done without the GIL: `prepare_ssl_context` starts it on a
+thread while a starting server imports its HTTP stack, and the client's `create_ssl_context` then
+takes the context that thread built (or waits for it) instead of loading the store again.
 """
 
 from __future__ import annotations
@@ -12,15 +16,17 @@ import os
 import ssl
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["create_ssl_context"]
+__all__ = ["create_ssl_context", "prepare_ssl_context"]
 
 
 _CACHE_SIZE = 8
-_cache: dict[tuple[object, ...], ssl.SSLContext] = {}
+# per CA files: the context, or the build in progress (a failed build is not kept)
+_cache: dict[tuple[object, ...], Future[ssl.SSLContext]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -40,23 +46,43 @@ def create_ssl_context(
 ) -> ssl.SSLContext:
     """A verifying client context: default store + SSL_CERT_FILE + `ca_bundle`.
 
-    Loading the default store is slow (~0.1 s), so contexts are cached per CA files (and their
-    modification times): treat the returned context as read-only.
+    Loading the default store is slow (~40 ms), so contexts are cached per CA files (and their
+    modification times), and a build in progress on another thread is waited for rather than
+    repeated: treat the returned context as read-only.
     Raises ConfigError when `ca_bundle` is not a readable PEM file of certificates.
     """
     env = os.environ if environ is None else environ
     cert_file = env.get("SSL_CERT_FILE", "").strip() or None
     key = (_stamp(ca_bundle), _stamp(cert_file), env.get("SSL_CERT_DIR", ""))
     with _cache_lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    context = _build(ca_bundle, cert_file)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = context
-    return context
+        pending = _cache.get(key)
+        if pending is None:
+            pending = _cache[key] = Future()
+            if len(_cache) > _CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            building = True
+        else:
+            building = False
+    if building:
+        try:
+            pending.set_result(_build(ca_bundle, cert_file))
+        except BaseException as exc:
+            with _cache_lock:
+                if _cache.get(key) is pending:
+                    del _cache[key]
+            pending.set_exception(exc)
+    return pending.result()
+
+
+def prepare_ssl_context(ca_bundle: Path | None = None) -> None:
+    """Start building `create_ssl_context(ca_bundle)`'s context on a thread, for a caller about to
+    need it. Errors are left for that caller's own `create_ssl_context` to raise."""
+    threading.Thread(target=_prepare, args=(ca_bundle,), name="unizo-tls").start()
+
+
+def _prepare(ca_bundle: Path | None) -> None:
+    with contextlib.suppress(Exception):
+        create_ssl_context(ca_bundle)
 
 
 def _build(ca_bundle: Path | None, cert_file: str | None) -> ssl.SSLContext:
