@@ -85,17 +85,11 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Builds:
     return built
 
 
-def bundle_of(source: Path, tmp_path: Path) -> Path:
-    """A CA file of its own, so no context cached by another test serves it."""
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(source.read_bytes())
-    return bundle
-
-
 def test_a_context_being_prepared_is_waited_for_not_built_again(
     ca: trustme.CA, ca_pem: Path, tmp_path: Path, builds: Builds
 ) -> None:
-    bundle = bundle_of(ca_pem, tmp_path)
+    bundle = tmp_path / "bundle.pem"  # a file of its own: no context another test cached serves it
+    bundle.write_bytes(ca_pem.read_bytes())
     tls.prepare_ssl_context(bundle)
     assert builds.preparing.wait(30)
     context = tls.create_ssl_context(bundle)
