@@ -129,11 +129,11 @@ def open_server(sandbox: Any, tmp_path: Path) -> Callable[..., Any]:
     The client is entered and left in the test's own task (anyio cancel scopes require it).
     """
     from mcp import Client
-    from unizo_mcp_core.registry import discover_services, select_services
+    from unizo_mcp_core.registry import select_services
     from unizo_mcp_core.server import prepare_server
     from unizo_mcp_core.settings import load_settings
 
-    installed = discover_services()
+    found = installed()
 
     @asynccontextmanager
     async def _open(
@@ -155,11 +155,11 @@ def open_server(sandbox: Any, tmp_path: Path) -> Callable[..., Any]:
         environ.update(env or {})
         settings = load_settings(service, environ)
         if service:
-            specs = [installed[service]]
+            specs = [found[service]]
         elif services:
-            specs = [installed[s] for s in services]
+            specs = [found[s] for s in services]
         else:  # what unizo-mcp-server does: installed services, narrowed by UNIZO_SERVICES
-            specs = select_services(installed, settings.services)
+            specs = select_services(found, settings.services)
         server = await prepare_server(settings, specs)
         try:
             async with Client(server.mcp, mode=mode) as client:
@@ -448,7 +448,14 @@ def sandbox_services(sandbox: Any) -> list[str]:
 
 
 def installed() -> dict[str, ServiceSpec]:
-    """Every installed service (the registry's discovery), by name."""
+    """Every installed service (the registry's discovery), by name: a copy the caller may change."""
+    return dict(_discovered())
+
+
+@functools.cache
+def _discovered() -> dict[str, ServiceSpec]:
+    """The registry's discovery, once per test process: it reads the metadata of every installed
+    distribution (~16 ms), and nothing installs a service into the running interpreter."""
     from unizo_mcp_core.registry import discover_services
 
     return discover_services()

@@ -131,14 +131,14 @@ async def inprocess_client(
 ) -> AsyncIterator[tuple[Any, Any]]:
     """(mcp Client, server) for `server` built in this process from `environ`."""
     from mcp import Client
-    from unizo_mcp_core.registry import discover_services, select_services
+    from unizo_mcp_core.registry import select_services
     from unizo_mcp_core.server import prepare_server
     from unizo_mcp_core.settings import load_settings
 
     service = None if server == ALL_IN_ONE else specs_of(server)[0].name
     settings = load_settings(service, dict(environ))
     if service is None:  # what unizo-mcp-server serves
-        specs = select_services(discover_services(), settings.services)
+        specs = select_services(installed(), settings.services)
         if settings.services is None:
             assert [s.name for s in specs] == [s.name for s in SERVICES]
     else:
