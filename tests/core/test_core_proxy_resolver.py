@@ -80,6 +80,21 @@ def test_socks_proxies_are_refused_not_bypassed(raw: str) -> None:
         resolve_proxy(API, {"ALL_PROXY": raw})
 
 
+@pytest.mark.parametrize(
+    ("raw", "password"),
+    [("http://u:Unclosed-Br4cket@[proxy.corp:3128", "Unclosed-Br4cket"), ("u:N0-Scheme@[::1", "N0-Scheme")],
+)
+def test_a_url_urlsplit_refuses_is_a_config_error_and_its_password_stays_secret(
+    raw: str, password: str
+) -> None:
+    assert password not in known_secrets()
+    with pytest.raises(ConfigError, match=r"^Invalid HTTPS_PROXY: not a URL; expected a proxy URL") as info:
+        resolve_proxy(API, {"HTTPS_PROXY": raw})
+    assert password not in info.value.describe()
+    assert password in known_secrets()  # registered before the value could fail to parse
+    assert password in proxy_passwords({"https_proxy": raw})
+
+
 def test_bad_port_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="port"):
         resolve_proxy(API, {"HTTPS_PROXY": "http://proxy:99999"})

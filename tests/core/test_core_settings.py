@@ -16,6 +16,9 @@ BAD_VALUES: dict[str, list[str]] = {
         "ftp://api.unizo.ai",
         "api.unizo.ai",
         "https://u:p@api.unizo.ai",
+        "https://u:p@[::1",  # urlsplit refuses it: a setting error all the same, never a crash
+        "https://api.unizo .ai",
+        "https://api.unizo.ai/\x00",
     ],
     "UNIZO_ENVIRONMENT": ["prod", "qa"],
     "UNIZO_MAX_QUEUE_WAIT": ["0", "-1", "soon"],
@@ -65,6 +68,7 @@ def test_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> Non
         load_settings("demo", environ=env(**{name: value}))
     message = info.value.message
     assert message.startswith(f"Invalid {name}: expected ")
+    assert message.removeprefix(f"Invalid {name}: expected ")[:1].islower(), message  # says what is valid
     assert "\n" not in message and "\n" not in info.value.describe()
     assert KEY not in info.value.describe()
 

@@ -114,3 +114,47 @@ def test_all_in_one_refuses_an_unknown_service(sandbox: Any, capsys: Any) -> Non
     assert "nope" in err and "installed: " in err
     assert all(spec.name in err.split("installed: ")[1] for spec in SERVICES), err
     assert err.startswith(f"{ALL_IN_ONE_PACKAGE}: error: ")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        (
+            "HTTPS_PROXY",
+            "socks5://proxy.corp:1080",
+            "Invalid HTTPS_PROXY: socks5:// proxies are not supported",
+        ),
+        ("HTTPS_PROXY", "http://u:Br4cket-Pw@[proxy.corp:3128", "Invalid HTTPS_PROXY: not a URL"),
+        ("UNIZO_CA_BUNDLE", "not a certificate\n", "Invalid UNIZO_CA_BUNDLE: expected a PEM file"),
+    ],
+    ids=["socks-proxy", "malformed-proxy", "ca-bundle-not-pem"],
+)
+@pytest.mark.parametrize("argv", [[], ["--test-auth"]], ids=["serve", "test-auth"])
+async def test_a_setting_no_request_can_be_sent_with_stops_the_start(
+    argv: list[str],
+    variable: str,
+    value: str,
+    says: str,
+    sandbox: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    """A configuration error, exit code 2, before any request: not "the key could not be checked now,
+    retry later", and never a server started with every call bound to fail."""
+    spec = a_service()
+    env = {**_sandbox_env(sandbox), spec.key_variable: sandbox.keys["full"]}
+    if variable == "UNIZO_CA_BUNDLE":
+        (tmp_path / "ca.pem").write_text(value)
+        env[variable] = str(tmp_path / "ca.pem")
+    else:
+        monkeypatch.setenv(variable, value)  # the client reads the proxy variables from the process
+    before = len(sandbox.requests())
+    import asyncio
+
+    code, out, err = await asyncio.to_thread(_run, spec, argv, env, capsys)
+    assert code == ExitCode.CONFIG, out + err
+    assert says in out + err, out + err
+    assert "checked now" not in out + err and "retry later" not in out + err, out + err
+    assert "Br4cket-Pw" not in out + err
+    assert len(sandbox.requests()) == before, "a request was sent"

@@ -38,6 +38,7 @@ from yarl import URL
 
 from .errors import (
     AuthenticationError,
+    ConfigError,
     ConnectError,
     DnsError,
     EnvironmentMismatchError,
@@ -304,8 +305,11 @@ class UnizoClient:
         verify = await self._probe(
             self._call("GET", url, "/v1/auth/verify", headers, idempotent=True, limited=False, retry=False)
         )
-        if verify.status is None and isinstance(verify.error, NetworkError):
-            raise verify.error  # no answer at all: the read would fail the same way (DNS, TCP, TLS, proxy)
+        if verify.status is None and isinstance(verify.error, NetworkError | ConfigError):
+            # no answer at all (DNS, TCP, TLS, proxy), or settings no request can be sent with (a CA
+            # bundle that is not PEM, a SOCKS proxy): the read would fail the same way, and a setting
+            # is not a key check to try again later
+            raise verify.error
         read = None
         if introspection(verify) is None:
             log.debug("GET /v1/auth/verify gave no key description; checking the key with a real read")

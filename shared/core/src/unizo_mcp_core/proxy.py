@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -64,8 +65,27 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | 
     return None
 
 
+def _password(raw: str) -> str | None:
+    """The password in a proxy URL's user info, as `urlsplit` would find it, but also in a URL it
+    refuses (an unclosed `[`): the redaction must know it before anything can fail on the value."""
+    rest = raw.split("://", 1)[1] if "://" in raw else raw
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, at, _ = netloc.rpartition("@")
+    _, colon, password = userinfo.partition(":")
+    return password if at and colon and password else None
+
+
 def _parse(variable: str, raw: str) -> Proxy:
-    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
+    password = _password(raw)
+    if password:
+        remember_secret(password)
+        remember_secret(unquote(password))
+    try:
+        parts = urlsplit(raw if "://" in raw else f"http://{raw}")
+    except ValueError:  # "Invalid IPv6 URL" and the like; the value is not repeated: it may hold a password
+        raise ConfigError(
+            f"Invalid {variable}: not a URL; expected a proxy URL such as http://proxy.example:3128"
+        ) from None
     scheme = (parts.scheme or "http").lower()
     if scheme not in _SCHEMES:
         raise ConfigError(
@@ -79,11 +99,7 @@ def _parse(variable: str, raw: str) -> Proxy:
     if not parts.hostname:
         raise ConfigError(f"Invalid {variable}: expected a proxy URL such as http://proxy.example:3128")
     username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    if password:
-        remember_secret(password)
-        remember_secret(parts.password or "")
-    return Proxy(scheme, parts.hostname, port, variable, username, password)
+    return Proxy(scheme, parts.hostname, port, variable, username, unquote(password) if password else None)
 
 
 def bypassed(host: str, port: int | None, no_proxy: str) -> bool:
@@ -148,10 +164,7 @@ def proxy_passwords(environ: Mapping[str, str] | None = None) -> list[str]:
         raw = env.get(name, "").strip()
         if not raw:
             continue
-        try:
-            password = urlsplit(raw if "://" in raw else f"http://{raw}").password
-        except ValueError:
-            continue
+        password = _password(raw)
         if password:
             found += [password, unquote(password)]
     return found

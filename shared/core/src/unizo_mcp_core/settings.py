@@ -84,7 +84,12 @@ def parse_names(raw: str) -> frozenset[str]:
 
 def parse_base_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed "[" and the like
+        parts = None
+    if parts is None or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("an https:// URL such as https://api.unizo.ai (this one is not a valid URL)")
     if parts.scheme == "http":
         raise ValueError(
             "an https:// URL; plain http is refused because the API key would travel unencrypted"
