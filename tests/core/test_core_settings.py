@@ -50,8 +50,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "UNIZO_MAX_SESSIONS": ["0"],
     "UNIZO_ALERT_REQUESTS_PER_HOUR": ["0", "many"],
     "UNIZO_MAX_CALLS_PER_SESSION": ["-1"],
+    "UNIZO_INTEGRATION_ID": ["int-1\r\nX-Injected: 1", "\x00"],  # it travels as the integrationId header
 }
-NO_BAD_VALUE = {"UNIZO_INTEGRATION_ID"}  # any non-empty text is a valid id
 
 
 def env(**values: str) -> dict[str, str]:
@@ -59,7 +59,7 @@ def env(**values: str) -> dict[str, str]:
 
 
 def test_every_setting_has_a_bad_value_case() -> None:
-    assert set(SETTINGS_BY_ENV) - NO_BAD_VALUE == set(BAD_VALUES)
+    assert set(SETTINGS_BY_ENV) == set(BAD_VALUES)
 
 
 @pytest.mark.parametrize(("name", "value"), [(n, v) for n, vs in BAD_VALUES.items() for v in vs])
@@ -71,6 +71,19 @@ def test_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> Non
     assert message.removeprefix(f"Invalid {name}: expected ")[:1].islower(), message  # says what is valid
     assert "\n" not in message and "\n" not in info.value.describe()
     assert KEY not in info.value.describe()
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"), [("demo", "UNIZO_DEMO_INTEGRATION_ID"), (None, "UNIZO_EDR_INTEGRATION_ID")]
+)
+def test_a_bad_service_integration_id_is_named_by_its_own_variable(
+    service: str | None, variable: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(service, environ=env(UNIZO_INTEGRATION_ID="fine", **{variable: "a\nb"}))
+    assert info.value.message.startswith(f"Invalid {variable}: expected an integration id"), (
+        info.value.message
+    )
 
 
 def test_http_base_url_is_refused_with_the_reason() -> None:

@@ -130,6 +130,7 @@ def _overrides(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(environment without keys a flag replaces, overrides from flags) for `load_settings`."""
     from .keys import key_variables
+    from .settings import integration_variable
 
     env = dict(environ)
     overrides: dict[str, str] = {}
@@ -144,7 +145,7 @@ def _overrides(
             for variable in key_variables(name):  # the flag wins over every key variable
                 env.pop(variable, None)
         if setting.env == "UNIZO_INTEGRATION_ID" and name:
-            overrides[f"UNIZO_{name.upper()}_INTEGRATION_ID"] = raw
+            overrides[integration_variable(name)] = raw
     return env, overrides
 
 
@@ -160,7 +161,7 @@ def _render(value: Any) -> str:
 
 def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[str, str]:
     """The non-default, non-secret settings as environment variables for the mcpServers entry."""
-    from .settings import SETTINGS, Settings
+    from .settings import SETTINGS, Settings, integration_variable
 
     defaults = Settings(service=settings.service, api_key=None)
     env: dict[str, str] = {}
@@ -174,7 +175,7 @@ def print_config_env(settings: Settings, service: ServiceSpec | None) -> dict[st
             env[setting.env] = _render(value)
     if service is None:
         for svc, integration in settings.integration_ids:
-            env[f"UNIZO_{svc.upper()}_INTEGRATION_ID"] = integration
+            env[integration_variable(svc)] = integration
     if settings.api_key is not None and settings.api_key.file is not None:
         env["UNIZO_API_KEY_FILE"] = str(settings.api_key.file)
     return env

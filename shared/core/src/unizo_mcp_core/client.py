@@ -60,7 +60,7 @@ from .ratelimit import Clock, Limiter, RateLimitStatus, Slot, SystemClock
 from .redaction import register_proxy_secrets, scrub
 from .responses import ApiResponse, KeyInfo, check_environment, error_from_response
 from .retry import IDEMPOTENT_METHODS, RetryDecision, RetryPolicy, decide_retry
-from .settings import Settings
+from .settings import Settings, is_integration_id
 from .sharedlimits import make_limiter
 from .tls import create_ssl_context
 from .values import query_value
@@ -260,7 +260,7 @@ class UnizoClient:
         method = method.upper()
         if json is not None and multipart is not None:
             raise ValueError("pass json or multipart, not both")
-        if integration_id is not None and (not integration_id.isprintable() or not integration_id.strip()):
+        if integration_id is not None and not is_integration_id(integration_id):
             raise ToolInputError("integration_id must be non-empty printable text")
         clean = "/" + quote(path.lstrip("/"), safe=_PATH_SAFE)
         display = f"/api/v1{clean}"

@@ -24,6 +24,7 @@ import attrs
 from .errors import ToolInputError
 from .invoke import build_call
 from .responses import split_envelope
+from .settings import integration_variable
 from .spec import ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class IntegrationResolver:
         found = await self.integrations(service)
         if len(found) == 1:
             return found[0].id
-        variable = f"UNIZO_{service.upper()}_INTEGRATION_ID"
+        variable = integration_variable(service)
         if not found:
             raise ToolInputError(
                 f"No {service.upper()} integration is visible to this API key",

@@ -132,6 +132,23 @@ def _text(raw: str) -> str:
     return value
 
 
+def integration_variable(service: str) -> str:
+    """The service's own default integration, which wins over UNIZO_INTEGRATION_ID for its tools."""
+    return f"UNIZO_{service.upper()}_INTEGRATION_ID"
+
+
+def is_integration_id(value: str) -> bool:
+    """What the `integrationId` header may carry: printable text, not blank (no line break can slip in)."""
+    return value.isprintable() and bool(value.strip())
+
+
+def _integration_id(raw: str) -> str:
+    value = raw.strip()
+    if not is_integration_id(value):
+        raise ValueError("an integration id: printable text without control characters or line breaks")
+    return value
+
+
 def _token(raw: str) -> str:
     value = raw.strip()
     if len(value) < 16 or any(ch.isspace() or not ch.isprintable() for ch in value):
@@ -295,7 +312,7 @@ SETTINGS: tuple[SettingDef, ...] = (
         "integration_id",
         None,
         "default integration for data tools; UNIZO_<SERVICE>_INTEGRATION_ID wins for that service",
-        _text,
+        _integration_id,
         "--integration-id",
     ),
     SettingDef(
@@ -535,16 +552,17 @@ def load_settings(
     env.update(overrides or {})
     values: dict[str, Any] = {}
     for setting in SETTINGS_BY_ENV.values():
-        raw = env.get(setting.env)
-        if setting.env == "UNIZO_INTEGRATION_ID" and service:
-            raw = env.get(f"UNIZO_{service.upper()}_INTEGRATION_ID") or raw
+        variable = setting.env
+        if variable == "UNIZO_INTEGRATION_ID" and service and env.get(own := integration_variable(service)):
+            variable = own  # the service's own wins, and a bad value is named by where it came from
+        raw = env.get(variable)
         if raw is None or (raw.strip() == "" and setting.default is None):
             continue
         assert setting.parse is not None
         try:
             values[setting.field] = setting.parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"Invalid {setting.env}: expected {exc}") from None
+            raise ConfigError(f"Invalid {variable}: expected {exc}") from None
     per_service = []
     for name, raw in sorted(env.items()):
         if name.startswith("UNIZO_") and name.endswith("_INTEGRATION_ID") and name != "UNIZO_INTEGRATION_ID":
@@ -552,7 +570,7 @@ def load_settings(
             if not raw.strip() or (service and svc != service):
                 continue
             try:
-                per_service.append((svc, _text(raw)))
+                per_service.append((svc, _integration_id(raw)))
             except ValueError as exc:
                 raise ConfigError(f"Invalid {name}: expected {exc}") from None
     values["integration_ids"] = tuple(per_service)
