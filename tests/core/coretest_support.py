@@ -50,7 +50,8 @@ class FakeClock:
 
 @attrs.define
 class Reply:
-    """One scripted answer. `action`: None, "drop" (close before answering), "truncate" (short body)."""
+    """One scripted answer. `action`: None, "drop" (close before answering), "truncate" (short body),
+    "stream" (`body` sent in chunks, with no Content-Length)."""
 
     status: int = 200
     json: Any = None  # None: no body (unless `body` is given)
@@ -201,6 +202,15 @@ class FakeApi:
             await resp.write(b'{"data": [1, 2, 3')
             assert request.transport is not None
             request.transport.close()
+            return resp
+        if reply.action == "stream":
+            assert reply.body is not None
+            resp = web.StreamResponse(status=reply.status, headers=headers)
+            resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            for start in range(0, len(reply.body), 65536):
+                await resp.write(reply.body[start : start + 65536])
+            await resp.write_eof()
             return resp
         if reply.body is not None:
             return web.Response(status=reply.status, body=reply.body, headers=headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import uuid
@@ -10,11 +11,13 @@ from typing import Any
 
 import pytest
 from coretest_support import KEY, KEY2, FakeApi, Reply, error_body
+from unizo_mcp_core import client as client_module
 from unizo_mcp_core.errors import (
     ApiError,
     EnvironmentMismatchError,
     ExpiredKeyError,
     InvalidKeyError,
+    InvalidResponseError,
     LocalQuotaExceededError,
     MissingKeyError,
     MissingPermissionError,
@@ -404,3 +407,30 @@ async def test_bad_integration_id_is_refused_locally(api: FakeApi, make_client) 
     with pytest.raises(ToolInputError):
         await make_client().request("GET", "/any/path", integration_id="abc\r\nX-Injected: 1")
     assert api.requests == []
+
+
+@pytest.mark.parametrize("how", ["declared", "chunked", "gzip"])
+async def test_an_answer_larger_than_any_the_api_gives_is_not_read(
+    how: str, api: FakeApi, make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declared by Content-Length, sent chunked, or a small gzip body that expands: the limit is on what
+    would be held in memory. Just under it, the same answer is read whole."""
+    limit = 2**20
+    monkeypatch.setattr(client_module, "MAX_BODY", limit)
+
+    def reply(size: int) -> Reply:
+        body = b'{"data": [1]}' + b" " * (size - 13)
+        if how == "gzip":
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            return Reply(200, body=gzip.compress(body), headers=headers)
+        action = "stream" if how == "chunked" else None
+        return Reply(200, body=body, headers={"Content-Type": "application/json"}, action=action)
+
+    api.script("GET", "/api/v1/big", reply(limit + 1))
+    api.script("GET", "/api/v1/fits", reply(limit))
+    client = make_client(UNIZO_RETRY_ATTEMPTS="0")
+    with pytest.raises(
+        InvalidResponseError, match=r"GET /api/v1/big failed: the answer is larger than 1 MiB"
+    ):
+        await client.request("GET", "/big")
+    assert (await client.request("GET", "/fits")).data == {"data": [1]}

@@ -554,11 +554,23 @@ class UnizoClient:
                     proxy=self._proxy,
                     proxy_headers=self._proxy_headers,
                 ) as resp:
-                    body = await resp.read()
                     status = resp.status
                     resp_headers = CIMultiDictProxy(CIMultiDict(resp.headers))
+                    body = await _read_body(resp)
             except asyncio.CancelledError:
                 raise
+            except _TooLarge:
+                # not an answer the API gives (a page of 100 records is about a megabyte): a proxy or
+                # gateway answered, or a compressed body expands without end; read no further
+                raise _Failure(
+                    InvalidResponseError(
+                        f"{method} {display} failed: the answer is larger than {MAX_BODY // 2**20} MiB, "
+                        "far more than any answer of the API; it was not read",
+                        status=status,
+                        correlation_id=correlation_id,
+                    ),
+                    sent=True,
+                ) from None
             except (aiohttp.ClientError, TimeoutError, OSError, ssl.SSLError) as exc:
                 error, sent = self._transport_error(exc, method, display, url, correlation_id)
                 log.debug("%s %s: %s", method, display, error.message)
@@ -709,6 +721,28 @@ class UnizoClient:
             f"{what}: the connection failed ({_reason(exc)})", correlation_id=correlation_id
         )
         return error, True
+
+
+# The most of an answer read, decompressed: memory a broken proxy or a compression bomb cannot exceed.
+MAX_BODY = 64 * 2**20
+
+
+class _TooLarge(Exception):
+    """An answer longer than MAX_BODY."""
+
+
+async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The whole body, as `resp.read()` reads it, unless it is longer than MAX_BODY (declared or sent)."""
+    if resp.content_length is not None and resp.content_length > MAX_BODY:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _after_pending_io() -> None:
