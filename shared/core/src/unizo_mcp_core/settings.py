@@ -79,6 +79,8 @@ def parse_names(raw: str) -> frozenset[str]:
     bad = sorted(n for n in names if not n.replace("_", "").isalnum())
     if bad:
         raise ValueError(f"comma-separated tool or service names (not {bad[0]!r})")
+    if not names:  # "," names nothing: serving no service, or no tool, is never what was meant
+        raise ValueError("comma-separated tool or service names (this value names none)")
     return names
 
 
