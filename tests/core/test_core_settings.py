@@ -74,7 +74,7 @@ def test_bad_value_is_one_line_naming_the_variable(name: str, value: str) -> Non
 
 
 @pytest.mark.parametrize(
-    ("service", "variable"), [("demo", "UNIZO_DEMO_INTEGRATION_ID"), (None, "UNIZO_EDR_INTEGRATION_ID")]
+    ("service", "variable"), [("demo", "UNIZO_DEMO_INTEGRATION_ID"), (None, "UNIZO_WIDGETS_INTEGRATION_ID")]
 )
 def test_a_bad_service_integration_id_is_named_by_its_own_variable(
     service: str | None, variable: str
