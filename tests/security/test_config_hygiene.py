@@ -98,6 +98,22 @@ def test_print_config_in_process_never_contains_a_key(
     assert main(None, argv=["--print-config"], environ=env) == 0
     captured = capsys.readouterr()
     assert_no_leaks({"stdout": captured.out, "stderr": captured.err}, secret_values(sandbox.keys.values()))
+    assert "[REDACTED]" not in captured.out + captured.err  # nothing secret in these settings
+
+
+def test_print_config_says_a_redis_password_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    """The entry is copied into a client's config: a password shown as [REDACTED] must be said to be one."""
+    from unizo_mcp_core.cli import main
+
+    password = "redis-pw-never-shown-17"
+    env = {"UNIZO_RATE_LIMIT_BACKEND": f"redis://:{password}@redis.internal:6379/0"}
+    assert main(SERVICES[0], argv=["--print-config"], environ=env) == 0
+    captured = capsys.readouterr()
+    backend = json.loads(captured.out)["mcpServers"]
+    (entry,) = backend.values()
+    assert entry["env"]["UNIZO_RATE_LIMIT_BACKEND"] == "redis://:[REDACTED]@redis.internal:6379/0"
+    assert "UNIZO_RATE_LIMIT_BACKEND's) is shown as [REDACTED]" in captured.err, captured.err
+    assert password not in captured.out + captured.err
 
 
 def readmes() -> list[Path]:

@@ -206,11 +206,18 @@ def _print_config(prog: str, service: ServiceSpec | None, settings: Settings, *,
     import json
 
     from .docs import config_entry
+    from .redaction import REDACTED, scrub
 
     command = None if bare else command_path(prog)
     entry = config_entry(service, command=command or prog, env=print_config_env(settings, service))
-    _out(json.dumps(entry, indent=2))
+    text = json.dumps(entry, indent=2)
+    _out(text)
     notes = []
+    if scrub(text) != text:  # a Redis URL's password: printed redacted, like everything else
+        notes.append(
+            f"a password in a setting (UNIZO_RATE_LIMIT_BACKEND's) is shown as {REDACTED}, never printed: "
+            "put the real one in its place in the client's entry, or the server limits its calls alone"
+        )
     if command:
         notes.append(
             f"command is the absolute path of this installation's {prog}: desktop apps start servers "
