@@ -6,6 +6,7 @@ tests/servers/test_stdio.py runs each console script once for real.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -62,8 +63,6 @@ async def test_key_without_permission_refuses_to_start_like_test_auth(
     key = await new_key({others[0]: ["read"]}, name=f"no-{spec.name}")
     env = {**_sandbox_env(sandbox), spec.key_variable: key}
     # cli.main runs its own event loop: run it in a worker thread, as a console script would
-    import asyncio
-
     code, out, err = await asyncio.to_thread(_run, spec, [], env, capsys)
     auth_code, auth_out, _ = await asyncio.to_thread(_run, spec, ["--test-auth"], env, capsys)
     assert code == auth_code == ExitCode.FORBIDDEN, (err, auth_out)
@@ -150,8 +149,6 @@ async def test_a_setting_no_request_can_be_sent_with_stops_the_start(
     else:
         monkeypatch.setenv(variable, value)  # the client reads the proxy variables from the process
     before = len(sandbox.requests())
-    import asyncio
-
     code, out, err = await asyncio.to_thread(_run, spec, argv, env, capsys)
     assert code == ExitCode.CONFIG, out + err
     assert says in out + err, out + err
