@@ -100,6 +100,17 @@ CONFIG_ERRORS = [
         "Invalid UNIZO_TIMEOUT: expected a number of seconds",
     ),
     ({"UNIZO_API_KEY": KEY}, ["--limit", "3"], "unrecognized arguments: --limit (and 1 value(s), not shown)"),
+    # a key typed on the command line: argparse alone would take --api-key for --api-key-file, then name
+    # the key in "cannot read the key file"
+    ({}, ["--api-key", KEY], "unrecognized arguments: --api-key; a key is never taken on the command line"),
+    ({}, [f"--api-key={KEY}"], "unrecognized arguments: --api-key; a key is never taken on the command line"),
+    ({}, ["--token", KEY, "--test-auth"], "or pass --api-key-file PATH"),
+    # no abbreviations: --read is not --read-only
+    ({"UNIZO_API_KEY": KEY}, ["--read", "yes"], "unrecognized arguments: --read (and 1 value(s), not shown)"),
+    ({"UNIZO_API_KEY": KEY}, ["--transport", KEY], "Invalid UNIZO_TRANSPORT"),
+    # the key where its file's path goes: not shown, and where the file was looked for is
+    ({"UNIZO_API_KEY_FILE": KEY}, [], "The name has no directory, so it was looked for in the working"),
+    ({}, ["--api-key-file", KEY], "If the value is the key itself, set UNIZO_API_KEY instead"),
     ({"UNIZO_API_KEY": KEY}, ["--port", "70000"], "Invalid UNIZO_PORT: expected an integer from 0 to 65535"),
     ({"UNIZO_API_KEY": KEY}, ["--transport", "streamable-http", "--host", "0.0.0.0"], "--allow-remote"),
     (

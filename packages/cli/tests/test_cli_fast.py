@@ -104,3 +104,10 @@ def test_usage_errors_are_one_line_exit_2_and_echo_no_value(tmp_path: Path) -> N
     assert code == 2 and "--key-id" in err
     code, _, err, _ = run("config", "install", "--client", "emacs", "--service", "x", home=tmp_path)
     assert code == 2 and "invalid choice" in err
+    # a key typed as an option: refused before argparse could take it for the command's name and quote it
+    code, out, err, _ = run("--api-key", secret, "api-keys", "list", home=tmp_path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "unrecognized arguments: --api-key;" in err and "--api-key-file PATH" in err
+    assert secret not in err
+    code, _, err, _ = run("config", "install", "--client", secret, home=tmp_path)
+    assert code == 2 and "invalid choice (not shown) (choose from" in err and secret not in err

@@ -10,8 +10,9 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
+from unizo_mcp_core.cliparser import CommandParser
 from unizo_mcp_core.errors import ConfigError, ExitCode, UnizoError
 
 from . import __version__
@@ -46,29 +47,6 @@ exit codes (the servers'):
     confirmation, a config that is not JSON, or problems found by config check
   130 interrupted
 """
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, exit code 2, and never echo values (one could be a key); what
-    it prints (help, usage, version) goes through the redaction like every other line."""
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            from unizo_mcp_core.redaction import scrub
-
-            (file or sys.stderr).write(scrub(message))
-
-    def error(self, message: str) -> NoReturn:
-        prefix = "unrecognized arguments: "
-        if message.startswith(prefix):
-            words = message[len(prefix) :].split()
-            flags = [w.split("=", 1)[0] for w in words if w.startswith("-")]
-            hidden = len(words) - len(flags)
-            message = prefix + " ".join(flags) + (f" (and {hidden} value(s), not shown)" if hidden else "")
-        from unizo_mcp_core.redaction import scrub
-
-        sys.stderr.write(scrub(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
-        sys.exit(int(ExitCode.CONFIG))
 
 
 def _dest(env: str) -> str:
@@ -119,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .clients import CLIENTS
 
-    parser = Parser(
+    parser = CommandParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EXIT_NOTE.format(codes=exit_codes_text()),

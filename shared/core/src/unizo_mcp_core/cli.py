@@ -43,27 +43,6 @@ NO_ARGUMENTS = SimpleNamespace(
 )
 
 
-def _parser_class() -> type[argparse.ArgumentParser]:
-    import argparse  # not needed to answer --version
-
-    class _Parser(argparse.ArgumentParser):
-        """argparse, but a usage error is one line on stderr and exit code 2."""
-
-        def error(self, message: str) -> NoReturn:
-            prefix = "unrecognized arguments: "
-            if message.startswith(prefix):  # never echo values: one could be a key typed in the wrong place
-                words = message[len(prefix) :].split()
-                flags = [w.split("=", 1)[0] for w in words if w.startswith("-")]
-                hidden = len(words) - len(flags)
-                message = (
-                    prefix + " ".join(flags) + (f" (and {hidden} value(s), not shown)" if hidden else "")
-                )
-            _err(f"{self.prog}: error: {message} (see --help)")
-            sys.exit(int(ExitCode.CONFIG))
-
-    return _Parser
-
-
 def _flag_settings(service: ServiceSpec | None) -> list[SettingDef]:
     from .settings import SETTINGS
 
@@ -74,6 +53,7 @@ def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentPar
     """The parser for `prog`; `service` is a ServiceSpec or None for the all-in-one server."""
     import argparse
 
+    from .cliparser import CommandParser
     from .docs import exit_codes_text
     from .settings import parse_bool
 
@@ -82,7 +62,7 @@ def build_parser(service: ServiceSpec | None, prog: str) -> argparse.ArgumentPar
     else:
         about = "Unizo MCP server for every installed Unizo service (narrow with --services)."
     epilog = f"{POLICY_TEXT}.\n\nexit codes:\n{exit_codes_text()}"
-    parser = _parser_class()(
+    parser = CommandParser(
         prog=prog,
         description=about,
         epilog=epilog,

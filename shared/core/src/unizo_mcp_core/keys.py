@@ -103,10 +103,7 @@ class KeySource:
             try:
                 info = os.stat(self._file)  # follows symlinks: what open() would read
             except OSError as exc:
-                raise MissingKeyError(
-                    f"Cannot read the key file named by {self.origin}: {exc.strerror or exc}",
-                    hint=f"Check that {self._file} exists and is readable.",
-                ) from None
+                raise _unreadable(self._file, self.origin, exc, "exists and is readable") from None
             # an atomic replace (write, then rename) changes the inode even within one mtime tick
             stamp = (info.st_ino, info.st_dev, info.st_mtime_ns, info.st_size)
             if stamp != self._stamp or self._value is None:
@@ -161,6 +158,21 @@ def _file_kind(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "special file"
 
 
+def _unreadable(path: Path, origin: str, exc: BaseException, check: str) -> MissingKeyError:
+    reason = getattr(exc, "strerror", None) or exc
+    if path.parent == Path(".") and not path.exists():
+        # no directory in it: not shown, as it may be the key itself given where its file's path goes
+        return MissingKeyError(
+            f"Cannot read the key file named by {origin}: {reason}",
+            hint=f"The name has no directory, so it was looked for in the working directory ({Path.cwd()}), "
+            "which the MCP client chooses: give the file's absolute path. If the value is the key itself, "
+            "set UNIZO_API_KEY instead.",
+        )
+    return MissingKeyError(
+        f"Cannot read the key file named by {origin}: {reason}", hint=f"Check that {path} {check}."
+    )
+
+
 def _read_key_file(path: Path, origin: str) -> str:
     where = f"The key file {path} named by {origin}"
     try:
@@ -179,10 +191,7 @@ def _read_key_file(path: Path, origin: str) -> str:
             raise ConfigError(f"{where} grew past {MAX_KEY_FILE_BYTES} bytes while being read")
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise MissingKeyError(
-            f"Cannot read the key file named by {origin}: {getattr(exc, 'strerror', None) or exc}",
-            hint=f"Check that {path} exists, is readable and holds the key as UTF-8 text.",
-        ) from None
+        raise _unreadable(path, origin, exc, "exists, is readable and holds the key as UTF-8 text") from None
     if not text.removeprefix(_BOM).strip():
         raise MissingKeyError(f"{where} is empty", hint=f"Write the API key into {path}.")
     return check_key_text(text, where)
