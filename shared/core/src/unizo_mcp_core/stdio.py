@@ -8,10 +8,13 @@ accepted lines go on to the SDK unchanged, rejected ones are answered with -3270
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import queue
 import re
-import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -195,11 +198,53 @@ def read_line(source: BinaryIO) -> bytes | Rejection | None:
             return OVERSIZED
 
 
+class LineReader:
+    """`read_line` of `source` on a daemon thread of its own, one line per `read()`.
+
+    A worker thread (`anyio.to_thread`) blocked on stdin is joined when the interpreter exits, so a
+    server stopped by Ctrl-C would stay alive until stdin closed; a daemon thread is not waited for."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self._wanted: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+
+    async def read(self) -> bytes | Rejection | None:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes | Rejection | None] = loop.create_future()
+        self._wanted.put((loop, answer))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="unizo-mcp stdin", daemon=True)
+            self._thread.start()
+        return await answer
+
+    def _serve(self) -> None:
+        while True:
+            loop, answer = self._wanted.get()
+            try:
+                line, error = read_line(self._source), None
+            except BaseException as exc:  # whatever it is, the reader raises it
+                line, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, answer, line, error)
+
+
+def _settle(answer: asyncio.Future[Any], line: Any, error: BaseException | None) -> None:
+    if answer.done():  # the reader was cancelled
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(line)
+
+
 class ScreenedLines:
     """The stdin the SDK iterates: valid lines only; rejections go to `rejections`."""
 
     def __init__(self, source: BinaryIO, rejections: MemoryObjectSendStream[Rejection]) -> None:
-        self._source = source
+        self._reader = LineReader(source)
         self._rejections = rejections
 
     def __aiter__(self) -> AsyncIterator[str]:
@@ -208,7 +253,7 @@ class ScreenedLines:
     async def _lines(self) -> AsyncIterator[str]:
         async with self._rejections:
             while True:
-                line = await anyio.to_thread.run_sync(read_line, self._source, abandon_on_cancel=True)
+                line = await self._reader.read()
                 if line is None:
                     return
                 verdict = line if isinstance(line, Rejection) else screen(line)
@@ -239,7 +284,9 @@ async def serve_stdio(server: UnizoServer, source: BinaryIO | None = None) -> No
     from mcp.server.stdio import stdio_server
 
     send, receive = anyio.create_memory_object_stream[Rejection](64)
-    lines = ScreenedLines(source or sys.stdin.buffer, send)
+    # a reader of its own on fd 0, not sys.stdin's: the daemon thread may still be blocked in it when
+    # the interpreter shuts down, and closing a reader another thread holds is a fatal error
+    lines = ScreenedLines(source or open(0, "rb", closefd=False), send)  # noqa: SIM115 - never closed
     # stdout stays the SDK's: it moves fd 1 to stderr while serving, so stray output misses the wire.
     stdin = cast("anyio.AsyncFile[str]", lines)
     async with stdio_server(stdin=stdin) as (read_stream, write_stream), anyio.create_task_group() as tasks:

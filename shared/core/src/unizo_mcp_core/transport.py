@@ -7,10 +7,12 @@ the MCP SDK and uvicorn lazily.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, UnizoError
@@ -196,9 +198,41 @@ async def _serve(
             await serve_http(server, settings)
         else:
             log.info("serving MCP over stdio")
-            await serve_stdio(server)
+            with _stopped_by(signal.SIGTERM):
+                await serve_stdio(server)
     finally:
         await close_scopes(scopes)
+
+
+@contextlib.contextmanager
+def _stopped_by(signum: signal.Signals) -> Iterator[None]:
+    """Stop serving on `signum` as on stdin EOF: calls in flight are cancelled, then the cleanup runs (a
+    call's share of the key's limits ends now, not when it expires; the HTTP session closes), exit code 0.
+    MCP clients send SIGTERM to a server that is still running a moment after they closed its stdin.
+    (uvicorn does the same for the HTTP transport.)"""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    received: list[signal.Signals] = []
+
+    def stop() -> None:
+        received.append(signum)
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signum, stop)
+    except (ValueError, RuntimeError):  # not the main thread (an embedding application's): its signals
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        task.uncancel()
+        log.info("stopping: %s received", signum.name)
+    finally:
+        loop.remove_signal_handler(signum)
 
 
 def serve(

@@ -1,0 +1,118 @@
+"""A stdio server stops on the signals an MCP client or a terminal sends, with stdin still open.
+
+Ctrl-C (SIGINT) in a terminal, and SIGTERM, which clients send to a server still running a moment after
+they closed its stdin (or at once, on quitting). Each is a console script over a real pipe: what is
+tested is that the process exits, not only that serving ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servicekit import a_service, is_top_list, tools_where
+from unizo_mcp_core.limitstore import limit_key
+from unizo_mcp_core.localstore import LocalStore
+
+from .helpers import base_env, script
+
+pytestmark = pytest.mark.slow
+
+SPEC = a_service(lambda spec: bool(tools_where(spec, is_top_list)))
+LIST = tools_where(SPEC, is_top_list)[0]
+EXIT_WAIT = 60  # seconds: only a hang takes this long
+HELD = 3000  # ms the API holds the call in flight when the signal comes
+
+
+class Server:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+
+    async def initialize(self) -> None:
+        assert self.process.stdout is not None
+        client = {"name": "test_signals", "version": "1"}
+        self.send(
+            {
+                "id": 0,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client},
+            }
+        )
+        answer = json.loads(await asyncio.wait_for(self.process.stdout.readline(), EXIT_WAIT))
+        assert "result" in answer, answer
+        self.send({"method": "notifications/initialized"})
+
+    async def exit_code(self) -> tuple[int, str, str]:
+        """Waits for the exit with stdin left open; the exit code, the rest of stdout, and stderr."""
+        assert self.process.stdout is not None and self.process.stderr is not None
+        try:
+            code = await asyncio.wait_for(self.process.wait(), EXIT_WAIT)
+        except TimeoutError:
+            pytest.fail(f"the server was still running {EXIT_WAIT} s after the signal")
+        out, err = await self.process.stdout.read(), await self.process.stderr.read()
+        return code, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def server(sandbox: Any, tmp_path: Path) -> AsyncIterator[Server]:
+    env = base_env(tmp_path, {**sandbox.env("full"), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    env["UNIZO_LOG_LEVEL"] = "info"
+    process = await asyncio.create_subprocess_exec(
+        script(SPEC.package),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    started = Server(process)
+    try:
+        await started.initialize()
+        yield started
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_ctrl_c_stops_a_stdio_server(server: Server) -> None:
+    server.process.send_signal(signal.SIGINT)
+    code, out, err = await server.exit_code()
+    assert code == 130, err  # the shell's code for Ctrl-C
+    assert out == "" and "Traceback" not in err, err
+
+
+async def test_sigterm_stops_a_stdio_server_and_ends_its_calls_share_of_the_limits(
+    server: Server, sandbox: Any, tmp_path: Path
+) -> None:
+    path = f"/api/v1{LIST.path}"
+    sandbox.set_faults(f"GET {path}=latency:{HELD}#1")
+    integration = str(sandbox.integrations(SPEC.name)[0]["id"])
+    arguments = {"integration_id": integration, "limit": 1}
+    server.send({"id": 1, "method": "tools/call", "params": {"name": LIST.name, "arguments": arguments}})
+    env = sandbox.env("full")
+    key = limit_key(env["UNIZO_BASE_URL"], env["UNIZO_API_KEY"])
+    store = LocalStore(tmp_path / "cache" / "unizo-mcp" / "limits.sqlite3")
+    try:
+        while not (store.path.exists() and store.leases(key) == 1):  # the call holds its lease
+            await asyncio.sleep(0.05)
+        server.process.send_signal(signal.SIGTERM)
+        code, out, err = await server.exit_code()
+        # ended, not left to expire UNIZO_TIMEOUT + LEASE_GRACE later, while other servers on the key wait
+        assert store.leases(key) == 0
+    finally:
+        await store.aclose()
+    assert code == 0, err
+    assert "stopping: SIGTERM received" in err and "Traceback" not in err, err
+    # nothing but protocol messages on stdout (the call in flight may be answered as the session closes)
+    assert all(json.loads(line)["id"] == 1 for line in out.splitlines()), out
+    while not any(r.path == path for r in sandbox.requests()):  # the API is done with it: the next test
+        await asyncio.sleep(0.05)  # finds the sandbox idle
