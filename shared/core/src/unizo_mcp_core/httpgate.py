@@ -27,7 +27,7 @@ from typing import Any
 
 from .keys import remember_secret
 
-__all__ = ["HttpGate", "TokenFile", "new_token_file"]
+__all__ = ["HttpGate", "TokenFile", "new_token_file", "run_to_the_end"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -47,6 +47,28 @@ def _header(scope: Scope, name: bytes) -> str:
 def _bearer(scope: Scope) -> str:
     scheme, _, token = _header(scope, b"authorization").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def run_to_the_end(app: App, scope: Scope, receive: Receive, send: Send) -> None:
+    """`app`, and then the last (empty) chunk of a response it started but left open when it returned.
+
+    The SDK returns from a GET event stream without ending it when the server shuts down: uvicorn then
+    logs "ASGI callable returned without completing response" as an ERROR at every restart while a
+    client listens, and the client sees its stream cut instead of ended."""
+    open_response = False
+
+    async def watched(message: MutableMapping[str, Any]) -> None:
+        nonlocal open_response
+        kind = message.get("type")
+        if kind == "http.response.start":
+            open_response = True
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            open_response = False
+        await send(message)
+
+    await app(scope, receive, watched)
+    if open_response:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class HttpGate:
@@ -76,7 +98,7 @@ class HttpGate:
             return
         problem = self._problem(scope)
         if problem is None:
-            await self._app(scope, receive, send)
+            await run_to_the_end(self._app, scope, receive, send)
             return
         body = json.dumps(
             {"jsonrpc": "2.0", "id": None, "error": {"code": UNAUTHORIZED, "message": problem}}
