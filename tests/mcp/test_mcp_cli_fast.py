@@ -111,6 +111,7 @@ CONFIG_ERRORS = [
     # the key where its file's path goes: not shown, and where the file was looked for is
     ({"UNIZO_API_KEY_FILE": KEY}, [], "The name has no directory, so it was looked for in the working"),
     ({}, ["--api-key-file", KEY], "If the value is the key itself, set UNIZO_API_KEY instead"),
+    ({"UNIZO_API_KEY_FILE": "${HOME}/key"}, [], "holds the placeholder ${HOME}, which the MCP client passed"),
     ({"UNIZO_API_KEY": KEY}, ["--port", "70000"], "Invalid UNIZO_PORT: expected an integer from 0 to 65535"),
     ({"UNIZO_API_KEY": KEY}, ["--transport", "streamable-http", "--host", "0.0.0.0"], "--allow-remote"),
     (

@@ -168,6 +168,13 @@ def _unreadable(path: Path, origin: str, exc: BaseException, check: str) -> Miss
             "which the MCP client chooses: give the file's absolute path. If the value is the key itself, "
             "set UNIZO_API_KEY instead.",
         )
+    placeholder = _PLACEHOLDER.search(str(path))
+    if placeholder is not None and not path.exists():
+        return MissingKeyError(
+            f"Cannot read the key file named by {origin}: {reason}",
+            hint=f"{path} holds the placeholder {placeholder.group(0)}, which the MCP client passed on "
+            "unexpanded: give the file's path without variables.",
+        )
     return MissingKeyError(
         f"Cannot read the key file named by {origin}: {reason}", hint=f"Check that {path} {check}."
     )
