@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from unizo_mcp_core.cliparser import CommandParser
-from unizo_mcp_core.errors import ConfigError, ExitCode, UnizoError
+from unizo_mcp_core.errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
 
 from . import __version__
 from .output import Console, error_json
@@ -354,7 +354,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return code
     except KeyboardInterrupt:
         console.note(f"{PROG}: interrupted")
-        return 130
+        return INTERRUPTED
     except Exception:
         import logging
 

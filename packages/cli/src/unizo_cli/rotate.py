@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unizo_mcp_core.errors import (
+    INTERRUPTED,
     AuthenticationError,
     ConfigError,
     ExitCode,
@@ -342,7 +343,7 @@ class Rotation:
         console.note("state:\n" + "\n".join(f"  {line}" for line in self.state.lines()))
         console.note(f"next: {self.next_step(step, interrupted=interrupted)}")
         if console.json_mode:
-            code = int(exc.exit_code) if exc is not None else 130
+            code = int(exc.exit_code) if exc is not None else INTERRUPTED
             body = {"status": "interrupted" if interrupted else "failed", "step": STEPS[step - 1]}
             console.json({**body, **self.state.as_json(), **(error_json(exc, code) if exc else {})})
 

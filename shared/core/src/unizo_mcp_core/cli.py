@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__ as core_version
-from .errors import ConfigError, ExitCode, UnizoError
+from .errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
 from .registry import ALL_IN_ONE_PACKAGE
 
 if TYPE_CHECKING:
@@ -293,14 +293,12 @@ def main(
         from .transport import serve
 
         if service is None:  # the all-in-one server: its own name and version, whatever it serves
-            serve(settings, services, name="unizo", version=version, package=prog)
-        else:
-            serve(settings, services, package=prog, version=version)
-        return int(ExitCode.OK)
+            return serve(settings, services, name="unizo", version=version, package=prog)
+        return serve(settings, services, package=prog, version=version)
     except UnizoError as exc:
         return _fail(prog, exc)
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # before serving (stdio serving stops on Ctrl-C itself)
+        return INTERRUPTED
     except Exception:
         import logging
 

@@ -21,6 +21,9 @@ class ExitCode(IntEnum):
     API = 6
 
 
+INTERRUPTED = 130  # a command stopped by Ctrl-C (SIGINT), as shells report it; not an ExitCode: no error
+
+
 class UnizoError(Exception):
     """Base class: a message, a hint, and whatever the API told us about the failure."""
 

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError, UnizoError
+from .errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
 from .settings import Settings
 from .spec import ServiceSpec
 from .stdio import serve_stdio
@@ -181,7 +181,7 @@ async def _serve(
     name: str | None,
     version: str | None,
     package: str | None,
-) -> None:
+) -> int:
     from .scopes import close_scopes, open_scopes
 
     # Verify the key(s) before importing the MCP SDK: a refused key fails fast. Per-request
@@ -198,41 +198,52 @@ async def _serve(
             await serve_http(server, settings)
         else:
             log.info("serving MCP over stdio")
-            with _stopped_by(signal.SIGTERM):
+            with _stopped_by(signal.SIGTERM, signal.SIGINT) as received:
                 await serve_stdio(server)
+            if signal.SIGINT in received:
+                return INTERRUPTED
     finally:
         await close_scopes(scopes)
+    return int(ExitCode.OK)
 
 
 @contextlib.contextmanager
-def _stopped_by(signum: signal.Signals) -> Iterator[None]:
-    """Stop serving on `signum` as on stdin EOF: calls in flight are cancelled, then the cleanup runs (a
-    call's share of the key's limits ends now, not when it expires; the HTTP session closes), exit code 0.
-    MCP clients send SIGTERM to a server that is still running a moment after they closed its stdin.
-    (uvicorn does the same for the HTTP transport.)"""
+def _stopped_by(*signums: signal.Signals) -> Iterator[list[signal.Signals]]:
+    """Stop serving on any of `signums` as on stdin EOF: calls in flight are cancelled, then the cleanup
+    runs (a call's share of the key's limits ends now, not when its lease expires; the HTTP session
+    closes). Yields the signals received. MCP clients send SIGTERM to a server still running a moment
+    after they closed its stdin; Ctrl-C sends SIGINT. (uvicorn does the same for the HTTP transport.)"""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
     received: list[signal.Signals] = []
 
-    def stop() -> None:
+    def stop(signum: signal.Signals) -> None:
+        if not received:
+            log.info("stopping: %s received", signum.name)
         received.append(signum)
         task.cancel()
 
     try:
-        loop.add_signal_handler(signum, stop)
+        for signum in signums:
+            loop.add_signal_handler(signum, stop, signum)
     except (ValueError, RuntimeError):  # not the main thread (an embedding application's): its signals
-        yield
+        yield received
         return
     try:
-        yield
-    except asyncio.CancelledError:
+        yield received
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
         if not received:
             raise
+        # the stop asked for: cancelled, or an error of the SDK's tasks torn down mid-message
         task.uncancel()
-        log.info("stopping: %s received", signum.name)
+        if not isinstance(exc, asyncio.CancelledError):
+            log.debug("serving ended by the stop with %r", exc)
     finally:
-        loop.remove_signal_handler(signum)
+        for signum in signums:
+            loop.remove_signal_handler(signum)
 
 
 def serve(
@@ -242,13 +253,14 @@ def serve(
     name: str | None = None,
     version: str | None = None,
     package: str | None = None,
-) -> None:
+) -> int:
     """Blocking: verify the key, build the server, serve until the client leaves (stdio EOF) or a signal.
 
-    Raises `UnizoError` for startup refusals (the CLI maps them to exit codes).
+    Returns the exit code: `ExitCode.OK`, or `INTERRUPTED` when Ctrl-C stopped stdio serving. Raises
+    `UnizoError` for startup refusals (the CLI maps them to exit codes).
     """
     try:
-        asyncio.run(_serve(settings, services, name, version, package))
+        return asyncio.run(_serve(settings, services, name, version, package))
     except BaseExceptionGroup as group:  # task groups wrap errors; surface the first UnizoError
         matched, _ = group.split(UnizoError)
         if matched is not None:
