@@ -280,7 +280,7 @@ async def _answer(rejections: MemoryObjectReceiveStream[Rejection], write_stream
 
 
 async def serve_stdio(server: UnizoServer, source: BinaryIO | None = None) -> None:
-    """Serve over this process's stdin/stdout until the client closes stdin."""
+    """Serve over this process's stdin/stdout until the client closes stdin (or its end of stdout)."""
     from mcp.server.stdio import stdio_server
 
     send, receive = anyio.create_memory_object_stream[Rejection](64)
@@ -289,6 +289,13 @@ async def serve_stdio(server: UnizoServer, source: BinaryIO | None = None) -> No
     lines = ScreenedLines(source or open(0, "rb", closefd=False), send)  # noqa: SIM115 - never closed
     # stdout stays the SDK's: it moves fd 1 to stderr while serving, so stray output misses the wire.
     stdin = cast("anyio.AsyncFile[str]", lines)
-    async with stdio_server(stdin=stdin) as (read_stream, write_stream), anyio.create_task_group() as tasks:
-        tasks.start_soon(_answer, receive, write_stream)
-        await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
+    try:
+        async with (
+            stdio_server(stdin=stdin) as (read_stream, write_stream),
+            anyio.create_task_group() as tasks,
+        ):
+            tasks.start_soon(_answer, receive, write_stream)
+            await server.mcp.run(read_stream, write_stream, server.mcp.create_initialization_options())
+    except* (BrokenPipeError, ConnectionResetError):
+        # the client is gone (it quit or crashed) with an answer still to write: nobody is left to serve
+        log.info("stopping: the client closed its end of stdout")

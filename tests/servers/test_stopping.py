@@ -1,8 +1,9 @@
-"""A stdio server stops on the signals an MCP client or a terminal sends, with stdin still open.
+"""A stdio server stops cleanly however its client leaves, with stdin still open.
 
-Ctrl-C (SIGINT) in a terminal, and SIGTERM, which clients send to a server still running a moment after
-they closed its stdin (or at once, on quitting). Each is a console script over a real pipe: what is
-tested is that the process exits, not only that serving ends.
+Ctrl-C (SIGINT) in a terminal; SIGTERM, which clients send to a server still running a moment after they
+closed its stdin (or at once, on quitting); a client gone while an answer is still to be written (its end
+of stdout closed). Each is a console script over a real pipe: what is tested is that the process exits,
+with the right code and no traceback, not only that serving ends.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,34 @@ async def test_sigterm_stops_a_stdio_server_and_ends_its_calls_share_of_the_limi
     assert all(json.loads(line)["id"] == 1 for line in out.splitlines()), out
     while not any(r.path == path for r in sandbox.requests()):  # the API is done with it: the next test
         await asyncio.sleep(0.05)  # finds the sandbox idle
+
+
+def test_a_client_gone_with_an_answer_to_write_stops_the_server(sandbox: Any, tmp_path: Path) -> None:
+    env = base_env(tmp_path, {**sandbox.env("full"), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    env["UNIZO_LOG_LEVEL"] = "info"
+    process = subprocess.Popen(
+        [script(SPEC.package)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    try:
+        client = {"name": "test_stopping", "version": "1"}
+        init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client}
+        process.stdin.write(
+            json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init}).encode()
+        )
+        process.stdin.write(b"\n")
+        process.stdin.flush()
+        assert "result" in json.loads(process.stdout.readline())
+        process.stdout.close()  # the client is gone; stdin stays open
+        process.stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        process.stdin.write(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}\n')  # its answer: EPIPE
+        process.stdin.flush()
+        code = process.wait(timeout=EXIT_WAIT)
+        err = process.stderr.read().decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 0, err
+    assert "stopping: the client closed its end of stdout" in err, err
+    assert "Traceback" not in err and " ERROR " not in err, err
