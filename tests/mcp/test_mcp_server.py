@@ -6,18 +6,22 @@ service that has the shape a test needs is served, and a new service is covered 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_helpers import closed_port, enabled_services, service_examples, two_services
 from servicekit import (
     Session,
     Walker,
+    a_service,
+    examples_of,
     expected_path,
     has_writes,
     is_category,
@@ -619,3 +623,26 @@ async def test_unreachable_api_still_serves(make_server: Make) -> None:
     assert names == [t.name for t in spec.all_tools()]
     assert result.is_error and f"could not connect to 127.0.0.1:{port}" in text(result)
     assert "check UNIZO_BASE_URL" in text(result)
+
+
+def is_create(tool: ToolSpec) -> bool:
+    return is_write(tool) and tool.method == "POST" and tool.handler == "http" and tool.aggregate is None
+
+
+async def test_a_cancelled_write_is_logged_as_possibly_applied(
+    open_server: Any, sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No answer tells the client what a cancelled write did (MCP sends none): the log says it."""
+    spec = a_service(lambda s: bool(tools_where(s, is_create)))
+    tool = tools_where(spec, is_create)[0]
+    assert tool.method == "POST"
+    caplog.set_level("INFO", logger="unizo_mcp")
+    async with open_server(spec.name) as session:
+        args = await Walker(session, spec, examples_of(spec)).arguments(tool)
+        sandbox.set_faults("POST *=latency:2000#1")  # the create, held at the API
+        with anyio.move_on_after(0.5):  # the client gives up, as on notifications/cancelled
+            await session.client.call_tool(tool.name, args)
+    assert f"{tool.name} was cancelled before its answer" in caplog.text
+    assert "it may have been applied" in caplog.text
+    while not any(r.method == "POST" for r in sandbox.requests()):  # the API is done with it: the next
+        await asyncio.sleep(0.05)  # test finds the sandbox idle

@@ -36,7 +36,7 @@ from .schema import accept_lenient, argument_validator, input_schema, tool_param
 from .scopes import KeyScope, close_scopes, open_scopes, organization_of
 from .settings import Settings
 from .shaping import field_problems, paging_facts, shape_list
-from .spec import INTEGRATION_ID, ServiceSpec, ToolSpec
+from .spec import INTEGRATION_ID, Permission, ServiceSpec, ToolSpec
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel import Server
@@ -290,6 +290,14 @@ class ServerState:
             return success_result(data, pagination)
         except Exception as exc:  # every failure becomes a tool error; unexpected ones are logged
             return error_result(tool.name, exc)
+        except asyncio.CancelledError:
+            if tool.permission is not Permission.READ:  # no answer will say what happened: the log does
+                log.warning(
+                    "%s was cancelled before its answer (the client cancelled it or left, or the server is "
+                    "stopping): it may have been applied; check before calling it again",
+                    tool.name,
+                )
+            raise
 
     async def aclose(self) -> None:
         if self.view is not None:
