@@ -124,8 +124,9 @@ async def test_cli_flags_hide_and_refuse(sandbox: Any, monkeypatch: pytest.Monke
     excluded = {reads[0], reads[-1]}
     served: dict[str, Any] = {}
 
-    def serve(settings: Any, services: Any, **options: Any) -> None:
+    def serve(settings: Any, services: Any, **options: Any) -> int:
         served.update(settings=settings, services=services, options=options)
+        return 0
 
     monkeypatch.setattr(transport, "serve", serve)
     argv = ["--read-only", "--exclude-tools", ",".join(sorted(excluded))]
