@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from unizo_mcp_core.stdio import (
     MAX_DEPTH,
     MAX_LINE_BYTES,
     PARSE_ERROR,
+    LineReader,
     Rejection,
     read_line,
     screen,
@@ -173,3 +176,22 @@ def test_a_line_the_screen_passes_is_one_the_sdk_takes(message: dict[str, object
         assert isinstance(verdict, Rejection), f"passed, yet the SDK drops it: {line}"
         return
     assert verdict == line or isinstance(verdict, Rejection)  # stricter than the model is allowed
+
+
+async def test_lines_are_read_on_a_daemon_thread_that_ends_with_the_input() -> None:
+    """A daemon thread: a read still blocked on stdin cannot keep the process alive at exit (Ctrl-C)."""
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as source, open(write_end, "wb") as sink:
+        before = set(threading.enumerate())  # other tests' servers may have readers of their own
+        reader = LineReader(source)
+        sink.write(b'{"jsonrpc": "2.0", "method": "ping"}\n')
+        sink.flush()
+        assert await reader.read() == b'{"jsonrpc": "2.0", "method": "ping"}\n'
+        (thread,) = [t for t in set(threading.enumerate()) - before if t.name == "unizo-mcp stdin"]
+        assert thread.daemon
+        sink.close()
+        assert await reader.read() is None
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert await reader.read() is None  # the end, again, without a thread
+        assert not [t for t in set(threading.enumerate()) - before if t.name == "unizo-mcp stdin"]

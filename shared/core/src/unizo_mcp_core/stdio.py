@@ -210,8 +210,11 @@ class LineReader:
             queue.SimpleQueue()
         )
         self._thread: threading.Thread | None = None
+        self._ended = False  # the end of input was read: the thread is done
 
     async def read(self) -> bytes | Rejection | None:
+        if self._ended:
+            return None
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bytes | Rejection | None] = loop.create_future()
         self._wanted.put((loop, answer))
@@ -227,8 +230,12 @@ class LineReader:
                 line, error = read_line(self._source), None
             except BaseException as exc:  # whatever it is, the reader raises it
                 line, error = None, exc
+            ended = line is None and error is None
+            self._ended = ended  # before the answer: a read() after it returns at once
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
                 loop.call_soon_threadsafe(_settle, answer, line, error)
+            if ended:
+                return
 
 
 def _settle(answer: asyncio.Future[Any], line: Any, error: BaseException | None) -> None:
