@@ -4,8 +4,11 @@ interpreter that checks what each path imports: none loads the MCP SDK, aiohttp 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +254,24 @@ def test_serving_with_no_arguments_loads_only_what_it_uses(sandbox: Any, backend
     assert (code, mcp, argparse) == (0, True, False), proc.stderr
     assert sqlite is (backend == "local"), proc.stderr
     assert builds == ["unizo-tls"], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--print-config"], ["--verify-connection"], ["--test-auth"]], ids=" ".join
+)
+def test_output_into_a_pipe_whose_reader_left_ends_quietly(argv: list[str]) -> None:
+    """`... | head`: the reader is gone (here before the first line). Exit code 141, as shells report a
+    command whose reader left, and nothing on stderr: no traceback, and no network step that took the
+    broken pipe for its own failure (it once reported DNS failing)."""
+    command = shutil.which(a_service().package, path=str(Path(sys.executable).parent))
+    assert command is not None
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        env = base_env({"UNIZO_API_KEY": KEY, "UNIZO_BASE_URL": "https://127.0.0.1:1", "UNIZO_TIMEOUT": "2"})
+        proc = subprocess.run(
+            [command, *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=120
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")

@@ -111,3 +111,22 @@ def test_usage_errors_are_one_line_exit_2_and_echo_no_value(tmp_path: Path) -> N
     assert secret not in err
     code, _, err, _ = run("config", "install", "--client", secret, home=tmp_path)
     assert code == 2 and "invalid choice (not shown) (choose from" in err and secret not in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["api-keys", "--help"]], ids=" ".join)
+def test_output_into_a_pipe_whose_reader_left_ends_quietly(argv: list[str], tmp_path: Path) -> None:
+    """`unizo ... | head`, the reader gone: exit code 141 and no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "unizo_cli", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from unizo_mcp_core.cliparser import CommandParser
-from unizo_mcp_core.errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
+from unizo_mcp_core.errors import INTERRUPTED, ConfigError, ExitCode, OutputClosed, UnizoError
+from unizo_mcp_core.redaction import output_closed
 
 from . import __version__
 from .output import Console, error_json
@@ -46,6 +47,7 @@ exit codes (the servers'):
   2 also: a bad value (permissions, condition, duration, id), a file unizo will not overwrite, a missing
     confirmation, a config that is not JSON, or problems found by config check
   130 interrupted
+  141 the reader of its output left (`unizo ... | head`); nothing is wrong
 """
 
 
@@ -328,6 +330,13 @@ def _describe(exc: UnizoError) -> str:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run `unizo` with `argv` (sys.argv[1:] by default); returns the exit code."""
+    try:
+        return _main(argv, environ)
+    except (OutputClosed, BrokenPipeError):  # `unizo ... | head`: the reader has all it wanted
+        return output_closed()
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -355,6 +364,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KeyboardInterrupt:
         console.note(f"{PROG}: interrupted")
         return INTERRUPTED
+    except OutputClosed:
+        raise
     except Exception:
         import logging
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-from unizo_mcp_core.redaction import scrub
+from unizo_mcp_core.redaction import scrub, write_scrubbed
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
@@ -83,9 +83,7 @@ class Console:
         self.json_mode = json_mode
 
     def _write(self, stream: TextIO, text: str) -> None:
-        for line in text.split("\n"):
-            stream.write(scrub(line) + "\n")
-        stream.flush()
+        write_scrubbed(stream, "".join(f"{line}\n" for line in text.split("\n")))
 
     def out(self, text: str = "") -> None:
         self._write(self.stdout, text)

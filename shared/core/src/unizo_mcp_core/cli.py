@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__ as core_version
-from .errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
+from .errors import INTERRUPTED, ConfigError, ExitCode, OutputClosed, UnizoError
 from .registry import ALL_IN_ONE_PACKAGE
 
 if TYPE_CHECKING:
@@ -220,18 +220,16 @@ def _print_config(prog: str, service: ServiceSpec | None, settings: Settings, *,
 
 def _out(text: str) -> None:
     """A line on stdout: through the same redaction as the logs."""
-    from .redaction import scrub
+    from .redaction import write_scrubbed
 
-    sys.stdout.write(scrub(text) + "\n")
-    sys.stdout.flush()
+    write_scrubbed(sys.stdout, text + "\n")
 
 
 def _err(text: str) -> None:
     """A line on stderr: through the same redaction as the logs."""
-    from .redaction import scrub
+    from .redaction import write_scrubbed
 
-    sys.stderr.write(scrub(text) + "\n")
-    sys.stderr.flush()
+    write_scrubbed(sys.stderr, text + "\n")
 
 
 def _fail(prog: str, exc: UnizoError) -> int:
@@ -249,6 +247,22 @@ def main(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """The CLI; returns the exit code (see `run`)."""
+    try:
+        return _main(service, package=package, version=version, argv=argv, environ=environ)
+    except (OutputClosed, BrokenPipeError):  # `... | head`: the reader has all it wanted
+        from .redaction import output_closed
+
+        return output_closed()
+
+
+def _main(
+    service: ServiceSpec | None,
+    *,
+    package: str | None,
+    version: str | None,
+    argv: Sequence[str] | None,
+    environ: Mapping[str, str] | None,
+) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     prog = package or (service.package if service is not None else ALL_IN_ONE_PACKAGE)
     version = version or (service.version if service is not None else core_version)
@@ -299,6 +313,8 @@ def main(
         return _fail(prog, exc)
     except KeyboardInterrupt:  # before serving (stdio serving stops on Ctrl-C itself)
         return INTERRUPTED
+    except OutputClosed:
+        raise
     except Exception:
         import logging
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .errors import ExitCode
-from .redaction import scrub
+from .redaction import write_scrubbed
 
 __all__ = ["KEY_ON_THE_COMMAND_LINE", "CommandParser", "usage_error"]
 
@@ -69,9 +69,8 @@ class CommandParser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message:
-            (file or sys.stderr).write(scrub(message))
+            write_scrubbed(file or sys.stderr, message)
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(scrub(f"{self.prog}: error: {usage_error(message)} (see {self.prog} --help)") + "\n")
-        sys.stderr.flush()
+        write_scrubbed(sys.stderr, f"{self.prog}: error: {usage_error(message)} (see {self.prog} --help)\n")
         sys.exit(int(ExitCode.CONFIG))

@@ -22,6 +22,13 @@ class ExitCode(IntEnum):
 
 
 INTERRUPTED = 130  # a command stopped by Ctrl-C (SIGINT), as shells report it; not an ExitCode: no error
+OUTPUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as shells report it
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (output piped into `head`, which exits): nothing more to print.
+
+    Not an OSError, so no step that handles network errors takes it for one of them."""
 
 
 class UnizoError(Exception):

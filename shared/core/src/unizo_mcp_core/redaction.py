@@ -10,12 +10,15 @@ carrying that filter.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from .errors import OUTPUT_CLOSED, OutputClosed
 from .keys import known_secrets, remember_secret
 from .proxy import proxy_passwords
 
@@ -25,9 +28,11 @@ __all__ = [
     "RedactedWriter",
     "RedactionFilter",
     "configure_logging",
+    "output_closed",
     "register_proxy_secrets",
     "scrub",
     "scrub_known",
+    "write_scrubbed",
 ]
 
 REDACTED = "[REDACTED]"
@@ -71,6 +76,27 @@ def scrub(text: str, secrets: frozenset[str] | None = None) -> str:
     return _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)
 
 
+def write_scrubbed(stream: TextIO, text: str, *, flush: bool = True) -> int:
+    """`text`, scrubbed, on `stream`; `OutputClosed` when its reader has gone away."""
+    try:
+        written = stream.write(scrub(text))
+        if flush:
+            stream.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
+    return written
+
+
+def output_closed() -> int:
+    """The exit code after `OutputClosed`, with stdout pointed at the null device: the interpreter's
+    last flush of it would fail again, and print a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return OUTPUT_CLOSED
+
+
 class RedactedWriter:
     """A text stream whose every write is scrubbed first: what a command prints goes through the same
     redaction as the logs (a proxy's refusal can echo its credentials, an error can quote a header)."""
@@ -83,10 +109,13 @@ class RedactedWriter:
         return getattr(self._stream, "encoding", None)
 
     def write(self, text: str) -> int:
-        return self._stream.write(scrub(text))
+        return write_scrubbed(self._stream, text, flush=False)
 
     def flush(self) -> None:
-        self._stream.flush()
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
 
 
 class RedactionFilter(logging.Filter):
