@@ -20,11 +20,11 @@ from typing import Any, NoReturn
 from .errors import ExitCode
 from .redaction import write_scrubbed
 
-__all__ = ["KEY_ON_THE_COMMAND_LINE", "CommandParser", "usage_error"]
+__all__ = ["CommandParser", "usage_error"]
 
 _UNRECOGNIZED = "unrecognized arguments: "
 _KEY_OPTIONS = frozenset({"--api-key", "--apikey", "--key", "--token", "--api-token", "--secret"})
-KEY_ON_THE_COMMAND_LINE = (
+_KEY_ON_THE_COMMAND_LINE = (
     "a key is never taken on the command line, where other users of the machine can read it (ps): "
     "set UNIZO_API_KEY in the environment, or pass --api-key-file PATH"
 )
@@ -32,6 +32,10 @@ KEY_ON_THE_COMMAND_LINE = (
 
 # argparse's "invalid choice: 'v' (choose from ...)" and "invalid int value: 'v'"
 _QUOTED_VALUE = re.compile(r"(invalid choice|invalid [\w.]+ value): .*?( \(choose from |$)")
+
+
+def _names_a_key(flag: str) -> bool:
+    return flag.lower().replace("_", "-") in _KEY_OPTIONS
 
 
 def usage_error(message: str) -> str:
@@ -42,8 +46,8 @@ def usage_error(message: str) -> str:
     flags = [word.split("=", 1)[0] for word in words if word.startswith("-")]
     hidden = len(words) - len(flags)
     text = _UNRECOGNIZED + " ".join(flags) + (f" (and {hidden} value(s), not shown)" if hidden else "")
-    if _KEY_OPTIONS.intersection(flag.lower().replace("_", "-") for flag in flags):
-        text += f"; {KEY_ON_THE_COMMAND_LINE}"
+    if any(map(_names_a_key, flags)):
+        text += f"; {_KEY_ON_THE_COMMAND_LINE}"
     return text
 
 
@@ -63,7 +67,7 @@ class CommandParser(argparse.ArgumentParser):
             if word == "--":
                 break
             flag = word.split("=", 1)[0]
-            if flag.lower().replace("_", "-") in _KEY_OPTIONS:
+            if _names_a_key(flag):
                 self.error(f"{_UNRECOGNIZED}{flag}")
         return super().parse_known_args(args, namespace)
 

@@ -159,25 +159,23 @@ def _file_kind(mode: int) -> str | None:
 
 
 def _unreadable(path: Path, origin: str, exc: BaseException, check: str) -> MissingKeyError:
-    reason = getattr(exc, "strerror", None) or exc
-    if path.parent == Path(".") and not path.exists():
-        # no directory in it: not shown, as it may be the key itself given where its file's path goes
-        return MissingKeyError(
-            f"Cannot read the key file named by {origin}: {reason}",
-            hint=f"The name has no directory, so it was looked for in the working directory ({Path.cwd()}), "
-            "which the MCP client chooses: give the file's absolute path. If the value is the key itself, "
-            "set UNIZO_API_KEY instead.",
-        )
+    hint = f"Check that {path} {check}."
+    missing = not path.exists()
     placeholder = _PLACEHOLDER.search(str(path))
-    if placeholder is not None and not path.exists():
-        return MissingKeyError(
-            f"Cannot read the key file named by {origin}: {reason}",
-            hint=f"{path} holds the placeholder {placeholder.group(0)}, which the MCP client passed on "
-            "unexpanded: give the file's path without variables.",
+    if missing and path.parent == Path("."):
+        # no directory in it: not shown, as it may be the key itself given where its file's path goes
+        hint = (
+            f"The name has no directory, so it was looked for in the working directory ({Path.cwd()}), "
+            "which the MCP client chooses: give the file's absolute path. If the value is the key itself, "
+            "set UNIZO_API_KEY instead."
         )
-    return MissingKeyError(
-        f"Cannot read the key file named by {origin}: {reason}", hint=f"Check that {path} {check}."
-    )
+    elif missing and placeholder is not None:
+        hint = (
+            f"{path} holds the placeholder {placeholder.group(0)}, which the MCP client passed on "
+            "unexpanded: give the file's path without variables."
+        )
+    reason = getattr(exc, "strerror", None) or exc
+    return MissingKeyError(f"Cannot read the key file named by {origin}: {reason}", hint=hint)
 
 
 def _read_key_file(path: Path, origin: str) -> str:

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TextIO
 
 from .errors import OUTPUT_CLOSED, OutputClosed
@@ -76,14 +76,20 @@ def scrub(text: str, secrets: frozenset[str] | None = None) -> str:
     return _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)
 
 
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
 def write_scrubbed(stream: TextIO, text: str, *, flush: bool = True) -> int:
     """`text`, scrubbed, on `stream`; `OutputClosed` when its reader has gone away."""
-    try:
+    with _reader_may_leave():
         written = stream.write(scrub(text))
         if flush:
             stream.flush()
-    except BrokenPipeError:
-        raise OutputClosed from None
     return written
 
 
@@ -112,10 +118,8 @@ class RedactedWriter:
         return write_scrubbed(self._stream, text, flush=False)
 
     def flush(self) -> None:
-        try:
+        with _reader_may_leave():
             self._stream.flush()
-        except BrokenPipeError:
-            raise OutputClosed from None
 
 
 class RedactionFilter(logging.Filter):
