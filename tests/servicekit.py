@@ -532,5 +532,10 @@ def is_write(tool: ToolSpec) -> bool:
     return tool.permission is not Permission.READ
 
 
+def is_create(tool: ToolSpec) -> bool:
+    """A plain POST that writes (creates a record)."""
+    return is_write(tool) and tool.method == "POST" and tool.handler == "http" and tool.aggregate is None
+
+
 def has_writes(spec: ServiceSpec) -> bool:
     return any(is_write(tool) for tool in spec.tools)

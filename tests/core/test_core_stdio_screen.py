@@ -8,6 +8,7 @@ import json
 import os
 import threading
 
+import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from unizo_mcp_core.stdio import (
     PARSE_ERROR,
     LineReader,
     Rejection,
+    ScreenedLines,
     read_line,
     screen,
 )
@@ -195,3 +197,29 @@ async def test_lines_are_read_on_a_daemon_thread_that_ends_with_the_input() -> N
         assert not thread.is_alive()
         assert await reader.read() is None  # the end, again, without a thread
         assert not [t for t in set(threading.enumerate()) - before if t.name == "unizo-mcp stdin"]
+
+
+async def test_the_end_of_input_is_held_back_with_the_number_of_tool_calls_passed_on() -> None:
+    """The end of stdin waits on `at_end(calls)` before the SDK sees it (it cancels every call in flight
+    then): `calls` counts the `tools/call` requests passed on, not lines that merely mention one."""
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "a", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"cursor": "tools/call"}},
+        {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "a"}},  # a notification: no answer owed
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "b", "arguments": {"q": "x"}}},
+    ]
+    source = io.BytesIO(b"".join(json.dumps(line).encode() + b"\n" for line in lines) + b"not json\n")
+    send, receive = anyio.create_memory_object_stream[Rejection](8)
+    ends: list[tuple[int, int]] = []
+    passed: list[str] = []
+
+    async def at_end(calls: int) -> None:
+        ends.append((calls, len(passed)))  # every line was passed on before the end is announced
+
+    async with receive:
+        async for text in ScreenedLines(source, send, at_end=at_end):
+            passed.append(text)
+        rejected = [r.code async for r in receive]
+    assert [json.loads(text) for text in passed] == lines
+    assert ends == [(2, len(lines))]
+    assert rejected == [PARSE_ERROR]

@@ -25,6 +25,7 @@ from servicekit import (
     expected_path,
     has_writes,
     is_category,
+    is_create,
     is_get,
     is_list,
     is_top_list,
@@ -623,10 +624,6 @@ async def test_unreachable_api_still_serves(make_server: Make) -> None:
     assert names == [t.name for t in spec.all_tools()]
     assert result.is_error and f"could not connect to 127.0.0.1:{port}" in text(result)
     assert "check UNIZO_BASE_URL" in text(result)
-
-
-def is_create(tool: ToolSpec) -> bool:
-    return is_write(tool) and tool.method == "POST" and tool.handler == "http" and tool.aggregate is None
 
 
 async def test_a_cancelled_write_is_logged_as_possibly_applied(

@@ -9,6 +9,7 @@ with the right code and no traceback, not only that serving ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servicekit import a_service, is_top_list, tools_where
+from servicekit import Walker, a_service, examples_of, expected_path, is_create, is_top_list, tools_where
 from unizo_mcp_core.limitstore import limit_key
 from unizo_mcp_core.localstore import LocalStore
+from unizo_mcp_core.spec import ServiceSpec
 
 from .helpers import base_env, script
 
@@ -64,12 +66,13 @@ class Server:
         return code, out.decode(), err.decode()
 
 
-@pytest.fixture
-async def server(sandbox: Any, tmp_path: Path) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def serving(spec: ServiceSpec, sandbox: Any, tmp_path: Path) -> AsyncIterator[Server]:
+    """`spec`'s console script, initialized over a pipe; killed at the end if it is still running."""
     env = base_env(tmp_path, {**sandbox.env("full"), "XDG_CACHE_HOME": str(tmp_path / "cache")})
     env["UNIZO_LOG_LEVEL"] = "info"
     process = await asyncio.create_subprocess_exec(
-        script(SPEC.package),
+        script(spec.package),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -83,6 +86,12 @@ async def server(sandbox: Any, tmp_path: Path) -> AsyncIterator[Server]:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.fixture
+async def server(sandbox: Any, tmp_path: Path) -> AsyncIterator[Server]:
+    async with serving(SPEC, sandbox, tmp_path) as started:
+        yield started
 
 
 @pytest.mark.parametrize(
@@ -155,3 +164,46 @@ def test_a_client_gone_with_an_answer_to_write_stops_the_server(sandbox: Any, tm
     assert code == 0, err
     assert "stopping: the client closed its end of stdout" in err, err
     assert "Traceback" not in err and " ERROR " not in err, err
+
+
+WRITER = a_service(lambda spec: bool(tools_where(spec, is_create)) and bool(tools_where(spec, is_top_list)))
+
+
+async def test_at_the_end_of_stdin_writes_in_flight_are_answered_and_reads_are_not(
+    open_server: Any, sandbox: Any, tmp_path: Path
+) -> None:
+    """A client that closes stdin with a write in flight (it quit right after asking) does not leave it
+    half done: the write gets its answer, on stdout and in the log, before the server exits. A read in
+    flight is cancelled: nobody is left to read it. (Before, the SDK cancelled both at once, and the log
+    could only say that the write may have been applied.)"""
+    create = tools_where(WRITER, is_create)[0]
+    listing = tools_where(WRITER, is_top_list)[0]
+    async with open_server(WRITER.name) as session:
+        arguments = await Walker(session, WRITER, examples_of(WRITER)).arguments(create)
+        integration = await session.integration(WRITER.name)
+    read_path = f"/api/v1{listing.path}"
+    # the write held at the API for a moment, the read for longer than the server takes to exit after it
+    sandbox.set_faults(f"POST *=latency:500#1;GET {read_path}=latency:{HELD}#1")
+    async with serving(WRITER, sandbox, tmp_path) as server:
+        read = {"integration_id": integration, "limit": 1}
+        server.send({"id": 1, "method": "tools/call", "params": {"name": listing.name, "arguments": read}})
+        write = {"name": create.name, "arguments": arguments}
+        server.send({"id": 2, "method": "tools/call", "params": write})
+        assert server.process.stdin is not None
+        server.process.stdin.close()  # at once, as a client that quits does
+        code, out, err = await server.exit_code()
+    assert code == 0, err
+    answers = {message["id"]: message for message in map(json.loads, out.splitlines())}
+    assert answers[2]["result"]["isError"] is False, out  # the write's answer
+    assert "result" not in answers.get(1, {}), out  # the read: none, or the SDK's "Connection closed"
+    assert "stdin closed with 1 write(s) in flight" in err, err
+    assert f"{create.name} answered after the client closed stdin: succeeded" in err, err
+    assert "may have been applied" not in err and "Traceback" not in err, err
+    created = [
+        r.status
+        for r in sandbox.requests()
+        if (r.method, r.raw_path.split("?")[0]) == ("POST", expected_path(create, arguments))
+    ]
+    assert len(created) == 1 and created[0] // 100 == 2, created  # made once, and the API took it
+    while not any(r.path == read_path for r in sandbox.requests()):  # the API is done with the read: the
+        await asyncio.sleep(0.05)  # next test finds the sandbox idle

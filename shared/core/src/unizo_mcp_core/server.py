@@ -26,6 +26,7 @@ from . import __version__ as core_version
 from .auth import KeyInfoLike, check_key
 from .errors import ConfigError, KeyCheckUnavailableError, NetworkError
 from .execute import run_aggregate, run_http_tool
+from .inflight import CallsInFlight
 from .keys import KeySource, fingerprint
 from .monitor import CallMonitor
 from .paths import check_value
@@ -201,6 +202,7 @@ class ServerState:
         self.monitor = CallMonitor(
             per_hour=settings.alert_requests_per_hour, per_session=settings.max_calls_per_session
         )
+        self.calls = CallsInFlight()
 
     @property
     def per_request(self) -> bool:
@@ -239,6 +241,7 @@ class ServerState:
 
     async def call(self, name: str, arguments: Any, view: KeyView) -> CallToolResult:
         """Validate, verify (when deferred), resolve the integration, call the API; always a result."""
+        self.calls.begin()
         entry = self.entries.get(name)
         if entry is None or name not in view.exposed:
             refusal = view.refusal(name) if entry is not None else None
@@ -247,7 +250,6 @@ class ServerState:
                 return refusal_result(refusal)
             return refusal_result(f"Unknown tool: {name}. The tools of this server are in tools/list.")
         tool = entry.tool
-        scope = view.by_service[entry.service.name]
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, Mapping):
@@ -260,6 +262,19 @@ class ServerState:
             return refusal_result(
                 f"{tool.name} failed: invalid arguments: {'; '.join(problems)}. Fix them and call again."
             )
+        if tool.permission is Permission.READ:
+            return await self._execute(entry, args, view)
+        with self.calls.write():
+            result = await self._execute(entry, args, view)
+        if self.calls.client_gone:  # its answer may never be read: the log says how it ended
+            outcome = "failed (see above)" if result.is_error else "succeeded"
+            log.warning("%s answered after the client closed stdin: %s", tool.name, outcome)
+        return result
+
+    async def _execute(self, entry: ToolEntry, args: dict[str, Any], view: KeyView) -> CallToolResult:
+        """A checked call: verify the key (when deferred), resolve the integration, call the API."""
+        tool = entry.tool
+        scope = view.by_service[entry.service.name]
         try:
             await view.ensure_verified(scope)
             refusal = view.refusal(tool.name)

@@ -15,7 +15,7 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import anyio
@@ -248,11 +248,20 @@ def _settle(answer: asyncio.Future[Any], line: Any, error: BaseException | None)
 
 
 class ScreenedLines:
-    """The stdin the SDK iterates: valid lines only; rejections go to `rejections`."""
+    """The stdin the SDK iterates: valid lines only; rejections go to `rejections`. At the end of input
+    `at_end(calls)` is awaited before the SDK sees it (it then cancels every call in flight); `calls` is
+    how many `tools/call` requests were passed on."""
 
-    def __init__(self, source: BinaryIO, rejections: MemoryObjectSendStream[Rejection]) -> None:
+    def __init__(
+        self,
+        source: BinaryIO,
+        rejections: MemoryObjectSendStream[Rejection],
+        at_end: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self._reader = LineReader(source)
         self._rejections = rejections
+        self._at_end = at_end
+        self._calls = 0
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._lines()
@@ -262,13 +271,24 @@ class ScreenedLines:
             while True:
                 line = await self._reader.read()
                 if line is None:
+                    if self._at_end is not None:
+                        await self._at_end(self._calls)
                     return
                 verdict = line if isinstance(line, Rejection) else screen(line)
                 if isinstance(verdict, str):
+                    self._calls += _is_tool_call(verdict)
                     yield verdict
                 elif verdict is not None:
                     log.warning("answered a malformed message with %s: %s", verdict.code, verdict.message)
                     await self._rejections.send(verdict)
+
+
+def _is_tool_call(text: str) -> bool:
+    """Whether an accepted line is a `tools/call` request (parsed again only when it may be one)."""
+    if "tools/call" not in text:
+        return False
+    message = json.loads(text)
+    return message.get("method") == "tools/call" and "id" in message
 
 
 async def _answer(rejections: MemoryObjectReceiveStream[Rejection], write_stream: Any) -> None:
@@ -293,7 +313,12 @@ async def serve_stdio(server: UnizoServer, source: BinaryIO | None = None) -> No
     send, receive = anyio.create_memory_object_stream[Rejection](64)
     # a reader of its own on fd 0, not sys.stdin's: the daemon thread may still be blocked in it when
     # the interpreter shuts down, and closing a reader another thread holds is a fatal error
-    lines = ScreenedLines(source or open(0, "rb", closefd=False), send)  # noqa: SIM115 - never closed
+    state = server.state
+    lines = ScreenedLines(
+        source or open(0, "rb", closefd=False),  # noqa: SIM115 - never closed
+        send,
+        at_end=lambda calls: state.calls.drain(calls, state.settings.timeout),  # writes get their answers
+    )
     # stdout stays the SDK's: it moves fd 1 to stderr while serving, so stray output misses the wire.
     stdin = cast("anyio.AsyncFile[str]", lines)
     try:
