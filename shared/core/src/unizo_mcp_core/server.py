@@ -241,7 +241,6 @@ class ServerState:
 
     async def call(self, name: str, arguments: Any, view: KeyView) -> CallToolResult:
         """Validate, verify (when deferred), resolve the integration, call the API; always a result."""
-        self.calls.begin()
         entry = self.entries.get(name)
         if entry is None or name not in view.exposed:
             refusal = view.refusal(name) if entry is not None else None
@@ -416,6 +415,7 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
         return listing(await state.view_for(getattr(ctx, "request", None)))
 
     async def call_tool(ctx: Any, params: Any) -> CallToolResult:
+        state.calls.begin()  # first: the end of stdin waits for every call read to get this far
         session = getattr(ctx, "session", None)
         if state.monitor.enabled:
             verdict = state.monitor.record(session_key(getattr(ctx, "request", None)))
