@@ -23,10 +23,6 @@ MEMBERS = ["shared/core", "shared/sandbox", *SERVICES]
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGING_TESTS = "tests/packaging"
-# Many tests spend much of their time waiting (on servers starting, the sandbox's injected latency, paced
-# rate limits): with one worker per CPU a CPU sits idle meanwhile; two per CPU keep both busy.
-CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-TEST_WORKERS = 2 * CPUS
 TOKENIZER = "gpt-tokenizer@4.0.0"  # figure 6's token counts (bench/tokens.py)
 
 
@@ -41,9 +37,12 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole suite but packaging: core, sandbox, every service, security and reliability, against the
-    sandbox over HTTPS, on two pytest-xdist workers per CPU."""
+    sandbox over HTTPS, on every CPU (pytest-xdist).
+
+    One worker per CPU: two per CPU saved wall time only once every worker had its bytecode, cost each
+    worker its own collection, and left the tests with a deadline too little CPU (see git log)."""
     install_workspace(session, *TEST_DEPS)
-    args = session.posargs or ["-n", str(TEST_WORKERS), "--ignore", PACKAGING_TESTS]
+    args = session.posargs or ["-n", "auto", "--ignore", PACKAGING_TESTS]
     # Bytecode is written (under __pycache__, ignored by git) even where the caller's environment says
     # not to: without it every pytest worker rewrites the suite's assertions anew (~6 s of CPU each) and
     # every server the tests start compiles the workspace from source.
