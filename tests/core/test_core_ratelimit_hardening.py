@@ -182,7 +182,10 @@ async def test_500_calls_at_100_per_minute_fail_fast_past_the_queue_wait(
     assert 195 <= len(sent) <= 225, len(sent)  # 200, and the refill while 500 calls arrive (a loaded CPU)
     assert max(sent) <= window + 1.5, f"a call waited {max(sent):.1f} s"
     assert len(refused) == 500 - len(sent)
-    assert max(at for at, _ in refused) < 1.0, "a refused call waited before it was refused"
+    # refused at once, not after queueing: one that waited its turn would have waited the queue wait out
+    # (a bound of 1 s once failed on a loaded machine, for the time 500 calls take through the store)
+    slowest = max(at for at, _ in refused)
+    assert slowest < window, f"a refused call waited {slowest:.1f} s, the queue wait, before it was refused"
     message = refused[-1][1].message
     assert "allows the next call in" in message and f"UNIZO_MAX_QUEUE_WAIT ({window:g} s)" in message, message
     assert all(e.retry_after is not None and e.retry_after > window for _, e in refused)
