@@ -208,7 +208,9 @@ async def test_the_end_of_input_is_held_back_with_the_number_of_tool_calls_passe
         {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "a"}},  # a notification: no answer owed
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "b", "arguments": {"q": "x"}}},
     ]
-    source = io.BytesIO(b"".join(json.dumps(line).encode() + b"\n" for line in lines) + b"not json\n")
+    escaped = b'{"jsonrpc": "2.0", "id": 4, "method": "tools\\/call", "params": {"name": "c"}}\n'
+    text = b"".join(json.dumps(line).encode() + b"\n" for line in lines) + escaped + b"not json\n"
+    source = io.BytesIO(text)
     send, receive = anyio.create_memory_object_stream[Rejection](8)
     ends: list[tuple[int, int]] = []
     passed: list[str] = []
@@ -220,6 +222,6 @@ async def test_the_end_of_input_is_held_back_with_the_number_of_tool_calls_passe
         async for text in ScreenedLines(source, send, at_end=at_end):
             passed.append(text)
         rejected = [r.code async for r in receive]
-    assert [json.loads(text) for text in passed] == lines
-    assert ends == [(2, len(lines))]
+    assert [json.loads(text) for text in passed] == [*lines, json.loads(escaped)]
+    assert ends == [(3, len(lines) + 1)]
     assert rejected == [PARSE_ERROR]

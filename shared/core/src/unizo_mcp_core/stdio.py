@@ -285,7 +285,7 @@ class ScreenedLines:
 
 def _is_tool_call(text: str) -> bool:
     """Whether an accepted line is a `tools/call` request (parsed again only when it may be one)."""
-    if "tools/call" not in text:
+    if "tools/call" not in text and "tools\\/call" not in text:  # JSON may escape the slash
         return False
     message = json.loads(text)
     return message.get("method") == "tools/call" and "id" in message
