@@ -643,3 +643,23 @@ async def test_a_cancelled_write_is_logged_as_possibly_applied(
     assert "it may have been applied" in caplog.text
     while not any(r.method == "POST" for r in sandbox.requests()):  # the API is done with it: the next
         await asyncio.sleep(0.05)  # test finds the sandbox idle
+
+
+async def test_resources_and_prompts_are_listed_empty_and_naming_one_is_invalid_params(
+    open_server: Any,
+) -> None:
+    """The server advertises the resources and prompts capabilities (clients probe them) with nothing in
+    them: reading a resource or getting a prompt names one that does not exist, which is "invalid params"
+    (as the SDK's MCPServer answers it), not "method not found"; what was named is not echoed."""
+    from mcp.shared.exceptions import MCPError
+
+    async with open_server(a_service().name) as session:
+        assert (await session.client.list_resources()).resources == []
+        assert (await session.client.list_prompts()).prompts == []
+        with pytest.raises(MCPError) as read:
+            await session.client.read_resource("unizo://secret-looking-uri")
+        with pytest.raises(MCPError) as prompt:
+            await session.client.get_prompt("secret-looking-name")
+    assert (read.value.code, prompt.value.code) == (-32602, -32602)
+    assert "has no resources" in read.value.message and "secret-looking" not in read.value.message
+    assert "has no prompts" in prompt.value.message and "secret-looking" not in prompt.value.message

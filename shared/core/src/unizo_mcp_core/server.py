@@ -387,9 +387,11 @@ def _tool_definitions(state: ServerState, view: KeyView) -> list[Any]:
 
 
 def build_mcp_server(state: ServerState, *, name: str, version: str, instructions: str) -> Server[Any]:
-    """The SDK's low-level server with our two handlers; `tools/list` is built once."""
+    """The SDK's low-level server with our handlers; `tools/list` is built once."""
     from mcp.server.lowlevel import Server
+    from mcp.shared.exceptions import MCPError
     from mcp.types import ListPromptsResult, ListResourcesResult, ListResourceTemplatesResult, ListToolsResult
+    from mcp_types import INVALID_PARAMS
 
     def listing(view: KeyView) -> ListToolsResult:
         if view.listing is None:
@@ -410,6 +412,15 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
 
     async def list_prompts(ctx: Any, params: Any) -> ListPromptsResult:
         return no_prompts
+
+    # Reading a resource or getting a prompt names one that does not exist (none does): the spec's
+    # "invalid params", as the SDK's own MCPServer answers, rather than "method not found" for a method
+    # of a capability the server advertises. What the client named is not echoed (stdout carries it).
+    async def read_resource(ctx: Any, params: Any) -> Any:
+        raise MCPError(INVALID_PARAMS, "Unknown resource: this server has no resources.")
+
+    async def get_prompt(ctx: Any, params: Any) -> Any:
+        raise MCPError(INVALID_PARAMS, "Unknown prompt: this server has no prompts.")
 
     async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
         return listing(await state.view_for(getattr(ctx, "request", None)))
@@ -441,6 +452,8 @@ def build_mcp_server(state: ServerState, *, name: str, version: str, instruction
         on_list_resources=list_resources,
         on_list_resource_templates=list_templates,
         on_list_prompts=list_prompts,
+        on_read_resource=read_resource,
+        on_get_prompt=get_prompt,
     )
 
 
