@@ -29,14 +29,31 @@ def test_v1_signature_matches_the_documented_algorithm() -> None:
 
 @pytest.mark.parametrize("scheme", ["v1", "sha256", "hex"])
 def test_each_form_verifies(scheme: str) -> None:
-    verify_webhook(SECRET, BODY, sign_webhook(SECRET, BODY, NOW, scheme=scheme), now=NOW)
+    legacy = scheme != "v1"
+    verify_webhook(SECRET, BODY, sign_webhook(SECRET, BODY, NOW, scheme=scheme), now=NOW, legacy=legacy)
 
 
 def test_legacy_forms_match_their_algorithm() -> None:
     mac = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
-    verify_webhook(SECRET, BODY, {"x-unizo-signature": f"sha256={mac}"})
-    verify_webhook(SECRET, BODY, {"x-unizo-signature": mac})
-    verify_webhook(SECRET, BODY, {"x-unizo-signature": mac.upper()})
+    verify_webhook(SECRET, BODY, {"x-unizo-signature": f"sha256={mac}"}, legacy=True)
+    verify_webhook(SECRET, BODY, {"x-unizo-signature": mac}, legacy=True)
+    verify_webhook(SECRET, BODY, {"x-unizo-signature": mac.upper()}, legacy=True)
+
+
+@pytest.mark.parametrize("scheme", ["sha256", "hex"])
+def test_legacy_forms_are_refused_unless_asked_for(scheme: str) -> None:
+    """Their MAC covers the body alone: the same delivery, sent again later with a fresh timestamp
+    header, would pass. A valid legacy signature is refused by default, and says how to accept it."""
+    captured = sign_webhook(SECRET, BODY, NOW - 3600, scheme=scheme)
+    replayed = {**captured, "x-unizo-timestamp": str(NOW)}
+    verify_webhook(SECRET, BODY, replayed, now=NOW, legacy=True)  # what a replay gets past
+    text = reason(BODY, replayed)
+    assert text.startswith("legacy signature") and "legacy=True" in text
+    assert reason(BODY, {"x-unizo-signature": captured["x-unizo-signature"]}).startswith("legacy signature")
+    # next to a valid v1 signature (a sender moving to it) it is ignored, not fatal
+    v1 = sign_webhook(SECRET, BODY, NOW)
+    both = {**v1, "x-unizo-signature": f"{captured['x-unizo-signature']},{v1['x-unizo-signature']}"}
+    verify_webhook(SECRET, BODY, both, now=NOW)
 
 
 def test_bytes_secret_and_header_case() -> None:
@@ -48,15 +65,15 @@ def test_bytes_secret_and_header_case() -> None:
 
 @pytest.mark.parametrize("scheme", ["v1", "sha256", "hex"])
 def test_tampered_body(scheme: str) -> None:
-    headers = sign_webhook(SECRET, BODY, NOW, scheme=scheme)
-    assert reason(BODY.replace(b"T-1", b"T-2"), headers).startswith("signature mismatch")
-    assert reason(BODY + b" ", headers).startswith("signature mismatch")
+    headers, legacy = sign_webhook(SECRET, BODY, NOW, scheme=scheme), scheme != "v1"
+    assert reason(BODY.replace(b"T-1", b"T-2"), headers, legacy=legacy).startswith("signature mismatch")
+    assert reason(BODY + b" ", headers, legacy=legacy).startswith("signature mismatch")
 
 
 @pytest.mark.parametrize("scheme", ["v1", "sha256", "hex"])
 def test_wrong_secret(scheme: str) -> None:
     headers = sign_webhook("another-secret", BODY, NOW, scheme=scheme)
-    assert reason(BODY, headers).startswith("signature mismatch")
+    assert reason(BODY, headers, legacy=scheme != "v1").startswith("signature mismatch")
 
 
 def test_v1_timestamp_is_part_of_the_mac() -> None:
@@ -77,7 +94,7 @@ def test_stale_and_future_timestamps() -> None:
 
 def test_legacy_form_with_a_stale_timestamp_header() -> None:
     headers = sign_webhook(SECRET, BODY, NOW - 1000, scheme="sha256")
-    assert reason(BODY, headers).startswith("stale timestamp")
+    assert reason(BODY, headers, legacy=True).startswith("stale timestamp")
 
 
 def test_missing_headers() -> None:

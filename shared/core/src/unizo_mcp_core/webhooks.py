@@ -3,10 +3,13 @@
 Accepted forms of `x-unizo-signature` (several may be given, comma-separated, e.g. during a
 secret rotation; one match is enough):
 
-* `v1=<hex>`: HMAC-SHA256(secret, "{x-unizo-timestamp}.{raw body}"), with the timestamp (unix
-  seconds) inside the tolerance window (default 300 s, either direction);
-* `sha256=<hex>` and bare `<hex>` (older deliveries): HMAC-SHA256(secret, raw body). When such a
-  delivery carries a timestamp it must be inside the window too.
+* `v1=<hex>` (Unizo's current form): HMAC-SHA256(secret, "{x-unizo-timestamp}.{raw body}"), with the
+  timestamp (unix seconds) inside the tolerance window (default 300 s, either direction);
+* only with `legacy=True`: `sha256=<hex>` and bare `<hex>` (older deliveries), HMAC-SHA256(secret,
+  raw body). Their MAC does not cover the timestamp, so a captured delivery can be sent again with a
+  fresh one: they are refused unless the receiver knows its sender still signs that way. When such a
+  delivery carries a timestamp it must be inside the window too (which stops honest retries of old
+  deliveries, not an attacker).
 
 Header names are case-insensitive; the comparison is constant-time (`hmac.compare_digest`).
 """
@@ -101,10 +104,12 @@ def verify_webhook(
     *,
     tolerance: float = 300,
     now: float | None = None,
+    legacy: bool = False,
 ) -> None:
     """Return if the delivery is authentic and fresh; raise WebhookVerificationError otherwise.
 
-    `body` must be the raw request body, byte for byte, as received.
+    `body` must be the raw request body, byte for byte, as received. `legacy`: also accept the older
+    `sha256=` and bare-hex forms, which do not protect against replay (see the module's docstring).
     """
     if not secret:
         raise ValueError("the webhook secret is empty")
@@ -116,6 +121,7 @@ def verify_webhook(
     timestamp = header_value(headers, TIMESTAMP_HEADER)
 
     candidates: list[tuple[str, str]] = []  # (scheme, hex digest)
+    refused_legacy = False
     for part in signature.replace(";", ",").split(","):
         part = part.strip()
         if not part:
@@ -133,7 +139,15 @@ def verify_webhook(
                 if scheme != "hex"
                 else f"malformed signature: expected v1=<hex>, sha256=<hex> or {_DIGEST_HEX_LEN} hex digits"
             )
+        if scheme != "v1" and not legacy:
+            refused_legacy = True
+            continue
         candidates.append((scheme, digest))
+    if not candidates and refused_legacy:
+        raise WebhookVerificationError(
+            "legacy signature: a sha256= or bare hex signature does not cover the timestamp, so a replayed "
+            "delivery would pass; expected v1=<hex> (verify_webhook(..., legacy=True) accepts the old forms)"
+        )
     if not candidates:
         raise WebhookVerificationError("malformed signature: no v1=, sha256= or hex signature found")
 
