@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from unizo_mcp_core.webhooks import verify_webhook
 from unizo_mcp_sandbox.testclient import WebhookReceiver
 from unizo_mcp_sandbox.testclient import sandbox_client as client
 from unizo_mcp_sandbox.testing import start_sandbox
@@ -18,11 +19,6 @@ from .support import API, KEYS, PROBE, SHARED, Api
 
 ALERTS = API + "/alerts"
 SECRET = "whsec_alert_test_secret"
-
-try:  # the core library's verifier, when it is installed next to the sandbox
-    from unizo_mcp_core.webhooks import verify_webhook
-except ImportError:  # pragma: no cover
-    verify_webhook = None
 
 
 def condition(metric: str = "api_requests", operator: str = ">", threshold: float = 2, window: int = 3600):
@@ -51,8 +47,7 @@ def check_signature(headers: dict[str, str], body: bytes, secret: str = SECRET) 
     timestamp = headers["x-unizo-timestamp"]
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["x-unizo-signature"], "v1=" + expected)
-    if verify_webhook is not None:
-        verify_webhook(secret, body, headers)
+    verify_webhook(secret, body, headers)
 
 
 async def test_an_alert_is_created_listed_described_and_deleted(api: Api) -> None:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from unizo_mcp_core.webhooks import verify_webhook
 from unizo_mcp_sandbox.services import events
 from unizo_mcp_sandbox.testclient import Delivery, WebhookReceiver
 
@@ -24,11 +25,6 @@ NOUN = EVENTS[0].split(":", 1)[0]
 # an event of another noun than EVENTS[0], so that `NOUN:*` does not match it
 OTHER = next(event for event in EVENTS if not event.startswith(NOUN + ":"))
 
-try:  # the core library's verifier, when it is installed next to the sandbox
-    from unizo_mcp_core.webhooks import verify_webhook
-except ImportError:  # pragma: no cover
-    verify_webhook = None
-
 
 def check_signature(received: Delivery) -> None:
     timestamp = received.headers["x-unizo-timestamp"]
@@ -37,8 +33,7 @@ def check_signature(received: Delivery) -> None:
     ).hexdigest()
     assert hmac.compare_digest(received.headers["x-unizo-signature"], "v1=" + expected)
     assert abs(int(timestamp) - time.time()) < 60
-    if verify_webhook is not None:
-        verify_webhook(SECRET, received.body, received.headers)
+    verify_webhook(SECRET, received.body, received.headers)
 
 
 async def register(api: Api, url: str, events: list[str], role: str = "full") -> dict[str, Any]:
