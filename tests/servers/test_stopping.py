@@ -13,6 +13,7 @@ import contextlib
 import json
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,7 @@ async def test_at_the_end_of_stdin_writes_in_flight_are_answered_and_reads_are_n
         arguments = await Walker(session, WRITER, examples_of(WRITER)).arguments(create)
         integration = await session.integration(WRITER.name)
     read_path = f"/api/v1{listing.path}"
+    sandbox.clear_requests()  # what finding the arguments sent is not this test's
     # the write held at the API for a moment, the read for longer than the server takes to exit after it
     sandbox.set_faults(f"POST *=latency:500#1;GET {read_path}=latency:{HELD}#1")
     async with serving(WRITER, sandbox, tmp_path) as server:
@@ -205,5 +207,7 @@ async def test_at_the_end_of_stdin_writes_in_flight_are_answered_and_reads_are_n
         if (r.method, r.raw_path.split("?")[0]) == ("POST", expected_path(create, arguments))
     ]
     assert len(created) == 1 and created[0] // 100 == 2, created  # made once, and the API took it
-    while not any(r.path == read_path for r in sandbox.requests()):  # the API is done with the read: the
-        await asyncio.sleep(0.05)  # next test finds the sandbox idle
+    # the next test finds the sandbox idle: the API is done with the read (if it was sent before the end)
+    deadline = time.monotonic() + HELD / 1000 + EXIT_WAIT
+    while time.monotonic() < deadline and not any(r.path == read_path for r in sandbox.requests()):
+        await asyncio.sleep(0.05)
