@@ -59,30 +59,35 @@ OVERSIZED = Rejection(PARSE_ERROR, f"Parse error: message longer than {MAX_LINE_
 def screen(line: bytes) -> str | Rejection | None:
     """The line's text if it is one valid JSON-RPC 2.0 message, the error to answer if not,
     None for a blank line (nothing to answer)."""
+    return _screen(line)[0]
+
+
+def _screen(line: bytes) -> tuple[str | Rejection | None, Any]:
+    """`screen`'s verdict, and the message decoded from an accepted line (None otherwise)."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Rejection(PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}")
+        return Rejection(PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}"), None
     if not text.strip():
-        return None
+        return None, None
     if text.startswith("\ufeff"):  # as json.loads says it
-        return Rejection(PARSE_ERROR, "Parse error: Unexpected UTF-8 BOM (decode using utf-8-sig)")
+        return Rejection(PARSE_ERROR, "Parse error: Unexpected UTF-8 BOM (decode using utf-8-sig)"), None
     try:
         message = _STRICT_JSON.decode(text)  # no raw control chars, no NaN or Infinity
     except RecursionError:
-        return Rejection(PARSE_ERROR, f"Parse error: nested deeper than {MAX_DEPTH} levels")
+        return Rejection(PARSE_ERROR, f"Parse error: nested deeper than {MAX_DEPTH} levels"), None
     except ValueError as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         column = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        return Rejection(PARSE_ERROR, f"Parse error: {detail}{column}")
+        return Rejection(PARSE_ERROR, f"Parse error: {detail}{column}"), None
     check_text = _SURROGATE_ESCAPE.search(text) is not None
     # no deeper nesting than brackets in the text: most lines need no walk through the message
     if check_text or text.count("{") + text.count("[") > MAX_DEPTH:
         problem = _structure_problem(message, check_text=check_text)
         if problem:
-            return Rejection(PARSE_ERROR, f"Parse error: {problem}")
+            return Rejection(PARSE_ERROR, f"Parse error: {problem}"), None
     rejection = _invalid_request(message)
-    return rejection if rejection is not None else text
+    return (rejection, None) if rejection is not None else (text, message)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -274,21 +279,17 @@ class ScreenedLines:
                     if self._at_end is not None:
                         await self._at_end(self._calls)
                     return
-                verdict = line if isinstance(line, Rejection) else screen(line)
-                if isinstance(verdict, str):
-                    self._calls += _is_tool_call(verdict)
+                message: Any = None
+                if isinstance(line, Rejection):
+                    verdict: str | Rejection | None = line
+                else:
+                    verdict, message = _screen(line)
+                if isinstance(verdict, str):  # `message` is the object decoded from it
+                    self._calls += message.get("method") == "tools/call" and "id" in message
                     yield verdict
                 elif verdict is not None:
                     log.warning("answered a malformed message with %s: %s", verdict.code, verdict.message)
                     await self._rejections.send(verdict)
-
-
-def _is_tool_call(text: str) -> bool:
-    """Whether an accepted line is a `tools/call` request (parsed again only when it may be one)."""
-    if "tools/call" not in text and "tools\\/call" not in text:  # JSON may escape the slash
-        return False
-    message = json.loads(text)
-    return message.get("method") == "tools/call" and "id" in message
 
 
 async def _answer(rejections: MemoryObjectReceiveStream[Rejection], write_stream: Any) -> None:
