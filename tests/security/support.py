@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import forkserver
 from servicekit import installed, is_top_list, tools_where
 from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, package_name
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
@@ -64,11 +65,11 @@ def top_list(spec: ServiceSpec) -> ToolSpec:
 
 def script(server: str) -> str:
     """The console script `server` (one of SERVERS; a service name is taken for its own script),
-    installed next to this interpreter."""
+    installed next to this interpreter, as its stand-in from tests/forkserver.py."""
     command = server if server in SERVERS else package_name(server)
     path = shutil.which(command, path=str(BIN))
     assert path, f"console script {command} is not installed in {BIN}"
-    return path
+    return forkserver.launcher(command, path)
 
 
 def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

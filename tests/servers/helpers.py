@@ -12,14 +12,20 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import forkserver
+
 BIN = Path(sys.executable).parent
 
 
-def script(name: str, bin_dir: Path = BIN) -> str:
-    """The absolute path of a console script installed next to `python` (never another venv's)."""
+def script(name: str, bin_dir: Path = BIN, *, cold: bool = False) -> str:
+    """The console script `name` installed in `bin_dir` (by default next to `python`, never another
+    venv's). A server of this environment comes, unless `cold`, as its stand-in from tests/forkserver.py:
+    the same argv, environment, stdio, exit status and signals, without a cold start's imports."""
     path = shutil.which(name, path=str(bin_dir))
     assert path, f"console script {name} is not installed in {bin_dir}"
-    return path
+    if cold or bin_dir != BIN or not name.startswith("unizo-mcp-"):
+        return path
+    return forkserver.launcher(name, path)
 
 
 def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -62,7 +62,7 @@ async def _read_once(client: Any, spec: ServiceSpec, sandbox: Any) -> None:
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
 async def test_each_server_over_stdio(spec: ServiceSpec, sandbox, tmp_path) -> None:
     params = StdioServerParameters(
-        command=script(spec.package), args=[], env=base_env(tmp_path, sandbox.env("full"))
+        command=script(spec.package, cold=True), args=[], env=base_env(tmp_path, sandbox.env("full"))
     )
     async with Client(params, read_timeout_seconds=60) as client:
         _check_annotations((await client.list_tools()).tools, [spec])
@@ -71,7 +71,7 @@ async def test_each_server_over_stdio(spec: ServiceSpec, sandbox, tmp_path) -> N
 
 async def test_all_in_one_over_stdio(sandbox, tmp_path) -> None:
     params = StdioServerParameters(
-        command=script(ALL_IN_ONE_PACKAGE), args=[], env=base_env(tmp_path, sandbox.env("full"))
+        command=script(ALL_IN_ONE_PACKAGE, cold=True), args=[], env=base_env(tmp_path, sandbox.env("full"))
     )
     async with Client(params, read_timeout_seconds=60) as client:
         _check_annotations((await client.list_tools()).tools, list(installed().values()))
