@@ -23,6 +23,15 @@ MEMBERS = ["shared/core", "shared/sandbox", *SERVICES]
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGING_TESTS = "tests/packaging"
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+TEST_WORKERS = 2 * CPUS
+# The session's site-packages and the given folders to bytecode, on every CPU (uv installs none). A file
+# that does not compile (a package's template, say) is left for the import that needs it, if any.
+COMPILE = (
+    "import compileall, sys, sysconfig\n"
+    "for folder in [sysconfig.get_path('purelib'), *sys.argv[1:]]:\n"
+    "    compileall.compile_dir(folder, quiet=2, workers=0)"
+)
 TOKENIZER = "gpt-tokenizer@4.0.0"  # figure 6's token counts (bench/tokens.py)
 
 
@@ -37,16 +46,20 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole suite but packaging: core, sandbox, every service, security and reliability, against the
-    sandbox over HTTPS, on every CPU (pytest-xdist).
+    sandbox over HTTPS, on two pytest-xdist workers per CPU.
 
-    One worker per CPU: two per CPU saved wall time only once every worker had its bytecode, cost each
-    worker its own collection, and left the tests with a deadline too little CPU (see git log)."""
+    Many tests wait (on a server, the sandbox's injected latency, paced rate limits) while a CPU could
+    work: two workers per CPU keep both busy. That pays once nothing is compiled per worker: the session's
+    packages and the workspace are compiled to bytecode first, once, and the servers the tests start are
+    forked from a warm interpreter (tests/forkserver.py), not started cold in each worker."""
     install_workspace(session, *TEST_DEPS)
-    args = session.posargs or ["-n", "auto", "--ignore", PACKAGING_TESTS]
+    args = session.posargs or ["-n", str(TEST_WORKERS), "--ignore", PACKAGING_TESTS]
     # Bytecode is written (under __pycache__, ignored by git) even where the caller's environment says
     # not to: without it every pytest worker rewrites the suite's assertions anew (~6 s of CPU each) and
     # every server the tests start compiles the workspace from source.
-    session.run("python", "-m", "pytest", *args, env={"PYTHONDONTWRITEBYTECODE": None})
+    env = {"PYTHONDONTWRITEBYTECODE": None}
+    session.run("python", "-c", COMPILE, *MEMBERS, env=env, silent=True)
+    session.run("python", "-m", "pytest", *args, env=env)
 
 
 @nox.session(python=PYTHON, venv_backend="venv")  # its tests run `python -m pip`, which uv venvs lack
