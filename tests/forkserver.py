@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -91,17 +92,18 @@ def _ensure_server() -> Path:
     ready = _server.stdout.readline()
     if ready != b"ready\n":
         raise RuntimeError(f"the tests' fork server did not start (exit code {_server.wait()}): {ready!r}")
-    atexit.register(_stop_server, _server)
+    atexit.register(_stop_server, _server, work)
     return _socket
 
 
-def _stop_server(server: subprocess.Popen[bytes]) -> None:
+def _stop_server(server: subprocess.Popen[bytes], work: Path) -> None:
     assert server.stdin is not None
     server.stdin.close()  # its signal to kill what it still runs and stop
     try:
         server.wait(10)
     except subprocess.TimeoutExpired:
         server.kill()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 # --- the fork server ---------------------------------------------------------------------------------
