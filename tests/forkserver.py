@@ -125,14 +125,22 @@ def _preload() -> None:
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
+    """A stand-in's request (length-prefixed JSON) and the three fds sent with it."""
     data, fds, _flags, _address = socket.recv_fds(conn, 1 << 16, 3)
-    while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
-        more = conn.recv(1 << 16)
-        if not more:
-            raise ConnectionError("launcher left mid-request")
-        data += more
-    (size,) = _HEADER.unpack_from(data)
-    return json.loads(data[_HEADER.size : _HEADER.size + size]), list(fds)
+    try:
+        while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
+            more = conn.recv(1 << 16)
+            if not more:
+                raise ConnectionError("launcher left mid-request")
+            data += more
+        (size,) = _HEADER.unpack_from(data)
+        if len(fds) != 3:
+            raise ConnectionError(f"expected fds 0-2, got {len(fds)}")
+        return json.loads(data[_HEADER.size : _HEADER.size + size]), list(fds)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _send(conn: socket.socket, message: dict[str, int]) -> None:
@@ -208,16 +216,22 @@ def serve(socket_path: str) -> None:
                     conn.close()
                     continue
                 pid = os.fork()
-                if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    selector.close()
-                    for fd in (listener.fileno(), wake_read, wake_write, conn.fileno()):
-                        os.close(fd)
-                    for other in children.values():
-                        if other is not None:
-                            other.close()
-                    os._exit(_run_child(request, fds))
+                if pid == 0:  # never returns: a child that came back here would serve as a second fork server
+                    code = 1
+                    try:
+                        signal.set_wakeup_fd(-1)
+                        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                        selector.close()
+                        for fd in (listener.fileno(), wake_read, wake_write, conn.fileno()):
+                            os.close(fd)
+                        for other in children.values():
+                            if other is not None:
+                                other.close()
+                        code = _run_child(request, fds)
+                    except BaseException:
+                        traceback.print_exc()
+                    finally:
+                        os._exit(code)
                 for fd in fds:
                     os.close(fd)
                 children[pid] = conn
