@@ -1,12 +1,12 @@
 """Server processes for the tests, forked from a warm interpreter instead of started cold.
 
 A server started cold spends about 1.5 s of CPU importing the MCP SDK before it serves, and the suite
-starts about a hundred. `launcher(name)` gives an executable that stands in for the console script
-`name`: it hands its argv, environment, working directory and stdin/stdout/stderr to a fork server (one
-per test process, which has imported every installed server's modules once), waits for the forked
-child, passes it the signals it gets, and exits as the child did (its code, or killed by its signal).
-When the launcher is killed outright, the fork server kills the child (SIGKILL), as the end of a real
-process would end the server.
+starts about a hundred. `launcher(name, real)` gives an executable that stands in for the console script
+`name` installed at `real` (tests/fork_launch.py): it hands its argv, environment, working directory and
+stdin/stdout/stderr to a fork server (one per test process, which has imported every installed server's
+modules once), waits for the forked child, passes it the signals it gets, and exits as the child did (its
+code, or killed by its signal). When the launcher is killed outright, the fork server kills the child
+(SIGKILL), as the end of a real process would end the server.
 
 What a forked server does not share with a cold one, so the tests that depend on it run the real
 console script (tests/servers/test_stdio.py starts each one cold): its modules were imported before
@@ -34,7 +34,6 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LAUNCH = HERE / "fork_launch.py"
 _HEADER = struct.Struct("!I")
 
 _server: subprocess.Popen[bytes] | None = None
