@@ -43,7 +43,6 @@ def main(socket_path: str, real: str) -> None:
         sys.stderr.write("fork_launch: the tests' fork server left before the server ended\n")
         os._exit(125)
     status = json.loads(line)["status"]
-    sys.stdout.flush()
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         signal.signal(signum, signal.SIG_DFL)

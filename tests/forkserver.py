@@ -34,6 +34,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SERVED = "unizo-mcp-"  # the console scripts the fork server preloads and stands in for
 _HEADER = struct.Struct("!I")
 
 _server: subprocess.Popen[bytes] | None = None
@@ -119,7 +120,7 @@ def _preload() -> None:
     for module in pkgutil.walk_packages(unizo_mcp_core.__path__, "unizo_mcp_core."):
         importlib.import_module(module.name)
     for entry in entry_points(group="console_scripts"):
-        if entry.name.startswith("unizo-mcp-"):
+        if entry.name.startswith(SERVED):
             entry.load()
 
 

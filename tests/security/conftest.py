@@ -26,11 +26,9 @@ from unizo_testkit import Proxy, clear_env, preserved_logging
 from .support import (
     ALL_IN_ONE,
     SERVICES,
-    TEE,
     base_env,
     inprocess_client,
     integrations_of,
-    script,
     stdio_client,
 )
 
@@ -169,19 +167,11 @@ class StdioServer:
         return (self.work / "stderr.log").read_text(errors="replace")
 
     def pid(self) -> int:
-        """The server process (forked for stdio_tee.py's child, or that child itself, in this server's
-        own working directory)."""
+        """The server process: forked for stdio_tee.py's child (tests/forkserver.py), in this server's
+        own working directory."""
         forked = forkserver.served_child(self.work)
         if forked is not None:
             return forked
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                ours = Path(os.readlink(entry / "cwd")) == self.work and str(TEE).encode() not in argv
-                if ours and script(self.name).encode() in argv:
-                    return int(entry.name)
         raise AssertionError(f"no process of {self.name} runs in {self.work}")
 
     def peer_ports(self) -> set[int]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import sys
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import forkserver
+from servers.helpers import script as console_script
 from servicekit import installed, is_top_list, tools_where
 from unizo_mcp_core.registry import ALL_IN_ONE_PACKAGE, package_name
 from unizo_mcp_core.spec import ServiceSpec, ToolSpec
@@ -26,7 +25,6 @@ __all__ = ["text_of"]  # re-exported for the test modules
 
 HERE = Path(__file__).parent
 TEE = HERE / "stdio_tee.py"
-BIN = Path(sys.executable).parent
 
 SERVICES: tuple[ServiceSpec, ...] = tuple(installed().values())
 ALL_IN_ONE = ALL_IN_ONE_PACKAGE
@@ -66,10 +64,7 @@ def top_list(spec: ServiceSpec) -> ToolSpec:
 def script(server: str) -> str:
     """The console script `server` (one of SERVERS; a service name is taken for its own script),
     installed next to this interpreter, as its stand-in from tests/forkserver.py."""
-    command = server if server in SERVERS else package_name(server)
-    path = shutil.which(command, path=str(BIN))
-    assert path, f"console script {command} is not installed in {BIN}"
-    return forkserver.launcher(command, path)
+    return console_script(server if server in SERVERS else package_name(server))
 
 
 def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

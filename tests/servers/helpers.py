@@ -23,7 +23,7 @@ def script(name: str, bin_dir: Path = BIN, *, cold: bool = False) -> str:
     the same argv, environment, stdio, exit status and signals, without a cold start's imports."""
     path = shutil.which(name, path=str(bin_dir))
     assert path, f"console script {name} is not installed in {bin_dir}"
-    if cold or bin_dir != BIN or not name.startswith("unizo-mcp-"):
+    if cold or bin_dir != BIN or not name.startswith(forkserver.SERVED):
         return path
     return forkserver.launcher(name, path)
 
