@@ -27,6 +27,24 @@ WINDOW = 6.0  # seconds: the minute, scaled down
 SKIP_AFTER_BURST = 3  # requests right after the burst, where the client keeps a small reserve
 
 
+def api_view(sandbox: Any, path: str) -> str:
+    """What the API saw on the key, to tell a client that sent too much from requests it did not send."""
+    entries = [e for e in sandbox.requests() if e.key_id == sandbox.key_id("full")]
+    others = sorted({f"{e.method} {e.path}" for e in entries if e.path != path})
+    refused = [i for i, e in enumerate(entries) if e.status == 429]
+    view = f"the API saw {len(entries)} requests on the key since the burst; other paths: {others or 'none'}"
+    if refused and entries:
+        first = refused[0]
+        elapsed = entries[first].timestamp - entries[0].timestamp
+        admitted = sum(1 for e in entries[:first] if e.status != 429)
+        allowed = RATE + RATE / WINDOW * elapsed
+        view += (
+            f"; first 429 was request #{first}, {elapsed:.2f} s after the first, with {admitted} admitted"
+            f" before it where the bucket allows {allowed:.1f} by then (429s at {refused})"
+        )
+    return view
+
+
 @pytest.mark.slow
 async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
     sandbox.set_limits(rate_limit=RATE, max_concurrency=CONCURRENCY, rate_window=WINDOW, daily_quota=100_000)
@@ -47,7 +65,7 @@ async def test_200_concurrent_calls_within_the_limits(sandbox: Any) -> None:
         results = await asyncio.gather(*(session.call(tool.name, args, timeout=120) for _ in range(CALLS)))
 
     failed = [text_of(r) for r in results if r.is_error]
-    assert not failed, f"{len(failed)} of {CALLS} calls failed, e.g. {failed[0]}"
+    assert not failed, f"{len(failed)} of {CALLS} calls failed, e.g. {failed[0]}\n{api_view(sandbox, path)}"
     entries = [e for e in sandbox.requests() if e.path == path]
     assert len(entries) == CALLS, f"{len(entries)} requests for {CALLS} calls"
     assert sandbox.count_429s() == 0, "the API had to refuse requests with 429"
