@@ -46,14 +46,17 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole suite but packaging: core, sandbox, every service, security and reliability, against the
-    sandbox over HTTPS, on two pytest-xdist workers per CPU.
+    sandbox over HTTPS, on two pytest-xdist workers per CPU that steal work from each other.
 
     Many tests wait (on a server, the sandbox's injected latency, paced rate limits) while a CPU could
     work: two workers per CPU keep both busy. That pays once nothing is compiled per worker: the session's
     packages and the workspace are compiled to bytecode first, once, and the servers the tests start are
-    forked from a warm interpreter (tests/forkserver.py), not started cold in each worker."""
+    forked from a warm interpreter (tests/forkserver.py), not started cold in each worker. Work stealing
+    (`--dist worksteal`): xdist's default hands out tests in contiguous batches and leaves a worker on
+    a run of tests that mostly wait (the paced reliability scenarios) while the others sit idle at the
+    end; with stealing, a worker whose queue runs out takes half of the longest queue left."""
     install_workspace(session, *TEST_DEPS)
-    args = session.posargs or ["-n", str(TEST_WORKERS), "--ignore", PACKAGING_TESTS]
+    args = session.posargs or ["-n", str(TEST_WORKERS), "--dist", "worksteal", "--ignore", PACKAGING_TESTS]
     # Bytecode is written (under __pycache__, ignored by git) even where the caller's environment says
     # not to: without it every pytest worker rewrites the suite's assertions anew (~6 s of CPU each) and
     # every server the tests start compiles the workspace from source.
