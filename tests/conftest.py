@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
 from unizo_testkit import Proxy, run_proxy
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (modules, the test items, their parameters, the seeded data the examples
+    come from) lives until the run ends: frozen out of the garbage collector's way, so that its full
+    collections, and pytest's own at the end, do not walk it again and again."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

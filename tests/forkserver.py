@@ -254,7 +254,9 @@ def serve(socket_path: str) -> None:
                     for pid in children:
                         with contextlib.suppress(OSError):
                             os.kill(pid, signal.SIGKILL)
-                    return
+                    # nothing is left to flush: tearing the preloaded interpreter down would only keep
+                    # the test process that waits for this one waiting at its end
+                    os._exit(0)
             else:  # a launcher's connection: it sends nothing more, so readable means it is gone
                 pid = key.data
                 if children.get(pid) is not key.fileobj:
