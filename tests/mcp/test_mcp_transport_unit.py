@@ -1,11 +1,21 @@
-"""Bind checks and DNS-rebinding settings (pure parts of the HTTP transport)."""
+"""Bind checks and DNS-rebinding settings (pure parts of the HTTP transport), and the collector's pause
+during a server's start."""
 
 from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
 
 import pytest
 from unizo_mcp_core.errors import ConfigError, ExitCode
 from unizo_mcp_core.settings import load_settings
-from unizo_mcp_core.transport import allowed_hosts, check_bind, is_loopback, transport_security
+from unizo_mcp_core.transport import (
+    allowed_hosts,
+    check_bind,
+    collector_paused,
+    is_loopback,
+    transport_security,
+)
 
 KEY = "uz_prod_0123abcd_" + "K" * 32
 
@@ -56,3 +66,44 @@ def test_protection_is_explicit_and_on() -> None:
     assert not any("evil" in o for o in loopback.allowed_origins)
     remote = allowed_hosts(settings(UNIZO_HOST="10.1.2.3", UNIZO_ALLOW_REMOTE="true"))  # type: ignore[arg-type]
     assert remote[-1] == "10.1.2.3:*"
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """The collector's state as the test found it, whatever the test did to it."""
+    enabled = gc.isenabled()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+
+
+def test_the_collector_is_off_during_a_start_and_on_after_it_with_the_start_frozen(collector: None) -> None:
+    gc.enable()
+    with collector_paused() as started:
+        assert not gc.isenabled()
+        built: list[object] = []  # what a start builds and keeps
+        assert any(o is built for o in gc.get_objects())
+        started()
+        assert gc.isenabled(), "serving must not run without the collector: garbage would pile up"
+        assert not any(o is built for o in gc.get_objects()), "what the start built is left to collections"
+    assert gc.isenabled()
+
+
+def test_a_start_that_fails_turns_the_collector_back_on(collector: None) -> None:
+    gc.enable()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("the key was refused")
+    assert gc.isenabled()
+
+
+def test_a_collector_its_embedder_turned_off_stays_off(collector: None) -> None:
+    gc.disable()
+    with collector_paused() as started:
+        started()
+        assert not gc.isenabled()
+    assert not gc.isenabled()

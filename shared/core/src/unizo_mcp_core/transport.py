@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import signal
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import INTERRUPTED, ConfigError, ExitCode, UnizoError
@@ -175,12 +176,36 @@ async def serve_http(server: UnizoServer, settings: Settings) -> None:
             token_file.close()
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[Callable[[], None]]:
+    """The garbage collector off for a server's start, until the `started()` this yields is called.
+
+    A start imports the SDK and aiohttp and builds the server: objects that live as long as the process,
+    which the collector would walk again and again and find no garbage in. `started()` freezes what the
+    start built out of later collections (`gc.freeze`) and turns the collector back on; leaving the block
+    puts it back as it was, whether or not the start got that far."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+
+    def started() -> None:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+    try:
+        yield started
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 async def _serve(
     settings: Settings,
     services: Sequence[ServiceSpec],
     name: str | None,
     version: str | None,
     package: str | None,
+    started: Callable[[], None],
 ) -> int:
     from .scopes import close_scopes, open_scopes
 
@@ -194,6 +219,7 @@ async def _serve(
         server = await prepare_server(
             settings, services, name=name, version=version, package=package, scopes=scopes or None
         )
+        started()
         if settings.transport == "streamable-http":
             await serve_http(server, settings)
         else:
@@ -260,7 +286,8 @@ def serve(
     `UnizoError` for startup refusals (the CLI maps them to exit codes).
     """
     try:
-        return asyncio.run(_serve(settings, services, name, version, package))
+        with collector_paused() as started:
+            return asyncio.run(_serve(settings, services, name, version, package, started))
     except BaseExceptionGroup as group:  # task groups wrap errors; surface the first UnizoError
         matched, _ = group.split(UnizoError)
         if matched is not None:
