@@ -33,13 +33,12 @@ def api_view(sandbox: Any, path: str) -> str:
     others = sorted({f"{e.method} {e.path}" for e in entries if e.path != path})
     refused = [i for i, e in enumerate(entries) if e.status == 429]
     view = f"the API saw {len(entries)} requests on the key since the burst; other paths: {others or 'none'}"
-    if refused and entries:
-        first = refused[0]
+    if refused:
+        first = refused[0]  # every request before it was admitted
         elapsed = entries[first].timestamp - entries[0].timestamp
-        admitted = sum(1 for e in entries[:first] if e.status != 429)
         allowed = RATE + RATE / WINDOW * elapsed
         view += (
-            f"; first 429 was request #{first}, {elapsed:.2f} s after the first, with {admitted} admitted"
+            f"; first 429 was request #{first}, {elapsed:.2f} s after the first, with {first} admitted"
             f" before it where the bucket allows {allowed:.1f} by then (429s at {refused})"
         )
     return view
